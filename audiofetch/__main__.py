@@ -1,0 +1,3 @@
+from audiofetch.cli import main
+
+raise SystemExit(main())

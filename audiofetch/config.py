@@ -1,0 +1,240 @@
+"""Settings: one table (``SETTINGS``) drives defaults, env names, validation, ``--help`` and the docs.
+
+Precedence: explicit overrides (CLI flags) > environment > defaults. Only this module reads
+``os.environ``. A bad value raises ``ConfigError`` naming the variable and what is allowed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from audiofetch.errors import ConfigError
+
+__all__ = ["SETTINGS", "Setting", "Settings", "load_settings", "parse_networks"]
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def parse_networks(value: str) -> tuple[Network, ...]:
+    """Parse comma-separated CIDRs (``127.0.0.0/8,::1/128``); a bare address is a one-host network."""
+    networks: list[Network] = []
+    for part in value.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(part, strict=False))
+        except ValueError as exc:
+            raise ValueError(f"{part!r} is not a network in CIDR form such as 192.168.0.0/16") from exc
+    return tuple(networks)
+
+
+def _int_between(low: int, high: int) -> Callable[[str], int]:
+    def parse(value: str) -> int:
+        try:
+            number = int(value.strip())
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a whole number") from exc
+        if not low <= number <= high:
+            raise ValueError(f"{number} is outside the allowed range {low}-{high}")
+        return number
+
+    return parse
+
+
+def _positive_float(value: str) -> float:
+    try:
+        number = float(value.strip())
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a number") from exc
+    if number <= 0:
+        raise ValueError(f"{number} must be greater than zero")
+    return number
+
+
+def _size(value: str) -> int:
+    """Bytes, with an optional K/M/G suffix (binary units): ``5M`` is 5 MiB."""
+    text = value.strip().upper().removesuffix("B").removesuffix("I")
+    factor = 1
+    if text and text[-1] in "KMGT":
+        factor = 1024 ** ("KMGT".index(text[-1]) + 1)
+        text = text[:-1]
+    try:
+        number = int(float(text) * factor)
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a size such as 5M or 2G") from exc
+    if number <= 0:
+        raise ValueError(f"{value!r} must be greater than zero")
+    return number
+
+
+def _text(value: str) -> str:
+    return value
+
+
+def _path(value: str) -> Path:
+    if not value.strip():
+        raise ValueError("a path may not be empty")
+    return Path(value).expanduser()
+
+
+def _log_level(value: str) -> str:
+    level = value.strip().upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ValueError(f"{value!r} is not one of DEBUG, INFO, WARNING, ERROR")
+    return level
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One configurable value: its field, environment variable, parser, default and help text."""
+
+    name: str
+    env: str
+    parse: Callable[[str], Any]
+    default: str
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("host", "HOST", _text, "127.0.0.1", "Address the server listens on."),
+    Setting("port", "PORT", _int_between(1, 65535), "8080", "Port the server listens on."),
+    Setting(
+        "data_dir",
+        "AUDIOFETCH_DATA_DIR",
+        _path,
+        "./data",
+        "Folder for the SQLite job store, the log file and server-mode downloads/.",
+    ),
+    Setting(
+        "admin_password",
+        "ADMIN_PASSWORD",
+        _text,
+        "",
+        "Admin password. Unset: one is generated at first start, printed once, and only its hash kept.",
+    ),
+    Setting(
+        "secret_key",
+        "SECRET_KEY",
+        _text,
+        "",
+        "Key for session cookies and tokens. Unset: generated once and kept 0600 in the data folder.",
+    ),
+    Setting(
+        "access_token_expire_minutes",
+        "ACCESS_TOKEN_EXPIRE_MINUTES",
+        _int_between(1, 525600),
+        "1440",
+        "Lifetime of admin sessions and bearer tokens, in minutes.",
+    ),
+    Setting("workers", "AUDIOFETCH_WORKERS", _int_between(1, 20), "5", "Parallel downloads per job (1-20)."),
+    Setting(
+        "allow_networks",
+        "AUDIOFETCH_ALLOW_NETWORKS",
+        parse_networks,
+        "",
+        "Comma-separated CIDRs that may be fetched although private or loopback "
+        "(e.g. 127.0.0.0/8,192.168.0.0/16). Empty: only public addresses.",
+    ),
+    Setting(
+        "max_page_bytes",
+        "AUDIOFETCH_MAX_PAGE_BYTES",
+        _size,
+        "5M",
+        "Largest page, script or playlist read for detection.",
+    ),
+    Setting("max_file_bytes", "AUDIOFETCH_MAX_FILE_BYTES", _size, "2G", "Largest single track."),
+    Setting("max_job_bytes", "AUDIOFETCH_MAX_JOB_BYTES", _size, "20G", "Largest total of one job."),
+    Setting(
+        "connect_timeout",
+        "AUDIOFETCH_CONNECT_TIMEOUT",
+        _positive_float,
+        "10",
+        "Seconds to wait for a connection.",
+    ),
+    Setting(
+        "read_timeout",
+        "AUDIOFETCH_READ_TIMEOUT",
+        _positive_float,
+        "30",
+        "Seconds without a single byte before a transfer is given up.",
+    ),
+    Setting(
+        "file_deadline",
+        "AUDIOFETCH_FILE_DEADLINE",
+        _positive_float,
+        "3600",
+        "Seconds one track may take in all, retries included.",
+    ),
+    Setting(
+        "retries",
+        "AUDIOFETCH_RETRIES",
+        _int_between(0, 20),
+        "4",
+        "Retries per track after a connection error, a cut-off transfer, 5xx or 429.",
+    ),
+    Setting("log_level", "AUDIOFETCH_LOG_LEVEL", _log_level, "INFO", "Console log level."),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Validated configuration, built once at start and passed explicitly."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = Path("./data")
+    admin_password: str = ""
+    secret_key: str = ""
+    access_token_expire_minutes: int = 1440
+    workers: int = 5
+    allow_networks: tuple[Network, ...] = ()
+    max_page_bytes: int = 5 * 1024 * 1024
+    max_file_bytes: int = 2 * 1024**3
+    max_job_bytes: int = 20 * 1024**3
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    file_deadline: float = 3600.0
+    retries: int = 4
+    log_level: str = "INFO"
+    templates_dir: Path = REPO_ROOT / "templates"
+    static_dir: Path = REPO_ROOT / "static"
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        """A copy with some fields replaced (already typed values)."""
+        return replace(self, **overrides)
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, str | None] | None = None,
+) -> Settings:
+    """Build ``Settings`` from the environment and string overrides (CLI flags; None means not given).
+
+    Raises ``ConfigError`` naming the variable and the problem when a value is unusable.
+    """
+    env = os.environ if environ is None else environ
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        source = setting.env
+        raw = env.get(setting.env)
+        if setting.name in given:
+            raw, source = given[setting.name], f"--{setting.name.replace('_', '-')}"
+        if raw is None or (raw == "" and setting.default != ""):
+            raw = setting.default
+            source = f"default of {setting.env}"
+        try:
+            values[setting.name] = setting.parse(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{source}: {exc}") from exc
+    unknown = sorted(set(given) - {s.name for s in SETTINGS})
+    if unknown:
+        raise ConfigError(f"unknown setting {unknown[0]!r}")
+    return Settings(**values)

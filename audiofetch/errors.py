@@ -1,0 +1,135 @@
+"""The exception tree every AudioFetch package raises from.
+
+    AudioFetchError            base: .user_message (one line for a person), .expected
+      ConfigError              bad or missing setting; raised at startup only
+      FetchError               network layer; .url, .status, .retryable, .retry_after
+        BlockedURLError        refused by the SSRF guard (scheme, address, port, size cap)
+        TooLargeError          a body went past its configured cap
+      DetectError              nothing recognisable on the page (expected=True)
+        NoAudioError           the page was read but holds no track
+        ParseError             the page could not be parsed within its budget
+      ExtractError             an extractor met data it could not read
+      DownloadError            one track failed; the job carries on with the others
+      ZipError                 ZIP writer misuse or a size that differs from the one announced
+      JobError
+        JobNotFound
+        JobCancelled
+
+``expected`` follows yt-dlp's flag: True means "the world is like that" (tell the user), False means
+"probably our bug" (log a traceback). Third-party exceptions are translated into these at package edges
+with ``raise ... from exc``. Only ``cli`` maps them to exit codes and only ``web`` to HTTP statuses.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AudioFetchError",
+    "BlockedURLError",
+    "ConfigError",
+    "DetectError",
+    "DownloadError",
+    "ExtractError",
+    "FetchError",
+    "JobCancelled",
+    "JobError",
+    "JobNotFound",
+    "NoAudioError",
+    "ParseError",
+    "TooLargeError",
+    "ZipError",
+]
+
+
+class AudioFetchError(Exception):
+    """Base of every error AudioFetch raises on purpose."""
+
+    expected: bool = True
+
+    def __init__(self, message: str, *, expected: bool | None = None) -> None:
+        super().__init__(message)
+        if expected is not None:
+            self.expected = expected
+
+    @property
+    def user_message(self) -> str:
+        """One line, safe to show to the person who caused it."""
+        return " ".join(str(self).split())
+
+
+class ConfigError(AudioFetchError):
+    """A setting is missing or has a value we cannot use."""
+
+
+class FetchError(AudioFetchError):
+    """A request failed: connection, timeout, HTTP status or body limits."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str | None = None,
+        status: int | None = None,
+        retryable: bool = False,
+        retry_after: float | None = None,
+        expected: bool | None = None,
+    ) -> None:
+        super().__init__(message, expected=expected)
+        self.url = url
+        self.status = status
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+class BlockedURLError(FetchError):
+    """The SSRF guard refused the target (scheme, userinfo, port or address)."""
+
+
+class TooLargeError(FetchError):
+    """A body grew past its configured cap; counted on bytes received."""
+
+
+class DetectError(AudioFetchError):
+    """The page could not be turned into a track list."""
+
+
+class NoAudioError(DetectError):
+    """The page was read but holds no audio track."""
+
+
+class ParseError(DetectError):
+    """The page could not be parsed within its time or size budget."""
+
+
+class ExtractError(AudioFetchError):
+    """An extractor met data it could not read."""
+
+    def __init__(self, message: str, *, extractor: str, url: str | None = None) -> None:
+        super().__init__(message)
+        self.extractor = extractor
+        self.url = url
+
+
+class DownloadError(AudioFetchError):
+    """One track could not be downloaded; the job continues with the others."""
+
+    def __init__(self, message: str, *, url: str | None = None) -> None:
+        super().__init__(message)
+        self.url = url
+
+
+class ZipError(AudioFetchError):
+    """The ZIP writer was misused, or an entry's size differs from the one announced."""
+
+    expected = False
+
+
+class JobError(AudioFetchError):
+    """A job-level problem."""
+
+
+class JobNotFound(JobError):
+    """No job has this id."""
+
+
+class JobCancelled(JobError):
+    """The job was cancelled by its owner."""

@@ -1,0 +1,60 @@
+"""Extractors: one module per convention, pure functions of a ``Page`` (see ``base.py``).
+
+Allowed imports: ``audiofetch.models``, ``audiofetch.errors``, ``audiofetch.htmldom``, ``audiofetch.formats``
+and the standard library. Never aiohttp, sqlite3 or jinja2 (checked by import-linter).
+
+``EXTRACTOR_MODULES`` is the explicit, ordered registry; order is part of the contract (earlier wins
+ties of equal priority) and ``generic`` comes last.
+"""
+
+from __future__ import annotations
+
+import importlib
+from functools import cache
+
+from audiofetch.extractors.base import Expected, Extractor, ExtractorTest
+
+__all__ = [
+    "EXTRACTOR_MODULES",
+    "Expected",
+    "Extractor",
+    "ExtractorTest",
+    "all_extractors",
+    "by_name",
+]
+
+EXTRACTOR_MODULES: tuple[str, ...] = (
+    "audiofetch.extractors.html5_audio",
+    "audiofetch.extractors.links",
+)
+
+
+@cache
+def all_extractors() -> tuple[Extractor, ...]:
+    """One instance of every registered extractor, in registry order."""
+    found: list[Extractor] = []
+    for module_name in EXTRACTOR_MODULES:
+        module = importlib.import_module(module_name)
+        classes = [
+            value
+            for value in vars(module).values()
+            if isinstance(value, type)
+            and issubclass(value, Extractor)
+            and value is not Extractor
+            and value.__module__ == module_name
+        ]
+        if len(classes) != 1:
+            raise RuntimeError(f"{module_name} must define exactly one Extractor subclass")
+        found.append(classes[0]())
+    names = [e.name for e in found]
+    if len(set(names)) != len(names) or "" in names:
+        raise RuntimeError(f"extractor names must be unique and non-empty: {names}")
+    return tuple(found)
+
+
+def by_name(name: str) -> Extractor | None:
+    """The extractor called ``name``, or None."""
+    for extractor in all_extractors():
+        if extractor.name == name:
+            return extractor
+    return None

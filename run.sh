@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# AudioFetch's one entry point for people and CI.
+#   ./run.sh [serve options]   set up .venv if needed and start the server (127.0.0.1:8080; HOST/PORT env)
+#   ./run.sh test [pytest args] install the test extra and the Debian packages the tests need, run the suite
+#   ./run.sh bench [name]       run the benchmarks under bench/ (installs what they compare against)
+#   ./run.sh cli ARGS...        run the audiofetch CLI from the venv
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PYTHON=${PYTHON:-python3}
+VENV=.venv
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null 2>&1; then sudo "$@"; else
+    echo "run.sh: need root (or sudo) to run: $*" >&2; return 1; fi
+}
+
+apt_install() {
+  # Installs the Debian packages given that are not installed yet; does nothing when all are there.
+  local missing=() pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "run.sh: installing Debian packages: ${missing[*]}" >&2
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+ensure_venv() {
+  if [ ! -x "$VENV/bin/python" ]; then
+    if ! "$PYTHON" -m venv "$VENV" 2>/dev/null; then
+      rm -rf "$VENV"
+      apt_install python3-venv
+      "$PYTHON" -m venv "$VENV"
+    fi
+  fi
+}
+
+pip_install() {
+  # Installs the package with the given extras; skipped when setup.cfg has not changed since last time.
+  local extras=$1 stamp="$VENV/.installed-${1:-base}"
+  if [ ! -f "$stamp" ] || [ setup.cfg -nt "$stamp" ] || [ setup.py -nt "$stamp" ]; then
+    "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
+    "$VENV/bin/python" -m pip install -q -e ".${extras:+[$extras]}"
+    touch "$stamp"
+  fi
+}
+
+cmd=${1:-serve}
+case "$cmd" in
+  test)
+    shift
+    ensure_venv
+    pip_install "test,dev"
+    apt_install unzip p7zip-full libarchive-tools
+    set +e
+    "$VENV/bin/python" -m pytest "$@"
+    status=$?
+    set -e
+    exit $status
+    ;;
+  bench)
+    shift
+    ensure_venv
+    pip_install "test,dev,bench"
+    apt_install nginx-light aria2 curl
+    if [ $# -eq 0 ]; then set -- download zipwriter detect; fi
+    for name in "$@"; do "$VENV/bin/python" "bench/$name.py"; done
+    ;;
+  cli)
+    shift
+    ensure_venv
+    pip_install ""
+    exec "$VENV/bin/audiofetch" "$@"
+    ;;
+  serve|-*)
+    [ "$cmd" = serve ] && shift
+    ensure_venv
+    pip_install ""
+    exec "$VENV/bin/audiofetch" serve "$@"
+    ;;
+  *)
+    echo "usage: ./run.sh [serve [options] | test [pytest args] | bench [name...] | cli ARGS...]" >&2
+    exit 2
+    ;;
+esac
