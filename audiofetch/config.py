@@ -15,7 +15,7 @@ from typing import Any
 
 from audiofetch.errors import ConfigError
 
-__all__ = ["SETTINGS", "Setting", "Settings", "load_settings", "parse_networks"]
+__all__ = ["SETTINGS", "Setting", "Settings", "load_settings", "parse_networks", "settings_markdown"]
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -238,3 +238,12 @@ def load_settings(
     if unknown:
         raise ConfigError(f"unknown setting {unknown[0]!r}")
     return Settings(**values)
+
+
+def settings_markdown() -> str:
+    """The settings table as Markdown, the source of ``docs/configuration.md``'s table."""
+    lines = ["| Variable | Default | Meaning |", "| --- | --- | --- |"]
+    for setting in SETTINGS:
+        default = f"`{setting.default}`" if setting.default else "(empty)"
+        lines.append(f"| `{setting.env}` | {default} | {setting.help} |")
+    return "\n".join(lines) + "\n"

@@ -24,7 +24,34 @@ __all__ = [
 ]
 
 EXTRACTOR_MODULES: tuple[str, ...] = (
+    # Non-HTML documents: the URL itself is a file, a feed or a playlist.
+    "audiofetch.extractors.direct_audio",
+    "audiofetch.extractors.feeds",
+    "audiofetch.extractors.m3u",
+    "audiofetch.extractors.pls",
+    "audiofetch.extractors.xspf",
+    # Players configured in JavaScript.
+    "audiofetch.extractors.plyr",
+    "audiofetch.extractors.howler",
+    "audiofetch.extractors.jplayer",
+    "audiofetch.extractors.aplayer",
+    "audiofetch.extractors.amplitude",
+    "audiofetch.extractors.wavesurfer",
+    "audiofetch.extractors.podlove",
+    "audiofetch.extractors.jwplayer",
+    # Players and site builders configured in markup.
+    "audiofetch.extractors.mediaelement",
+    "audiofetch.extractors.videojs",
+    "audiofetch.extractors.wordpress",
+    "audiofetch.extractors.squarespace",
+    "audiofetch.extractors.soundmanager2",
+    "audiofetch.extractors.bandcamp",
+    # Plain markup and structured data.
     "audiofetch.extractors.html5_audio",
+    "audiofetch.extractors.jsonld",
+    "audiofetch.extractors.opengraph",
+    "audiofetch.extractors.json_blobs",
+    # Last resort: links to audio files.
     "audiofetch.extractors.links",
 )
 

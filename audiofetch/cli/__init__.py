@@ -1,0 +1,235 @@
+"""The command line: ``audiofetch get | inspect | serve | extractors``.
+
+Exit codes (the one place they are decided, see ``EXIT_CODES``):
+0 every track arrived; 1 some or all tracks failed (listed); 2 bad input (options, URL, refused target);
+3 the page has no audio; 4 the page could not be fetched; 130 interrupted. Errors are one line on stderr,
+never a traceback (the traceback of an unexpected error goes to the log file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from audiofetch import __version__
+from audiofetch.config import SETTINGS, Settings, load_settings
+from audiofetch.errors import (
+    AudioFetchError,
+    BlockedURLError,
+    ConfigError,
+    DetectError,
+    FetchError,
+    NoAudioError,
+)
+
+__all__ = ["EXIT_CODES", "main"]
+
+log = logging.getLogger(__name__)
+
+OK, SOME_FAILED, BAD_INPUT, NO_AUDIO, PAGE_UNREACHABLE, INTERRUPTED = 0, 1, 2, 3, 4, 130
+# Most specific class first: the first match decides.
+EXIT_CODES: tuple[tuple[type[AudioFetchError], int], ...] = (
+    (ConfigError, BAD_INPUT),
+    (BlockedURLError, BAD_INPUT),
+    (NoAudioError, NO_AUDIO),
+    (DetectError, NO_AUDIO),
+    (FetchError, PAGE_UNREACHABLE),
+)
+
+
+def exit_code_for(error: AudioFetchError) -> int:
+    """The exit code for an AudioFetch error (1 when none is more specific)."""
+    for kind, code in EXIT_CODES:
+        if isinstance(error, kind):
+            return code
+    return SOME_FAILED
+
+
+def _setting_help(name: str) -> str:
+    for setting in SETTINGS:
+        if setting.name == name:
+            return f"{setting.help} Env: {setting.env}; default: {setting.default or 'empty'}."
+    raise KeyError(name)
+
+
+def _add_network_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--allow-network",
+        action="append",
+        metavar="CIDR",
+        default=None,
+        help="Let this network through the private-address guard (repeatable). "
+        + _setting_help("allow_networks"),
+    )
+
+
+def _add_detection_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--plugin", default="auto", help="Extractor to use (see 'audiofetch extractors').")
+    parser.add_argument(
+        "--prefer",
+        default="",
+        metavar="FORMATS",
+        help="Preferred formats when a track has several, e.g. mp3,m4a (default: the page's first).",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every sub-command."""
+    parser = argparse.ArgumentParser(prog="audiofetch", description="Get every audio track on a web page.")
+    parser.add_argument("--version", action="version", version=f"audiofetch {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    get = commands.add_parser("get", help="download every track of a page")
+    get.add_argument("url", help="address of the page (or of a feed, playlist or audio file)")
+    get.add_argument("name", nargs="?", help="folder/ZIP name (default: the page title)")
+    get.add_argument("--out", default=".", type=Path, help="where to put the folder or ZIP (default: .)")
+    get.add_argument("--zip", action="store_true", help="write OUT/NAME.zip instead of a folder")
+    get.add_argument("--workers", help=_setting_help("workers"))
+    _add_detection_options(get)
+    _add_network_options(get)
+
+    inspect = commands.add_parser("inspect", help="show what would be downloaded")
+    inspect.add_argument("url", help="address of the page")
+    inspect.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    _add_detection_options(inspect)
+    _add_network_options(inspect)
+
+    serve = commands.add_parser("serve", help="start the web server")
+    serve.add_argument("--host", help=_setting_help("host"))
+    serve.add_argument("--port", help=_setting_help("port"))
+    serve.add_argument("--data-dir", help=_setting_help("data_dir"))
+    _add_network_options(serve)
+
+    commands.add_parser("extractors", help="list the extractors, in the order they are tried")
+    return parser
+
+
+def _settings_for(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, str | None] = {}
+    if getattr(args, "allow_network", None):
+        overrides["allow_networks"] = ",".join(args.allow_network)
+    for name in ("host", "port", "data_dir", "workers"):
+        overrides[name] = getattr(args, name, None)
+    return load_settings(overrides=overrides)
+
+
+def _check_page_url(url: str) -> None:
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{url!r} is not a web address (expected http:// or https://...)")
+
+
+def _prefer(args: argparse.Namespace) -> tuple[str, ...]:
+    return tuple(p.strip().lower().lstrip(".") for p in args.prefer.split(",") if p.strip())
+
+
+def _run_inspect(args: argparse.Namespace, settings: Settings) -> int:
+    from audiofetch.cli._commands import inspect_page
+
+    _check_page_url(args.url)
+    detection = asyncio.run(inspect_page(settings, args.url, plugin=args.plugin, prefer=_prefer(args)))
+    if args.json:
+        print(json.dumps(detection_to_json(detection), ensure_ascii=False, indent=2))
+        return OK
+    print(f"{detection.title or detection.page_url}  [{detection.player}]  {len(detection.tracks)} tracks")
+    for track in detection.tracks:
+        print(f"{track.index:>3}. {track.title or '(untitled)'}\n     {track.url}")
+    for stream in detection.skipped:
+        print(f"  skipped: {stream.url} ({stream.reason})")
+    return OK
+
+
+def detection_to_json(detection: object) -> dict[str, object]:
+    """The documented ``inspect --json`` shape; keys may be added, never changed."""
+    from audiofetch.models import Detection
+
+    assert isinstance(detection, Detection)
+    return {
+        "url": detection.page_url,
+        "title": detection.title,
+        "player": detection.player,
+        "tracks": [
+            {
+                "index": t.index,
+                "url": t.url,
+                "title": t.title,
+                "artist": t.artist,
+                "album": t.album,
+                "alternates": list(t.alternates),
+                "extractor": t.extractor,
+            }
+            for t in detection.tracks
+        ],
+        "skipped": [{"url": s.url, "reason": s.reason} for s in detection.skipped],
+    }
+
+
+def _run_get(args: argparse.Namespace, settings: Settings) -> int:
+    from audiofetch.cli._commands import get_page
+
+    _check_page_url(args.url)
+    return asyncio.run(
+        get_page(
+            settings,
+            args.url,
+            name=args.name,
+            out=args.out,
+            as_zip=args.zip,
+            plugin=args.plugin,
+            prefer=_prefer(args),
+            interactive=sys.stderr.isatty(),
+        )
+    )
+
+
+def _run_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from aiohttp import web
+
+    from audiofetch.logs import setup_logging
+    from audiofetch.web import create_app
+
+    setup_logging(settings.log_level, settings.data_dir)
+    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+    return OK
+
+
+def _run_extractors(args: argparse.Namespace, settings: Settings) -> int:
+    from audiofetch.extractors import all_extractors
+
+    for extractor in all_extractors():
+        print(f"{extractor.name:<14} {extractor.description}")
+    return OK
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
+    "get": _run_get,
+    "inspect": _run_inspect,
+    "serve": _run_serve,
+    "extractors": _run_extractors,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return its exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = _settings_for(args)
+        return COMMANDS[args.command](args, settings)
+    except AudioFetchError as error:
+        if not error.expected:
+            log.debug("unexpected error", exc_info=True)
+        print(f"audiofetch: {error.user_message}", file=sys.stderr)
+        return exit_code_for(error)
+    except KeyboardInterrupt:
+        print("audiofetch: interrupted", file=sys.stderr)
+        return INTERRUPTED
+    except Exception as error:  # a bug: one line for the user, the traceback for the log
+        log.error("internal error", exc_info=True)
+        print(f"audiofetch: internal error: {type(error).__name__}: {error}", file=sys.stderr)
+        return SOME_FAILED

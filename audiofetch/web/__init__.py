@@ -1,0 +1,11 @@
+"""The web application: server-rendered pages, the JSON API, live progress and ZIP streaming.
+
+Allowed imports: everything below ``web`` (jobs, detect, download, zipstream, net, config, models, errors).
+Only this package imports ``aiohttp.web`` and ``jinja2``.
+"""
+
+from __future__ import annotations
+
+from audiofetch.web._app import SETTINGS_KEY, create_app
+
+__all__ = ["SETTINGS_KEY", "create_app"]
