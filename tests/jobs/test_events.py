@@ -1,0 +1,314 @@
+"""The event broker: SSE wire bytes, ordering, filtering, replay, snapshots, slow subscribers, throttling."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pytest
+
+from audiofetch.jobs import (
+    JOB_COMPLETED,
+    JOB_SNAPSHOT,
+    JOB_STATUS,
+    TRACK_PROGRESS,
+    Broker,
+    Event,
+    Subscription,
+    format_sse,
+    format_sse_comment,
+)
+
+
+async def queued(subscription: Subscription) -> list[Event]:
+    """Read the events that are ready (a few loop turns allowed); the subscription stays open."""
+    events: list[Event] = []
+    while True:
+        task = asyncio.ensure_future(anext(subscription))
+        for _ in range(10):
+            await asyncio.sleep(0)
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            return events
+        events.append(task.result())
+
+
+def parse_sse(wire: bytes) -> list[dict[str, str]]:
+    """A small reader after the WHATWG event-stream algorithm, to check our bytes from the other side."""
+    events: list[dict[str, str]] = []
+    fields: dict[str, str] = {}
+    data: list[str] = []
+    text = wire.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+    for line in text.split("\n"):
+        if line == "":
+            if data or fields:
+                events.append({**fields, "data": "\n".join(data)})
+            fields, data = {}, []
+            continue
+        if line.startswith(":"):
+            continue
+        name, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        if name == "data":
+            data.append(value)
+        else:
+            fields[name] = value
+    return events
+
+
+# -- SSE wire format ---------------------------------------------------------------------------------
+
+
+def test_sse_bytes_for_a_plain_event() -> None:
+    assert (
+        format_sse("hello", event="job.status", id=7) == b"id: 7\r\nevent: job.status\r\ndata: hello\r\n\r\n"
+    )
+    assert format_sse("x") == b"data: x\r\n\r\n"
+    assert format_sse("x", retry=3000) == b"data: x\r\nretry: 3000\r\n\r\n"
+
+
+def test_sse_splits_every_kind_of_line_break_in_data() -> None:
+    wire = format_sse("one\ntwo\r\nthree\rfour\n", event="e")
+    assert wire == b"event: e\r\ndata: one\r\ndata: two\r\ndata: three\r\ndata: four\r\ndata: \r\n\r\n"
+    assert parse_sse(wire) == [{"event": "e", "data": "one\ntwo\nthree\nfour\n"}]
+
+
+def test_sse_strips_line_breaks_from_id_and_event() -> None:
+    wire = format_sse("d", event="job.\r\nstatus\n", id="1\r2\n3")
+    assert wire == b"id: 123\r\nevent: job.status\r\ndata: d\r\n\r\n"
+
+
+def test_sse_keeps_unicode_as_utf8() -> None:
+    wire = format_sse("Café ♫ 日本語 🎵", event="ünïcode")
+    assert wire == "event: ünïcode\r\ndata: Café ♫ 日本語 🎵\r\n\r\n".encode()
+    assert parse_sse(wire)[0]["data"] == "Café ♫ 日本語 🎵"
+
+
+def test_event_to_sse_sends_compact_json_on_one_data_line() -> None:
+    event = Event(42, JOB_STATUS, "abc", {"status": "failed", "error": "Bad\nline ♫"})
+    wire = event.to_sse()
+    expected = (
+        'id: 42\r\nevent: job.status\r\ndata: {"id":42,"type":"job.status","job_id":"abc",'
+        '"data":{"status":"failed","error":"Bad\\nline ♫"}}\r\n\r\n'
+    )
+    assert wire == expected.encode()
+    (parsed,) = parse_sse(wire)
+    assert parsed["id"] == "42" and parsed["event"] == "job.status"
+    assert parsed["data"] == event.json_text()
+
+
+def test_heartbeat_comment_is_ignored_by_readers() -> None:
+    assert format_sse_comment() == b": ping\r\n\r\n"
+    assert format_sse_comment("a\nb") == b": a b\r\n\r\n"
+    assert parse_sse(format_sse_comment() + format_sse("x")) == [{"data": "x"}]
+
+
+# -- delivery ----------------------------------------------------------------------------------------
+
+
+async def test_events_arrive_in_publish_order_with_increasing_ids() -> None:
+    broker = Broker(first_id=1)
+    async with broker.subscribe() as subscription:
+        sent = [broker.publish(JOB_STATUS, f"job{i % 3}", {"n": i}) for i in range(50)]
+        received = await queued(subscription)
+    assert received == sent
+    assert [event.id for event in received] == list(range(1, 51))
+    assert broker.last_id == 50
+    assert broker.subscriber_count == 0
+
+
+async def test_ids_start_from_the_clock_so_a_new_process_continues_upward() -> None:
+    before = time.time_ns() // 1000
+    event = Broker().publish(JOB_STATUS, "a")
+    assert before <= event.id <= time.time_ns() // 1000 + 1
+
+
+async def test_a_job_filter_delivers_only_that_job() -> None:
+    broker = Broker()
+    only_b = broker.subscribe(job_id="b")
+    every = broker.subscribe()
+    for job_id in "abcab":
+        broker.publish(JOB_STATUS, job_id)
+    assert [event.job_id for event in await queued(only_b)] == ["b", "b"]
+    assert [event.job_id for event in await queued(every)] == list("abcab")
+
+
+async def test_waiting_subscriber_wakes_up_and_cancelled_waits_lose_nothing() -> None:
+    broker = Broker()
+    subscription = broker.subscribe()
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.01):
+            await anext(subscription)
+    waiter = asyncio.ensure_future(anext(subscription))
+    await asyncio.sleep(0)
+    event = broker.publish(JOB_STATUS, "a")
+    assert await waiter == event
+
+
+# -- Last-Event-ID -----------------------------------------------------------------------------------
+
+
+async def test_last_event_id_replays_what_was_missed_then_goes_live() -> None:
+    broker = Broker(first_id=1)
+    sent = [broker.publish(JOB_STATUS, "a" if i % 2 else "b", {"n": i}) for i in range(6)]
+    subscription = broker.subscribe(last_event_id=str(sent[2].id))
+    live = broker.publish(JOB_COMPLETED, "a")
+    assert await queued(subscription) == [*sent[3:], live]
+
+    filtered = broker.subscribe(job_id="a", last_event_id=sent[0].id)
+    assert await queued(filtered) == [sent[1], sent[3], sent[5], live]
+
+    caught_up = broker.subscribe(last_event_id=live.id)
+    assert await queued(caught_up) == []
+
+
+async def test_an_id_older_than_the_buffer_gets_snapshots_first() -> None:
+    asked: list[str | None] = []
+
+    async def snapshot(job_id: str | None) -> Iterable[tuple[str, Mapping[str, Any]]]:
+        asked.append(job_id)
+        await asyncio.sleep(0)
+        return [("a", {"status": "downloading"}), ("b", {"status": "completed"})]
+
+    broker = Broker(snapshot=snapshot, buffer_size=3, first_id=1)
+    for i in range(10):
+        broker.publish(JOB_STATUS, "a", {"n": i})
+    subscription = broker.subscribe(last_event_id=2)
+    live = broker.publish(JOB_STATUS, "a", {"n": 10})
+    received = await queued(subscription)
+    assert asked == [None]
+    assert [(e.type, e.job_id, e.id) for e in received[:2]] == [
+        (JOB_SNAPSHOT, "a", 10),
+        (JOB_SNAPSHOT, "b", 10),
+    ]
+    assert received[0].data == {"status": "downloading"}
+    assert received[2:] == [live]
+
+    for stale in ("garbage", 10**18, 0):
+        other = broker.subscribe(job_id="a", last_event_id=stale)
+        assert [e.type for e in await queued(other)][:2] == [JOB_SNAPSHOT, JOB_SNAPSHOT]
+    assert asked[1:] == ["a", "a", "a"]
+
+
+async def test_without_a_snapshot_function_a_stale_id_just_goes_live() -> None:
+    broker = Broker(buffer_size=2, first_id=1)
+    for _ in range(5):
+        broker.publish(JOB_STATUS, "a")
+    subscription = broker.subscribe(last_event_id=1)
+    live = broker.publish(JOB_STATUS, "a")
+    assert await queued(subscription) == [live]
+
+
+# -- slow subscribers --------------------------------------------------------------------------------
+
+
+async def test_a_slow_subscriber_gets_merged_progress_and_every_status() -> None:
+    broker = Broker(queue_size=8, progress_rate=1000)
+    slow = broker.subscribe()
+    fast = broker.subscribe()
+    fast_seen: list[Event] = []
+    broker.publish(JOB_STATUS, "a", {"status": "downloading"})
+    for step in range(200):
+        broker.publish_progress("a", 1 + step % 2, final=True, bytes_done=step)
+        fast_seen.extend(await queued(fast))
+    broker.publish(JOB_COMPLETED, "a", {"status": "completed"})
+    fast_seen.extend(await queued(fast))
+
+    assert len(fast_seen) == 202
+    got = await queued(slow)
+    assert [e.type for e in got] == [JOB_STATUS, TRACK_PROGRESS, JOB_COMPLETED]
+    assert got[1].data == {"tracks": [{"index": 1, "bytes_done": 198}, {"index": 2, "bytes_done": 199}]}
+    assert got[1].id < got[2].id
+    assert slow.merged == 199 and not slow.closed
+
+
+async def test_a_subscriber_that_overflows_is_closed_without_touching_others() -> None:
+    broker = Broker(queue_size=4)
+    slow = broker.subscribe()
+    fast = broker.subscribe()
+    fast_seen: list[Event] = []
+    sent = []
+    for i in range(10):
+        sent.append(broker.publish(JOB_STATUS, "a", {"n": i}))
+        fast_seen.extend(await queued(fast))
+    assert fast_seen == sent and not fast.closed
+    assert slow.closed and slow.closed_reason is not None and "too slow" in slow.closed_reason
+    assert [e async for e in slow] == sent[:4]
+    assert broker.subscriber_count == 1
+    resumed = broker.subscribe(last_event_id=sent[3].id)
+    assert await queued(resumed) == sent[4:]
+
+
+async def test_close_ends_every_subscription_with_a_reason() -> None:
+    broker = Broker()
+    subscription = broker.subscribe()
+    reader = asyncio.ensure_future(anext(subscription))
+    await asyncio.sleep(0)
+    broker.close()
+    with pytest.raises(StopAsyncIteration):
+        await reader
+    assert subscription.closed_reason == "the server is shutting down"
+    late = broker.subscribe()
+    assert late.closed and [e async for e in late] == []
+
+
+# -- progress throttling -----------------------------------------------------------------------------
+
+
+async def test_progress_is_throttled_and_the_last_update_always_arrives() -> None:
+    rate = 4.0
+    broker = Broker(progress_rate=rate)
+    subscription = broker.subscribe()
+    started = time.monotonic()
+    for step in range(1000):
+        broker.publish_progress("a", 1 + step % 3, bytes_done=step, size=1000)
+    elapsed = time.monotonic() - started
+    first = await anext(subscription)
+    assert first.type == TRACK_PROGRESS and first.data == {
+        "tracks": [{"index": 1, "bytes_done": 0, "size": 1000}]
+    }
+    events = [first]
+    while not any(track["bytes_done"] == 999 for track in events[-1].data["tracks"]):
+        async with asyncio.timeout(10):
+            events.append(await anext(subscription))
+    assert len(events) <= 2 + elapsed * rate
+    assert events[-1].data == {
+        "tracks": [
+            {"index": 1, "bytes_done": 999, "size": 1000},
+            {"index": 2, "bytes_done": 997, "size": 1000},
+            {"index": 3, "bytes_done": 998, "size": 1000},
+        ]
+    }
+
+
+async def test_final_progress_and_status_events_flush_pending_progress_first() -> None:
+    broker = Broker(progress_rate=1.0)
+    subscription = broker.subscribe()
+    seen: list[tuple[str, str, Mapping[str, Any]]] = []
+
+    async def step() -> None:
+        seen.extend((e.type, e.job_id, e.data) for e in await queued(subscription))
+
+    broker.publish_progress("a", 1, bytes_done=0)
+    await step()
+    broker.publish_progress("a", 1, bytes_done=50)
+    await step()
+    broker.publish_progress("a", 1, bytes_done=100, status="done", final=True)
+    await step()
+    broker.publish_progress("a", 2, bytes_done=7)
+    await step()
+    broker.publish_progress("b", 1, bytes_done=1)
+    await step()
+    broker.publish(JOB_COMPLETED, "a", {"status": "completed"})
+    await step()
+    assert seen == [
+        (TRACK_PROGRESS, "a", {"tracks": [{"index": 1, "bytes_done": 0}]}),
+        (TRACK_PROGRESS, "a", {"tracks": [{"index": 1, "bytes_done": 100, "status": "done"}]}),
+        (TRACK_PROGRESS, "b", {"tracks": [{"index": 1, "bytes_done": 1}]}),
+        (TRACK_PROGRESS, "a", {"tracks": [{"index": 2, "bytes_done": 7}]}),
+        (JOB_COMPLETED, "a", {"status": "completed"}),
+    ]
+    broker.close()
