@@ -14,6 +14,10 @@
       JobError
         JobNotFound
         JobCancelled
+        JobActiveError         the job is still running (delete refused)
+        JobLimitError          too many jobs in flight or queued; .retry_after
+        StreamBusyError        a browser-mode stream already has its one consumer
+      BadRequestError          a request the user can fix (missing URL, bad mode, bad number)
 
 ``expected`` follows yt-dlp's flag: True means "the world is like that" (tell the user), False means
 "probably our bug" (log a traceback). Third-party exceptions are translated into these at package edges
@@ -24,17 +28,21 @@ from __future__ import annotations
 
 __all__ = [
     "AudioFetchError",
+    "BadRequestError",
     "BlockedURLError",
     "ConfigError",
     "DetectError",
     "DownloadError",
     "ExtractError",
     "FetchError",
+    "JobActiveError",
     "JobCancelled",
     "JobError",
+    "JobLimitError",
     "JobNotFound",
     "NoAudioError",
     "ParseError",
+    "StreamBusyError",
     "TooLargeError",
     "ZipError",
 ]
@@ -133,3 +141,23 @@ class JobNotFound(JobError):
 
 class JobCancelled(JobError):
     """The job was cancelled by its owner."""
+
+
+class JobActiveError(JobError):
+    """The job is still running; finish or cancel it first."""
+
+
+class JobLimitError(JobError):
+    """Too many jobs in flight or waiting; ``retry_after`` says when to try again (seconds)."""
+
+    def __init__(self, message: str, *, retry_after: float = 5.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class StreamBusyError(JobError):
+    """A browser-mode job's ZIP stream already has its one consumer."""
+
+
+class BadRequestError(AudioFetchError):
+    """A request the user can fix: a missing or malformed field."""
