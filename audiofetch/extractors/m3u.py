@@ -1,0 +1,131 @@
+"""M3U/M3U8 track lists: one track per entry, titled by ``#EXTINF:seconds,Artist - Title``.
+
+Relative entries resolve against the playlist's URL. Radio entries (``#EXTINF:-1`` pointing at a stream
+server, Icecast mounts, rtmp) and nested playlists are reported, not downloaded. HLS playlists (``#EXT-X-``
+tags) are not track lists: a media playlist without ``#EXT-X-ENDLIST`` is live, and HLS audio that ends is
+its own issue, so both are reported as skipped for now.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+from urllib.parse import urlsplit
+
+from audiofetch.extractors._html import stream_reason
+from audiofetch.extractors._structured import (
+    M3uEntry,
+    M3uList,
+    leading_text,
+    playlist_url,
+    read_m3u,
+    split_artist_title,
+)
+from audiofetch.extractors.base import Expected, Extractor, ExtractorTest
+from audiofetch.formats import from_url, url_extension
+from audiofetch.models import Page, SkippedStream, Track
+
+__all__ = ["M3uExtractor"]
+
+_M3U_TYPES = ("mpegurl", "x-mpegurl", "vnd.apple.mpegurl")
+_NOT_AUDIO = frozenset(("mp4", "m4v", "mkv", "mov", "avi", "wmv", "flv", "webm", "jpg", "png", "html"))
+_PLAYLISTS = frozenset(("m3u", "pls", "xspf", "asx"))
+LIVE_HLS = "live HLS stream"
+HLS_NOT_YET = "HLS audio is not supported yet"
+LIVE_ENTRY = "live radio stream (#EXTINF:-1)"
+
+
+def _hls_reason(entries: M3uList) -> str | None:
+    """Why an HLS playlist is skipped, or None when the list is a plain M3U."""
+    if not entries.hls_tags:
+        return None
+    if "#EXT-X-STREAM-INF" in entries.hls_tags or "#EXT-X-ENDLIST" in entries.hls_tags:
+        return HLS_NOT_YET
+    return LIVE_HLS
+
+
+def _skip_reason(ref: str, url: str, duration: float | None, playlist: str) -> str | None:
+    """Why an entry is not a track: a stream URL, a nested playlist, or ``-1`` on a stream server.
+
+    ``#EXTINF:-1`` alone is not enough (some tools write it for every file): the entry must also have
+    no audio extension or sit on another server's non-default port, as Icecast/SHOUTcast mounts do.
+    """
+    if reason := stream_reason(ref):
+        return reason
+    if url_extension(url) in _PLAYLISTS:
+        return "nested playlist (not followed)"
+    parts, own = urlsplit(url), urlsplit(playlist)
+    other_port = parts.port not in (None, 80, 443) and (parts.hostname, parts.port) != (
+        own.hostname,
+        own.port,
+    )
+    if duration is not None and duration < 0 and (from_url(url) is None or other_port):
+        return LIVE_ENTRY
+    return None
+
+
+def _entries(page: Page) -> list[tuple[M3uEntry, str, str | None]]:
+    """(entry, absolute URL, skip reason) for each entry that is not a video, image or page."""
+    found = []
+    for entry in read_m3u(page.text).entries:
+        url = playlist_url(page, entry.ref)
+        if url is not None and url_extension(url) not in _NOT_AUDIO:
+            found.append((entry, url, _skip_reason(entry.ref, url, entry.duration, page.url)))
+    return found
+
+
+class M3uExtractor(Extractor):
+    """M3U and extended M3U (``#EXTM3U``/``#EXTINF``) track lists; HLS reported."""
+
+    name = "m3u"
+    description = "M3U/M3U8 playlists (#EXTINF titles); live and HLS streams reported"
+    priority = 90
+    TESTS: ClassVar[tuple[ExtractorTest, ...]] = (
+        ExtractorTest(
+            page="m3u/live-and-tracks.m3u",
+            tracks=(
+                Expected("music/01%20Opening.mp3", "Opening"),
+                Expected("music/02-rooftops.ogg", "Rooftops at Dusk"),
+                Expected("http://127.0.0.1/archive/2023/session-b.flac", "Session B (live at Cafe Oto)"),
+                Expected("../shared/jingle.mp3", "Station Jingle"),
+            ),
+            skipped=("http://127.0.0.1:8000/stream", "http://127.0.0.1:8010/;stream.mp3"),
+        ),
+        ExtractorTest(page="m3u/live.m3u8", tracks=(), skipped=("live.m3u8",)),
+        ExtractorTest(page="m3u/vod.m3u8", tracks=(), skipped=("vod.m3u8",)),
+    )
+
+    def detects(self, page: Page) -> bool:
+        if page.root is not None:
+            return False
+        mime = page.content_type.partition(";")[0].strip().lower()
+        return (
+            leading_text(page).startswith("#extm3u")
+            or mime.endswith(_M3U_TYPES)
+            or url_extension(page.url) in ("m3u", "m3u8")
+        )
+
+    def extract(self, page: Page) -> list[Track]:
+        if not self.detects(page) or _hls_reason(read_m3u(page.text)):
+            return []
+        tracks: dict[str, Track] = {}
+        for entry, url, reason in _entries(page):
+            if reason is None and url not in tracks:
+                artist, title = split_artist_title(entry.text)
+                duration = entry.duration if entry.duration is not None and entry.duration >= 0 else None
+                tracks[url] = Track(
+                    url=url,
+                    title=title,
+                    artist=artist or entry.artist,
+                    album=entry.album,
+                    duration=duration,
+                    extractor=self.name,
+                    mime=(found.mime if (found := from_url(url)) else None),
+                )
+        return list(tracks.values())
+
+    def skipped(self, page: Page) -> list[SkippedStream]:
+        if not self.detects(page):
+            return []
+        if reason := _hls_reason(read_m3u(page.text)):
+            return [SkippedStream(page.url, reason)]
+        return [SkippedStream(url, reason) for _, url, reason in _entries(page) if reason]
