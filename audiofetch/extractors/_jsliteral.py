@@ -1,0 +1,867 @@
+"""A lenient reader for the JavaScript object and array literals that players keep their tracks in.
+
+Pages configure players in JavaScript that is not JSON: unquoted keys, single quotes and template
+literals, trailing commas, comments, ``\\/`` escapes, hex numbers, ``undefined``, and URLs built by
+concatenation (``mediaPath + tracks[i].file + extension``). This module reads such values without
+running anything. What it cannot evaluate it keeps as data, so extractors can finish the job:
+
+- ``Ref(path)``: a name or member path (``data.file``, ``tracks[*].file``; ``[*]`` is a computed index);
+- ``Concat(parts)``: a ``+`` chain that still holds a ``Ref`` or a ``Choice``;
+- ``Choice(options)``: the branches of a ternary (``canPlayType(..) ? '.mp3' : '.ogg'``);
+- ``Opaque(text)``: any other expression (functions, calls), skipped as a whole.
+
+Public API (private to ``audiofetch.extractors``):
+
+- ``parse_literal(text, start=0) -> (value, end)``: one expression; raises ``ValueError`` (only).
+- ``code_only(script) -> str``: the script with comments blanked (same length, same offsets).
+- ``find_calls(script, callee) -> list[Call]``: argument values of every call whose callee matches
+  the regex ``callee`` (``r"new\\s+Howl"``, ``r"\\.jPlayer"``), in script order.
+- ``find_values(script, pattern) -> list[value]``: the expression after each match (``\\.source\\s*=``).
+- ``find_assignments(script) -> dict[str, value]``: ``var/let/const x = ...`` and ``x = ...``.
+- ``string_variables(script) -> dict[str, str]``: the assignments that resolve to strings.
+- ``concatenations(script) -> list[Concat]``: every ``+`` chain of names and strings in the code.
+- ``resolve(value, env) -> value``: substitute refs from ``env`` and fold concatenations.
+
+Cost is bounded: every scan is linear (a regex match that starts inside text an earlier parse of the
+same search already consumed is skipped), nesting is capped at ``MAX_DEPTH`` and nothing recurses
+without that cap, so crafted input gives ``ValueError`` or an empty result, never a hang.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TypeAlias
+
+__all__ = [
+    "MAX_DEPTH",
+    "Call",
+    "Choice",
+    "Concat",
+    "JsValue",
+    "Opaque",
+    "Ref",
+    "code_only",
+    "concatenations",
+    "find_assignments",
+    "find_calls",
+    "find_values",
+    "parse_literal",
+    "resolve",
+    "string_variables",
+    "strings_of",
+]
+
+MAX_DEPTH = 64
+_MAX_CHOICES = 8
+# Work allowed per character of input (each character is visited a few times by overlapping searches).
+_BUDGET_PER_CHAR = 12
+_BUDGET_BASE = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """A name or member path left unevaluated: ``("tracks", None, "file")`` is ``tracks[*].file``."""
+
+    path: tuple[str | int | None, ...]
+
+    @property
+    def text(self) -> str:
+        """Canonical spelling: ``a.b[0][*].c``."""
+        out = str(self.path[0])
+        for part in self.path[1:]:
+            out += f".{part}" if isinstance(part, str) else f"[{'*' if part is None else part}]"
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Concat:
+    """A ``+`` chain that still holds references or choices, parts in source order."""
+
+    parts: tuple[JsValue, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """The possible values of a ternary, in source order (the first is what a capable browser picks)."""
+
+    options: tuple[JsValue, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Opaque:
+    """An expression the reader does not evaluate (a function, a call, arithmetic); ``text`` is its source."""
+
+    text: str
+
+
+JsValue: TypeAlias = (
+    dict[str, "JsValue"] | list["JsValue"] | str | int | float | bool | Ref | Concat | Choice | Opaque | None
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One call found in a script: its argument values and where it sits."""
+
+    args: tuple[JsValue, ...]
+    start: int
+    end: int
+    callee: str = ""
+
+
+_IDENT = re.compile(r"[A-Za-z_$\u00c0-\uffff][\w$\u00c0-\uffff]*")
+_NUMBER = re.compile(
+    r"0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)(?:[eE][+-]?\d+)?n?"
+)
+_SPACE = re.compile(r"(?:\s+|//[^\n]*|/\*.*?(?:\*/|\Z)|<!--|-->)+", re.S)
+_DIGITS = re.compile(r"\d+")
+_SIMPLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "\v", "0": "\0"}
+_KEYWORDS = {"true": True, "false": False, "null": None, "undefined": None}
+_NUMERIC_WORDS = {"Infinity": float("inf"), "NaN": float("nan")}
+_EOF = "\0"
+_CLOSERS = frozenset(",;)]}:")
+# After a newline, these continue the expression; anything else starts a new statement.
+_CONTINUE = frozenset(".+-*/%&|^?=<>")
+_OPENERS = {"(": ")", "[": "]", "{": "}"}
+_REGEX_BEFORE = frozenset("(,=:[!&|?{};+-*%<>~^")
+
+
+class _LimitError(ValueError):
+    """Nesting or work past the reader's limits: never rescued by a lenient fallback."""
+
+
+class _Reader:
+    """Recursive descent over one text; ``furthest`` records how far any attempt got (for skipping)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.furthest = 0
+        self.budget = _BUDGET_PER_CHAR * len(text) + _BUDGET_BASE
+
+    def charge(self, steps: int) -> None:
+        """Count work; past the budget every parse fails, so no input costs more than linear time."""
+        self.budget -= steps
+        if self.budget < 0:
+            raise _LimitError("work budget exhausted")
+
+    def fail(self, pos: int, why: str) -> ValueError:
+        self.furthest = max(self.furthest, pos)
+        return ValueError(f"{why} at offset {pos}")
+
+    def too_deep(self, pos: int) -> ValueError:
+        self.furthest = max(self.furthest, pos)
+        return _LimitError(f"nesting deeper than {MAX_DEPTH} at offset {pos}")
+
+    def space(self, pos: int) -> int:
+        match = _SPACE.match(self.text, pos)
+        return match.end() if match else pos
+
+    def peek(self, pos: int) -> str:
+        """The character at ``pos``, or ``_EOF`` (never ``""``, which ``in "..."`` would accept)."""
+        return self.text[pos] if pos < len(self.text) else _EOF
+
+    # Expressions ------------------------------------------------------------------------------------
+
+    def expression(self, pos: int, depth: int) -> tuple[JsValue, int]:
+        """A value: literal, ref, ``+`` chain or ternary; anything else becomes ``Opaque`` as a whole.
+
+        Returns the offset after the value and any whitespace or comments that follow it.
+        """
+        if depth > MAX_DEPTH:
+            raise self.too_deep(pos)
+        self.charge(1)
+        start = self.space(pos)
+        try:
+            value, end = self.chain(start, depth)
+            after = self.space(end)
+            nxt = self.peek(after)
+            if nxt in _CLOSERS or nxt == _EOF or ("\n" in self.text[end:after] and nxt not in _CONTINUE):
+                return value, after
+        except _LimitError:
+            raise
+        except ValueError:
+            pass
+        end, question, colon = self.skip(start)
+        if end == start:
+            raise self.fail(start, "expected a value")
+        if question is not None and colon is not None:
+            try:
+                return self.ternary(question, colon, end, depth), self.space(end)
+            except _LimitError:
+                raise
+            except ValueError:
+                pass
+        return Opaque(self.text[start:end].strip()), self.space(end)
+
+    def ternary(self, question: int, colon: int, end: int, depth: int) -> Choice:
+        consequent, after = self.expression(question + 1, depth + 1)
+        if self.space(after) != colon:
+            raise self.fail(after, "unexpected text in a ternary")
+        alternate, after = self.expression(colon + 1, depth + 1)
+        if self.space(after) != self.space(end):
+            raise self.fail(after, "unexpected text in a ternary")
+        options = [*_options(consequent), *_options(alternate)]
+        return Choice(tuple(options[:_MAX_CHOICES]))
+
+    def chain(self, pos: int, depth: int) -> tuple[JsValue, int]:
+        parts = []
+        value, pos = self.primary(pos, depth)
+        parts.append(value)
+        while True:
+            after = self.space(pos)
+            if self.peek(after) != "+" or self.peek(after + 1) in "+=":
+                break
+            value, pos = self.primary(self.space(after + 1), depth)
+            parts.append(value)
+        return (_fold(parts) if len(parts) > 1 else parts[0]), pos
+
+    def primary(self, pos: int, depth: int) -> tuple[JsValue, int]:
+        char = self.peek(pos)
+        if char in "\"'":
+            return self.string(pos)
+        if char == "`":
+            return self.template(pos, depth)
+        if char == "{":
+            return self.object(pos, depth + 1)
+        if char == "[":
+            return self.array(pos, depth + 1)
+        if char == "(":
+            value, end = self.expression(pos + 1, depth + 1)
+            if self.peek(end) != ")":
+                raise self.fail(end, "expected ')'")
+            return value, end + 1
+        if char in "-+" and (self.peek(pos + 1).isdigit() or self.peek(pos + 1) in ".IN"):
+            value, end = self.primary(self.space(pos + 1), depth)
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                raise self.fail(pos, "expected a number")
+            return (-value if char == "-" else value), end
+        number = _NUMBER.match(self.text, pos)
+        if number and number.group():
+            return _number(number.group()), number.end()
+        ident = _IDENT.match(self.text, pos)
+        if ident is None:
+            raise self.fail(pos, "expected a value")
+        word = ident.group()
+        if word in _KEYWORDS:
+            return _KEYWORDS[word], ident.end()
+        if word in _NUMERIC_WORDS:
+            return _NUMERIC_WORDS[word], ident.end()
+        return self.member_path(word, ident.end())
+
+    def member_path(self, root: str, pos: int) -> tuple[Ref, int]:
+        path: list[str | int | None] = [root]
+        while True:
+            after = self.space(pos)
+            char = self.peek(after)
+            if char == "." or (char == "?" and self.peek(after + 1) == "."):
+                ident = _IDENT.match(self.text, self.space(after + (2 if char == "?" else 1)))
+                if ident is None:
+                    break
+                path.append(ident.group())
+                pos = ident.end()
+            elif char == "[":
+                inner = self.space(after + 1)
+                key: str | int | None = None
+                if self.peek(inner) in "\"'":
+                    key, end = self.string(inner)
+                elif (number := _DIGITS.match(self.text, inner)) is not None:
+                    key, end = int(number.group()), number.end()
+                elif (ident := _IDENT.match(self.text, inner)) is not None:
+                    end = ident.end()
+                else:
+                    raise self.fail(inner, "unsupported index")
+                end = self.space(end)
+                if self.peek(end) != "]":
+                    raise self.fail(end, "unsupported index")
+                path.append(key)
+                pos = end + 1
+            else:
+                break
+        return Ref(tuple(path)), pos
+
+    # Literals --------------------------------------------------------------------------------------
+
+    def string(self, pos: int) -> tuple[str, int]:
+        quote = self.text[pos]
+        out: list[str] = []
+        i = pos + 1
+        text = self.text
+        while i < len(text):
+            self.charge(1)
+            char = text[i]
+            if char == quote:
+                return _join_surrogates("".join(out)), i + 1
+            if char == "\\":
+                decoded, i = self.escape(i)
+                out.append(decoded)
+                continue
+            if char == "\n" and quote != "`":
+                raise self.fail(i, "unterminated string")
+            out.append(char)
+            i += 1
+        raise self.fail(i, "unterminated string")
+
+    def escape(self, pos: int) -> tuple[str, int]:
+        """Decode the escape at ``pos`` (a backslash); returns the text and the offset after it."""
+        text = self.text
+        kind = text[pos + 1] if pos + 1 < len(text) else ""
+        if kind == "x" and re.fullmatch(r"[0-9a-fA-F]{2}", text[pos + 2 : pos + 4]):
+            return chr(int(text[pos + 2 : pos + 4], 16)), pos + 4
+        if kind == "u":
+            if text[pos + 2 : pos + 3] == "{":
+                close = text.find("}", pos + 3, pos + 12)
+                digits = text[pos + 3 : close] if close > 0 else ""
+                if re.fullmatch(r"[0-9a-fA-F]{1,6}", digits) and int(digits, 16) <= 0x10FFFF:
+                    return chr(int(digits, 16)), close + 1
+            elif re.fullmatch(r"[0-9a-fA-F]{4}", text[pos + 2 : pos + 6]):
+                return chr(int(text[pos + 2 : pos + 6], 16)), pos + 6
+            raise self.fail(pos, "bad unicode escape")
+        if kind == "\r":
+            return "", pos + (3 if text[pos + 2 : pos + 3] == "\n" else 2)
+        if kind in "\n\u2028\u2029":
+            return "", pos + 2
+        if not kind:
+            raise self.fail(pos, "unterminated string")
+        if kind == "0" and pos + 2 < len(text) and text[pos + 2].isdigit():
+            return "\0", pos + 2
+        return _SIMPLE_ESCAPES.get(kind, kind), pos + 2
+
+    def template(self, pos: int, depth: int) -> tuple[JsValue, int]:
+        parts: list[JsValue] = []
+        chunk: list[str] = []
+        i = pos + 1
+        text = self.text
+        while i < len(text):
+            self.charge(1)
+            char = text[i]
+            if char == "`":
+                parts.append(_join_surrogates("".join(chunk)))
+                return _fold([part for part in parts if part != ""] or [""]), i + 1
+            if char == "\\":
+                decoded, i = self.escape(i)
+                chunk.append(decoded)
+            elif char == "$" and text[i + 1 : i + 2] == "{":
+                parts.append(_join_surrogates("".join(chunk)))
+                chunk = []
+                value, end = self.expression(i + 2, depth + 1)
+                if self.peek(end) != "}":
+                    raise self.fail(end, "expected '}' in a template")
+                parts.append(value)
+                i = end + 1
+            else:
+                chunk.append(char)
+                i += 1
+        raise self.fail(i, "unterminated template")
+
+    def array(self, pos: int, depth: int) -> tuple[list[JsValue], int]:
+        if depth > MAX_DEPTH:
+            raise self.too_deep(pos)
+        items: list[JsValue] = []
+        pos = self.space(pos + 1)
+        while self.peek(pos) != "]":
+            if self.peek(pos) == ",":  # hole
+                items.append(None)
+                pos = self.space(pos + 1)
+                continue
+            if self.text.startswith("...", pos):
+                _, pos = self.expression(pos + 3, depth)
+            else:
+                value, pos = self.expression(pos, depth)
+                items.append(value)
+            pos = self.space(pos)
+            if self.peek(pos) == ",":
+                pos = self.space(pos + 1)
+            elif self.peek(pos) != "]":
+                raise self.fail(pos, "expected ',' or ']'")
+        return items, pos + 1
+
+    def object(self, pos: int, depth: int) -> tuple[dict[str, JsValue], int]:
+        if depth > MAX_DEPTH:
+            raise self.too_deep(pos)
+        result: dict[str, JsValue] = {}
+        pos = self.space(pos + 1)
+        while self.peek(pos) != "}":
+            key, pos = self.key(pos, depth)
+            pos = self.space(pos)
+            char = self.peek(pos)
+            if char == ":":
+                value, pos = self.expression(pos + 1, depth)
+                if key is not None:
+                    result[key] = value
+            elif char in ",}" and key is not None:  # shorthand {title, file}
+                result[key] = Ref((key,))
+            else:  # a method, getter or computed key: skip the whole member
+                pos, _, _ = self.skip(pos)
+            pos = self.space(pos)
+            if self.peek(pos) == ",":
+                pos = self.space(pos + 1)
+            elif self.peek(pos) != "}":
+                raise self.fail(pos, "expected ',' or '}'")
+        return result, pos + 1
+
+    def key(self, pos: int, depth: int) -> tuple[str | None, int]:
+        char = self.peek(pos)
+        if char in "\"'":
+            return self.string(pos)
+        if char == "[":
+            end, _, _ = self.skip(pos)
+            return None, end
+        if self.text.startswith("...", pos):
+            _, end = self.expression(pos + 3, depth)
+            return None, end
+        number = _NUMBER.match(self.text, pos)
+        if number and number.group():
+            return _js_str(_number(number.group())), number.end()
+        ident = _IDENT.match(self.text, pos)
+        if ident is None:
+            raise self.fail(pos, "expected a key")
+        return ident.group(), ident.end()
+
+    # Skipping --------------------------------------------------------------------------------------
+
+    def skip(self, pos: int) -> tuple[int, int | None, int | None]:
+        """End of the expression starting at ``pos`` (before a top-level ``,;)]}``), iteratively.
+
+        Also returns the offsets of the first top-level ``?`` and of its ``:`` (for ternaries).
+        """
+        text = self.text
+        stack: list[str] = []
+        question: int | None = None
+        colon: int | None = None
+        pending = 0  # open top-level ``?`` still waiting for their ``:``
+        last = "("
+        i = pos
+        while i < len(text):
+            self.charge(1)
+            char = text[i]
+            if char in "\"'`":
+                i = self.skip_string(i)
+                last = "a"
+                continue
+            if char == "/" and text[i + 1 : i + 2] in ("/", "*"):
+                i = self.space(i)
+                continue
+            if char == "/" and last in _REGEX_BEFORE:
+                i = _skip_regex(text, i)
+                last = "a"
+                continue
+            if char in _OPENERS:
+                stack.append(_OPENERS[char])
+            elif char in ")]}":
+                if not stack:
+                    break
+                if stack.pop() != char:
+                    raise self.fail(i, "mismatched brackets")
+            elif stack:
+                pass
+            elif char in ",;":
+                break
+            elif char == "?" and text[i + 1 : i + 2] not in (".", "?"):
+                pending += 1
+                question = i if question is None else question
+            elif char == ":":
+                if not pending:
+                    break
+                pending -= 1
+                colon = i if colon is None and not pending else colon
+            elif char == "\n" and _statement_ends(text, i, last):
+                break
+            if not char.isspace():
+                last = char
+            i += 1
+        if stack:
+            raise self.fail(i, "unbalanced brackets")
+        while i > pos and text[i - 1].isspace():
+            i -= 1
+        return i, question, colon
+
+    def skip_string(self, pos: int) -> int:
+        quote = self.text[pos]
+        i = pos + 1
+        text = self.text
+        depth = 0
+        while i < len(text):
+            self.charge(1)
+            char = text[i]
+            if char == "\\":
+                i += 2
+                continue
+            if quote == "`" and char == "$" and text[i + 1 : i + 2] == "{":
+                depth += 1
+                i += 2
+                continue
+            if quote == "`" and depth and char == "}":
+                depth -= 1
+            elif char == quote and not depth:
+                return i + 1
+            elif char == "\n" and quote != "`":
+                break
+            i += 1
+        raise self.fail(i, "unterminated string")
+
+
+def _statement_ends(text: str, newline: int, last: str) -> bool:
+    """At a top-level newline, does the statement end (automatic semicolon insertion, roughly)?"""
+    if last in "=+-*/%&|^!~?:,.([{<>":
+        return False
+    following = _SPACE.match(text, newline)
+    after = following.end() if following else newline + 1
+    return text[after : after + 1] not in _CONTINUE | {",", ")", "]", "}", ":"}
+
+
+def _skip_regex(text: str, pos: int) -> int:
+    i = pos + 1
+    in_class = False
+    while i < len(text) and text[i] != "\n":
+        char = text[i]
+        if char == "\\":
+            i += 2
+            continue
+        if char == "[":
+            in_class = True
+        elif char == "]":
+            in_class = False
+        elif char == "/" and not in_class:
+            flags = re.compile(r"[a-z]*").match(text, i + 1)
+            return flags.end() if flags else i + 1
+        i += 1
+    return pos + 1  # not a regex after all: a division sign
+
+
+def _number(token: str) -> int | float:
+    token = token.replace("_", "").rstrip("n")
+    lowered = token.lower()
+    if lowered.startswith(("0x", "0o", "0b")):
+        return int(lowered[2:] or "0", {"x": 16, "o": 8, "b": 2}[lowered[1]])
+    if re.fullmatch(r"\d+", token):
+        return int(token)
+    value = float(token)
+    return int(value) if value.is_integer() and abs(value) < 2**53 else value
+
+
+def _js_str(value: object) -> str:
+    """A primitive as JavaScript's string conversion writes it (what ``"a" + 1`` gives)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if value != value:
+            return "NaN"
+        if value in (float("inf"), float("-inf")):
+            return "Infinity" if value > 0 else "-Infinity"
+        return str(int(value)) if value.is_integer() and abs(value) < 1e21 else repr(value)
+    return str(value)
+
+
+def _join_surrogates(text: str) -> str:
+    """Pair ``\\uD83D\\uDE00`` halves into one character; replace lone halves (they cannot be encoded)."""
+    if not re.search("[\ud800-\udfff]", text):
+        return text
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def _options(value: JsValue) -> tuple[JsValue, ...]:
+    return value.options if isinstance(value, Choice) else (value,)
+
+
+def _fold(parts: list[JsValue]) -> JsValue:
+    """Evaluate ``a + b + ...`` as far as the parts allow; choices distribute over the chain."""
+    if any(isinstance(part, Choice) for part in parts):
+        combos: list[list[JsValue]] = [[]]
+        for part in parts:
+            combos = [[*combo, option] for combo in combos for option in _options(part)][:_MAX_CHOICES]
+        return Choice(tuple(_fold(combo) for combo in combos))
+    folded: list[JsValue] = []
+    for part in parts:
+        if folded and _is_primitive(folded[-1]) and _is_primitive(part):
+            left, right = folded[-1], part
+            if isinstance(left, str) or isinstance(right, str):
+                folded[-1] = _js_str(left) + _js_str(right)
+            else:
+                folded[-1] = _add_numbers(left, right)
+        elif not (part == "" and folded and isinstance(folded[-1], str)):
+            folded.append(part)
+    if len(folded) == 1:
+        return folded[0]
+    return Concat(tuple(folded))
+
+
+def _add_numbers(left: JsValue, right: JsValue) -> JsValue:
+    if isinstance(left, int | float) and isinstance(right, int | float):
+        return left + right
+    return Opaque(f"{left!r} + {right!r}")
+
+
+def _is_primitive(value: JsValue) -> bool:
+    return value is None or isinstance(value, str | int | float | bool)
+
+
+def parse_literal(text: str, start: int = 0) -> tuple[JsValue, int]:
+    """Read one JavaScript expression at ``start``; returns its value and the offset after it.
+
+    Raises ``ValueError`` (and nothing else) when no value starts there or it is malformed or too deep.
+    """
+    reader = _Reader(text)
+    try:
+        return reader.expression(start, 0)
+    except RecursionError as exc:  # only reachable with a tiny interpreter stack; MAX_DEPTH guards it
+        raise ValueError("nesting too deep") from exc
+
+
+def _scan(script: str) -> tuple[str, str]:
+    """(code, mask): comments blanked in both; in ``mask`` string and regex contents are blanked too.
+
+    Both keep every offset, so regexes search ``mask`` (never matching text inside strings) and the
+    reader parses ``code`` at the same positions.
+    """
+    reader = _Reader(script)
+    reader.budget = 1 << 62  # a single linear pass
+    code: list[str] = []
+    mask: list[str] = []
+    i = 0
+    last = "("
+    while i < len(script):
+        char = script[i]
+        end = i + 1
+        if char in "\"'`":
+            try:
+                end = reader.skip_string(i)
+            except ValueError:
+                end = max(reader.furthest, i + 1)
+            last = "a"
+        elif char == "/" and script[i + 1 : i + 2] in ("/", "*"):
+            close = script.find("\n", i) if script[i + 1] == "/" else script.find("*/", i + 2)
+            end = len(script) if close < 0 else close + (0 if script[i + 1] == "/" else 2)
+            blank = re.sub(r"[^\n]", " ", script[i:end])
+            code.append(blank)
+            mask.append(blank)
+            i = end
+            continue
+        elif char == "/" and last in _REGEX_BEFORE:
+            end = _skip_regex(script, i)
+            last = "a"
+        elif not char.isspace():
+            last = char
+        chunk = script[i:end]
+        code.append(chunk)
+        mask.append(chunk if end == i + 1 else chunk[0] + re.sub(r"[^\n]", " ", chunk[1:-1]) + chunk[-1])
+        i = end
+    return "".join(code), "".join(mask)
+
+
+def code_only(script: str) -> str:
+    """The script with comments replaced by spaces (newlines kept), so offsets stay the same."""
+    return _scan(script)[0]
+
+
+def find_calls(script: str, callee: str | re.Pattern[str], *, nested: bool = False) -> list[Call]:
+    """Every call ``<callee>(args)`` in the script's code, in order; malformed ones are left out.
+
+    ``callee`` is searched outside strings and comments; the call's ``(`` must follow the match.
+    Calls inside the arguments of an earlier match are skipped unless ``nested`` (then the work
+    budget, not the structure, bounds the cost).
+    """
+    pattern = re.compile(callee) if isinstance(callee, str) else callee
+    code, mask = _scan(script)
+    reader = _Reader(code)
+    calls: list[Call] = []
+    for match in pattern.finditer(mask):
+        if match.start() < reader.furthest and not nested:
+            continue
+        if reader.budget <= 0:
+            break
+        pos = reader.space(match.end())
+        if reader.peek(pos) != "(":
+            continue
+        args: list[JsValue] = []
+        pos = reader.space(pos + 1)
+        try:
+            while reader.peek(pos) != ")":
+                value, pos = reader.expression(pos, 1)
+                args.append(value)
+                if reader.peek(pos) == ",":
+                    pos = reader.space(pos + 1)
+                elif reader.peek(pos) != ")":
+                    raise reader.fail(pos, "expected ',' or ')'")
+        except (ValueError, RecursionError):
+            continue
+        reader.furthest = max(reader.furthest, pos + 1)
+        calls.append(Call(tuple(args), match.start(), pos + 1, match.group()))
+    return calls
+
+
+def find_values(script: str, pattern: str | re.Pattern[str]) -> list[JsValue]:
+    """The value of the expression right after each match of ``pattern`` (``.source =``)."""
+    code, mask = _scan(script)
+    reader = _Reader(code)
+    values: list[JsValue] = []
+    for match in re.finditer(pattern, mask):
+        if match.start() < reader.furthest:
+            continue
+        try:
+            value, end = reader.expression(match.end(), 1)
+        except (ValueError, RecursionError):
+            if reader.budget <= 0:
+                break
+            continue
+        reader.furthest = max(reader.furthest, end)
+        values.append(value)
+    return values
+
+
+_DECLARATION = re.compile(r"(?<![\w$.])(?:var|let|const)\s+")
+_ASSIGNMENT = re.compile(r"(?<![\w$.])([A-Za-z_$][\w$]*)\s*=(?![=>])")
+_DECLARED = re.compile(r"([A-Za-z_$][\w$]*)\s*(=(?![=>]))?")
+_RESERVED = frozenset(("var", "let", "const", "return", "typeof", "new", "in", "of"))
+
+
+def _assignment_list(script: str) -> list[tuple[str, JsValue]]:
+    """(name, value) for every simple assignment in the code, in source order."""
+    code, mask = _scan(script)
+    reader = _Reader(code)
+    found: list[tuple[int, str, JsValue]] = []
+    try:
+        for match in _DECLARATION.finditer(mask):
+            pos = match.end()
+            while (declared := _DECLARED.match(mask, pos)) and declared.group(1) not in _RESERVED:
+                pos = declared.end()
+                if declared.group(2):
+                    try:
+                        value, pos = reader.expression(pos, 1)
+                    except ValueError:
+                        if reader.budget <= 0:
+                            raise
+                        break
+                    found.append((declared.start(), declared.group(1), value))
+                pos = reader.space(pos)
+                if reader.peek(pos) != ",":
+                    break
+                pos = reader.space(pos + 1)
+        declared_at = {start for start, _, _ in found}
+        for match in _ASSIGNMENT.finditer(mask):
+            if match.start() in declared_at or match.group(1) in _RESERVED:
+                continue
+            try:
+                value, _ = reader.expression(match.end(), 1)
+            except ValueError:
+                if reader.budget <= 0:
+                    raise
+                continue
+            found.append((match.start(), match.group(1), value))
+    except (ValueError, RecursionError):
+        pass  # work budget spent: keep what was read
+    found.sort(key=lambda item: item[0])
+    return [(name, value) for _, name, value in found]
+
+
+def _is_empty(value: JsValue) -> bool:
+    return isinstance(value, Opaque) or value is None or value == "" or value == [] or value == {}
+
+
+def find_assignments(script: str) -> dict[str, JsValue]:
+    """``var/let/const x = v`` and ``x = v`` (also ``var a = 1, b = 2``): one value per name.
+
+    Scripts often declare a variable empty and fill it later (``extension = ''`` then ``extension =
+    canPlay ? '.mp3' : '.ogg'``), so the last value that is neither empty nor opaque wins; a name that
+    only ever gets empty or opaque values keeps its last one.
+    """
+    result: dict[str, JsValue] = {}
+    for name, value in _assignment_list(script):
+        if name not in result or not _is_empty(value) or _is_empty(result[name]):
+            result[name] = value
+    return result
+
+
+def string_variables(script: str) -> dict[str, str]:
+    """Variables whose value is a string, earlier strings and numbers substituted (``base + n + '/'``)."""
+    return strings_of(find_assignments(script))
+
+
+def strings_of(assignments: Mapping[str, JsValue]) -> dict[str, str]:
+    """The string values among ``assignments`` (as ``find_assignments`` returns), resolved in order."""
+    known: dict[str, JsValue] = {}
+    for name, value in assignments.items():
+        resolved = resolve(value, known)
+        if _is_primitive(resolved):
+            known[name] = resolved
+    return {name: value for name, value in known.items() if isinstance(value, str)}
+
+
+_CHAIN_STARTS = re.compile(r"(?:[=:(\[,?]|\breturn)\s*(?=[A-Za-z_$\"'`])")
+
+
+def concatenations(script: str) -> list[Concat | Choice]:
+    """Every ``+`` chain of names and strings in the code that still holds a reference, in order."""
+    code, mask = _scan(script)
+    reader = _Reader(code)
+    found: list[Concat | Choice] = []
+    pos = 0
+    while (match := _CHAIN_STARTS.search(mask, pos)) is not None:
+        pos = match.end()
+        try:
+            value, end = reader.chain(pos, 1)
+        except ValueError:
+            if reader.budget <= 0:
+                break
+            continue
+        after = reader.space(end)
+        nxt = reader.peek(after)
+        complete = nxt in _CLOSERS or nxt == _EOF or ("\n" in code[end:after] and nxt not in _CONTINUE)
+        if isinstance(value, Concat | Choice) and complete:
+            found.append(value)
+            pos = end
+    return found
+
+
+def resolve(value: JsValue, env: Mapping[str, JsValue], _depth: int = 0) -> JsValue:
+    """``value`` with references found in ``env`` substituted, concatenations folded.
+
+    ``env`` keys are canonical ref spellings: a root name (``"mediaPath"``, ``"data"``) or a prefix
+    with computed indexes (``"tracks[*]"``, to bind one playlist item); the rest of the path is walked
+    through the bound value. Unresolvable parts stay as they are.
+    """
+    if _depth > MAX_DEPTH:
+        return value
+    if isinstance(value, Ref):
+        return _lookup(value, env, _depth)
+    if isinstance(value, Concat):
+        return _fold([resolve(part, env, _depth + 1) for part in value.parts])
+    if isinstance(value, Choice):
+        return Choice(tuple(resolve(option, env, _depth + 1) for option in value.options))
+    if isinstance(value, list):
+        return [resolve(item, env, _depth + 1) for item in value]
+    if isinstance(value, dict):
+        return {key: resolve(item, env, _depth + 1) for key, item in value.items()}
+    return value
+
+
+_MISSING = Opaque("<missing>")
+
+
+def _member(value: JsValue, part: str | int | None) -> JsValue:
+    """``value[part]`` for plain data, or ``_MISSING``."""
+    if isinstance(value, dict) and isinstance(part, str):
+        return value.get(part, _MISSING)
+    if isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value):
+        return value[part]
+    return _MISSING
+
+
+def _lookup(ref: Ref, env: Mapping[str, JsValue], depth: int) -> JsValue:
+    for cut in range(len(ref.path), 0, -1):
+        prefix = Ref(ref.path[:cut]).text
+        if prefix not in env:
+            continue
+        current: JsValue = env[prefix]
+        for part in ref.path[cut:]:
+            found = _member(current, part)
+            if found is _MISSING:
+                return ref
+            current = found
+        if isinstance(current, Ref) and current == ref:
+            return ref
+        return resolve(current, env, depth + 8)
+    return ref
