@@ -53,7 +53,7 @@ case "$cmd" in
     shift
     ensure_venv
     pip_install "test,dev"
-    apt_install unzip p7zip-full libarchive-tools
+    apt_install unzip p7zip-full libarchive-tools lame flac vorbis-tools opus-tools
     set +e
     "$VENV/bin/python" -m pytest "$@"
     status=$?
@@ -67,6 +67,11 @@ case "$cmd" in
     apt_install nginx-light aria2 curl
     if [ $# -eq 0 ]; then set -- download zipwriter detect; fi
     for name in "$@"; do "$VENV/bin/python" "bench/$name.py"; done
+    ;;
+  container-test)
+    # Lint, build and smoke-test the container image (Containerfile) with buildah and podman.
+    shift
+    exec .ci/container-test "$@"
     ;;
   cli)
     shift
