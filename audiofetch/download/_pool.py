@@ -1,0 +1,153 @@
+"""``download_all``: N workers over a bounded queue, one result per track, a report for the job.
+
+A failed track never fails the job; the job is ``failed`` only when tracks were asked for and none
+arrived. Cancelling the calling task cancels every worker, and each removes its ``.part`` file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from audiofetch.config import Settings
+from audiofetch.errors import AudioFetchError
+from audiofetch.models import Track
+from audiofetch.net import Fetcher
+
+from ._progress import OnEvent, ProgressBoard
+from ._sinks import Sink
+from ._track import JobBudget, RetryPolicy, fetch_track
+
+__all__ = ["MAX_WORKERS", "DownloadReport", "TrackResult", "download_all"]
+
+log = logging.getLogger(__name__)
+
+MAX_WORKERS = 20
+ResultStatus = Literal["done", "skipped", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class TrackResult:
+    """How one track ended: ``done`` (downloaded), ``skipped`` (already in the sink) or ``failed``."""
+
+    index: int
+    url: str
+    title: str | None
+    status: ResultStatus
+    filename: str | None = None
+    size: int = 0
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the file is in the sink, downloaded now or earlier."""
+        return self.status != "failed"
+
+    def line(self) -> str:
+        """One line for a person: ``03 - Title.mp3 (4.2 MiB)`` or ``track 3 failed: <reason>``."""
+        if self.status == "failed":
+            where = "" if self.error and self.url in self.error else f" ({self.url})"
+            return f"track {self.index} failed: {self.error}{where}"
+        note = ", already there" if self.status == "skipped" else ""
+        return f"{self.filename} ({self.size / 1024 / 1024:.1f} MiB{note})"
+
+
+@dataclass(frozen=True, slots=True)
+class DownloadReport:
+    """The outcome of ``download_all``: per-track results in track order, and the wall time in seconds."""
+
+    results: tuple[TrackResult, ...]
+    elapsed: float
+
+    @property
+    def succeeded(self) -> tuple[TrackResult, ...]:
+        return tuple(r for r in self.results if r.ok)
+
+    @property
+    def failed(self) -> tuple[TrackResult, ...]:
+        return tuple(r for r in self.results if not r.ok)
+
+    @property
+    def bytes_done(self) -> int:
+        return sum(r.size for r in self.results if r.status == "done")
+
+    @property
+    def status(self) -> Literal["completed", "failed"]:
+        """``failed`` only when there were tracks and none of them is in the sink."""
+        return "failed" if self.results and not self.succeeded else "completed"
+
+
+async def download_all(
+    fetcher: Fetcher,
+    tracks: Sequence[Track],
+    sink: Sink,
+    *,
+    workers: int,
+    settings: Settings,
+    referer: str | None = None,
+    on_event: OnEvent | None = None,
+    retry_policy: RetryPolicy | None = None,
+) -> DownloadReport:
+    """Download ``tracks`` into ``sink`` with ``workers`` parallel transfers (clamped to 1-20).
+
+    Tracks the sink already holds complete are skipped; partial ones resume. Raises only for problems
+    with the sink itself (``DownloadError``) or cancellation; every track's own failure is in the report.
+    """
+    started = time.monotonic()
+    policy = retry_policy or RetryPolicy(retries=settings.retries)
+    indexes = [track.index or pos + 1 for pos, track in enumerate(tracks)]
+    board = ProgressBoard(indexes, on_event)
+    budget = JobBudget(settings.max_job_bytes)
+    await sink.prepare(tracks)
+    results: list[TrackResult | None] = [None] * len(tracks)
+    count = max(1, min(MAX_WORKERS, workers, len(tracks) or 1))
+    queue: asyncio.Queue[int | None] = asyncio.Queue(maxsize=count)
+
+    async def feed() -> None:
+        for pos in range(len(tracks)):
+            await queue.put(pos)
+        for _ in range(count):
+            await queue.put(None)
+
+    async def work() -> None:
+        while (pos := await queue.get()) is not None:
+            results[pos] = await _one(pos)
+
+    async def _one(pos: int) -> TrackResult:
+        track, index = tracks[pos], indexes[pos]
+        existing = sink.completed(pos)
+        if existing is not None:
+            board.finished(pos, "skipped", size=existing.size, filename=existing.name)
+            return TrackResult(index, track.url, track.title, "skipped", existing.name, existing.size)
+        try:
+            part = await sink.open(pos)
+            try:
+                saved = await fetch_track(
+                    fetcher, track, pos, part, settings=settings, policy=policy, budget=budget,
+                    board=board, referer=referer,
+                )  # fmt: skip
+            except BaseException:
+                part.discard()
+                raise
+        except AudioFetchError as exc:
+            board.finished(pos, "failed", error=exc.user_message)
+            return TrackResult(index, track.url, track.title, "failed", error=exc.user_message)
+        except Exception:
+            log.exception("unexpected error downloading track %d", index)
+            message = "an unexpected error happened (see the log)"
+            board.finished(pos, "failed", error=message)
+            return TrackResult(index, track.url, track.title, "failed", error=message)
+        board.finished(pos, "done", size=saved.size, filename=saved.name)
+        return TrackResult(index, track.url, track.title, "done", saved.name, saved.size)
+
+    async with asyncio.TaskGroup() as group:
+        group.create_task(feed())
+        for _ in range(count):
+            group.create_task(work())
+    board.job_finished()
+    done = tuple(r for r in results if r is not None)
+    return DownloadReport(done, time.monotonic() - started)

@@ -1,0 +1,277 @@
+"""ZIP while downloading: tracks download in parallel into spool files; the ZIP reads them in page order.
+
+Used by browser mode (the ZIP streams to the browser as it is built) and ``audiofetch get --zip``.
+
+- Each track is written to ``<spool>/<position>.part``; the ZIP entry for it reads that file *as it
+  grows*, so the first byte of the archive leaves as soon as the first track's first bytes arrive.
+- Downloads may run ahead of the reader by at most ``lookahead`` tracks (backpressure): temporary disk
+  use is bounded by the files of that window, and each file is deleted once its entry is written.
+- If a download restarts from zero (the server ignored Range) after the reader already passed some
+  bytes, the reader waits until the new file is longer than what it sent and goes on from there; the
+  archive's CRC and sizes check that the content was the same.
+- ``ZipDownload.close()`` (or the consumer going away) cancels the downloads and removes the spool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from audiofetch.config import Settings
+from audiofetch.errors import DownloadError
+from audiofetch.formats import guess
+from audiofetch.models import Track
+from audiofetch.naming import track_filename
+from audiofetch.net import Fetcher
+from audiofetch.zipstream import ZipEntry, zip_length, zip_stream
+
+from ._pool import DownloadReport, download_all
+from ._probe import Probe
+from ._progress import OnEvent, ProgressEvent, TrackProgress
+from ._sinks import _DISK_THREADS, HEAD_BYTES, PartFile, SavedFile, _write_all
+
+__all__ = ["READ_SIZE", "SpoolSink", "ZipDownload"]
+
+READ_SIZE = 1024 * 1024
+
+
+@dataclass(slots=True)
+class _Slot:
+    """One track's spool file and what the reader needs to know about it."""
+
+    path: Path
+    name: str = ""
+    size: int = 0
+    head: bytes = b""
+    done: bool = False
+    error: str | None = None
+    failed: bool = False
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def touch(self) -> None:
+        self.changed.set()
+
+
+class _SpoolPart:
+    """The writing side of a slot (a ``PartFile``)."""
+
+    def __init__(self, slot: _Slot) -> None:
+        self._slot = slot
+        self._fd: int | None = os.open(slot.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        slot.size, slot.head = 0, b""
+
+    @property
+    def size(self) -> int:
+        return self._slot.size
+
+    @property
+    def head(self) -> bytes:
+        return self._slot.head
+
+    async def write(self, pieces: Sequence[bytes]) -> None:
+        assert self._fd is not None
+        loop = asyncio.get_running_loop()
+        written = await loop.run_in_executor(_DISK_THREADS, _write_all, self._fd, list(pieces))
+        slot = self._slot
+        if len(slot.head) < HEAD_BYTES:
+            slot.head = (slot.head + b"".join(pieces))[:HEAD_BYTES]
+        slot.size += written
+        slot.touch()
+
+    async def restart(self) -> None:
+        assert self._fd is not None
+        os.ftruncate(self._fd, 0)
+        self._slot.size, self._slot.head = 0, b""
+        self._slot.touch()
+
+    async def commit(self, ext: str) -> SavedFile:
+        self._close()
+        self._slot.done = True
+        self._slot.touch()
+        return SavedFile(self._slot.name or f"{self._slot.path.stem}.{ext}", self._slot.size)
+
+    def discard(self) -> None:
+        self._close()
+        self._slot.failed = True
+        self._slot.touch()
+
+    def _close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+class SpoolSink:
+    """A ``Sink`` whose files are read while they are written, then deleted; see the module docstring."""
+
+    def __init__(self, folder: Path, *, lookahead: int, names: Sequence[str] = ()) -> None:
+        self.folder = folder
+        self._lookahead = max(1, lookahead)
+        self._names = list(names)
+        self._slots: list[_Slot] = []
+        self._released = 0  # entries the reader finished with, in order
+        self._window = asyncio.Condition()
+
+    async def prepare(self, tracks: Sequence[Track]) -> None:
+        """Create the spool; idempotent, because readers may hold slots before the downloads start."""
+        if len(self._slots) == len(tracks):
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._slots = [
+            _Slot(self.folder / f"{pos:05d}.part", name=self._names[pos] if pos < len(self._names) else "")
+            for pos in range(len(tracks))
+        ]
+
+    def completed(self, position: int) -> SavedFile | None:
+        return None
+
+    async def open(self, position: int) -> PartFile:
+        async with self._window:
+            await self._window.wait_for(lambda: position < self._released + self._lookahead)
+        try:
+            return _SpoolPart(self._slots[position])
+        except OSError as exc:
+            raise DownloadError(f"cannot create a temporary file: {exc.strerror}") from exc
+
+    def fail(self, position: int, message: str) -> None:
+        """Record why a track failed (the reader raises it) and wake the reader."""
+        slot = self._slots[position]
+        slot.error, slot.failed = message, True
+        slot.touch()
+
+    def fail_all(self, message: str) -> None:
+        """Mark every unfinished track failed (the download task itself ended abnormally)."""
+        for position, slot in enumerate(self._slots):
+            if not slot.done and not slot.failed:
+                self.fail(position, message)
+
+    async def read(self, position: int) -> AsyncIterator[bytes]:
+        """The track's bytes as they arrive; raises ``DownloadError`` if its download fails."""
+        slot = self._slots[position]
+        fd: int | None = None
+        offset = 0
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                slot.changed.clear()
+                if slot.failed:
+                    raise DownloadError(slot.error or "the download failed")
+                if slot.size > offset:
+                    if fd is None:
+                        fd = os.open(slot.path, os.O_RDONLY)
+                    count = min(READ_SIZE, slot.size - offset)
+                    chunk = await loop.run_in_executor(_DISK_THREADS, os.pread, fd, count, offset)
+                    if not chunk:  # truncated under us by a restart: wait for the new data
+                        continue
+                    offset += len(chunk)
+                    yield chunk
+                elif slot.done:
+                    return
+                else:
+                    await slot.changed.wait()
+        finally:
+            if fd is not None:
+                os.close(fd)
+            await self._release(position)
+
+    async def _release(self, position: int) -> None:
+        with contextlib.suppress(OSError):
+            self._slots[position].path.unlink()
+        async with self._window:
+            self._released = max(self._released, position + 1)
+            self._window.notify_all()
+
+    def remove(self) -> None:
+        """Delete the spool folder and everything in it."""
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _url_ext(track: Track) -> str:
+    found = guess(b"", track.mime, track.url)
+    return found.ext if found is not None else "bin"
+
+
+class ZipDownload:
+    """A ZIP of ``tracks`` streamed in page order while they download in parallel.
+
+    ``probes`` (one per track, from ``probe_tracks``) give entry extensions and sizes: when every size is
+    known, ``length`` is the archive's exact size and any later mismatch aborts the stream (``ZipError``).
+    Iterate ``chunks()`` once; always ``await close()`` (it cancels downloads and removes the spool).
+    """
+
+    def __init__(
+        self,
+        fetcher: Fetcher,
+        tracks: Sequence[Track],
+        probes: Sequence[Probe],
+        *,
+        spool: Path,
+        settings: Settings,
+        workers: int,
+        referer: str | None = None,
+        on_event: OnEvent | None = None,
+    ) -> None:
+        if len(probes) != len(tracks):
+            raise ValueError("one probe per track is needed")
+        self._fetcher, self._tracks, self._settings = fetcher, list(tracks), settings
+        self._workers, self._referer, self._on_event = workers, referer, on_event
+        self._positions = {track.index or pos + 1: pos for pos, track in enumerate(self._tracks)}
+        total = len(self._tracks)
+        names = [
+            track_filename(track.index or pos + 1, total, track.title, probe.ext or _url_ext(track))
+            for pos, (track, probe) in enumerate(zip(self._tracks, probes, strict=True))
+        ]
+        self._sink = SpoolSink(spool, lookahead=2 * max(1, workers), names=names)
+        self.entries = [
+            ZipEntry(name, self._sink.read(pos), size=probe.size)
+            for pos, (name, probe) in enumerate(zip(names, probes, strict=True))
+        ]
+        self.length = zip_length(self.entries)
+        self.report: DownloadReport | None = None
+        self._task: asyncio.Task[DownloadReport] | None = None
+
+    def _relay(self, event: ProgressEvent) -> None:
+        if isinstance(event, TrackProgress) and event.status == "failed":
+            self._sink.fail(self._positions[event.index], event.error or "the download failed")
+        if self._on_event is not None:
+            self._on_event(event)
+
+    async def _download(self) -> DownloadReport:
+        try:
+            self.report = await download_all(
+                self._fetcher, self._tracks, self._sink, workers=self._workers, settings=self._settings,
+                referer=self._referer, on_event=self._relay,
+            )  # fmt: skip
+            return self.report
+        except BaseException as exc:
+            message = exc.user_message if isinstance(exc, DownloadError) else "the download was stopped"
+            self._sink.fail_all(message)
+            raise
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """The archive's bytes; starts the downloads on first use."""
+        if self._task is None:
+            await self._sink.prepare(self._tracks)
+            self._task = asyncio.create_task(self._download(), name="zip-download")
+        async with contextlib.aclosing(zip_stream(self.entries)) as stream:
+            async for chunk in stream:
+                yield chunk
+        await self._task
+
+    async def close(self) -> None:
+        """Stop the downloads (if still running) and delete the spool folder."""
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        if self._task is not None:
+            with contextlib.suppress(BaseException):
+                await self._task
+        for entry in self.entries:  # readers never started still hold a generator: close them
+            data = entry.data
+            if hasattr(data, "aclose"):
+                await data.aclose()
+        self._sink.remove()

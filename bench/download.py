@@ -1,0 +1,304 @@
+"""Parallel download benchmark: ``audiofetch get PAGE`` against curl and aria2c, files served by nginx.
+
+Usage: ``.venv/bin/python bench/download.py [--runs 3] [--workers 5] [--tracks 32] [--size-mib 8]
+[--rate 4m] [--skip-throttled] [--engine-driver]``.
+
+Installs nginx-light, aria2 and curl with apt-get when missing, generates the files in a tmpfs folder
+(``/dev/shm``) so every tool reads from page cache and writes to memory, starts nginx on 127.0.0.1, then
+interleaves the tools (best of N each), unthrottled and with ``limit_rate``.
+
+audiofetch fetches the page and detects the tracks (Python start-up included); curl and aria2c get the
+list of file URLs directly. Peak RSS is each tool's high-water resident set (``VmHWM``), polled every 2 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import math
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+MIB = 1024 * 1024
+VENV_BIN = Path(sys.executable).parent
+ID3 = b"ID3\x04\x00\x00\x00\x00\x00\x00"
+
+NGINX_CONF = """\
+daemon off;
+master_process on;
+worker_processes 2;
+pid {root}/nginx.pid;
+error_log {root}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 10000;
+    types {{ audio/mpeg mp3; text/html html; }}
+    client_body_temp_path {root}/tmp;
+    proxy_temp_path {root}/tmp;
+    fastcgi_temp_path {root}/tmp;
+    uwsgi_temp_path {root}/tmp;
+    scgi_temp_path {root}/tmp;
+    server {{
+        listen 127.0.0.1:{port};
+        root {root}/www;
+        location /slow/ {{ alias {root}/www/; limit_rate {rate}; }}
+    }}
+}}
+"""
+
+# Used until `audiofetch get` exists: the same engine, page fetch and a minimal <audio src> scan included.
+ENGINE_DRIVER = """
+import asyncio, re, sys
+from urllib.parse import urljoin
+from audiofetch.config import Settings, parse_networks
+from audiofetch.download import DirectorySink, download_all
+from audiofetch.models import Track
+from audiofetch.net import open_fetcher
+
+async def main(page_url, out, workers):
+    settings = Settings(allow_networks=parse_networks("127.0.0.0/8"))
+    async with open_fetcher(settings) as fetcher:
+        page = await fetcher.fetch_page(page_url)
+        urls = re.findall(rb'<audio[^>]*src="([^"]+)"', page.body)
+        tracks = [Track(urljoin(page.url, u.decode()), index=i) for i, u in enumerate(urls, 1)]
+        report = await download_all(fetcher, tracks, DirectorySink(out), workers=workers, settings=settings,
+                                    referer=page.url)
+    sys.exit(0 if not report.failed else 1)
+
+asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3])))
+"""
+
+
+@dataclass(frozen=True)
+class Run:
+    seconds: float
+    peak_rss_mib: float
+
+
+def ensure_tools() -> None:
+    missing = [pkg for tool, pkg in (("nginx", "nginx-light"), ("aria2c", "aria2"), ("curl", "curl"))
+               if shutil.which(tool) is None and not Path(f"/usr/sbin/{tool}").exists()]  # fmt: skip
+    if missing:
+        print(f"installing {' '.join(missing)} with apt-get", flush=True)
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing], check=True, env=env
+        )
+
+
+def generate(root: Path, tracks: int, size: int) -> list[str]:
+    www = root / "www"
+    www.mkdir(parents=True)
+    (root / "tmp").mkdir()
+    names = [f"track{n:02d}.mp3" for n in range(1, tracks + 1)]
+    for name in names:
+        (www / name).write_bytes(ID3 + os.urandom(size - len(ID3)))
+    audio = "\n".join(
+        f'<p>Track {n}</p><audio controls src="{name}"></audio>' for n, name in enumerate(names, 1)
+    )
+    (www / "index.html").write_text(
+        f"<!DOCTYPE html><html><head><title>Bench</title></head><body>{audio}</body></html>"
+    )
+    os.chmod(root, 0o755)
+    for path in [www, *www.iterdir()]:
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)
+    return names
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_nginx(root: Path, rate: str) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    conf = root / "nginx.conf"
+    user = "user root;\n" if os.geteuid() == 0 else ""
+    conf.write_text(user + NGINX_CONF.format(root=root, port=port, rate=rate))
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    process = subprocess.Popen([nginx, "-c", str(conf), "-p", str(root)])
+    for _ in range(100):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.1):
+                return process, port
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    raise SystemExit(f"nginx did not start; see {root}/error.log")
+
+
+def _high_water_kib(pid: int) -> int:
+    """VmHWM of a live process (reset by exec, unlike ru_maxrss, which keeps the forking parent's size)."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def timed(argv: list[str], env: dict[str, str]) -> Run:
+    began = time.perf_counter()
+    process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = 0
+    while True:
+        peak = max(peak, _high_water_kib(process.pid))
+        ended, status = os.waitpid(process.pid, os.WNOHANG)
+        if ended:
+            break
+        time.sleep(0.002)
+    elapsed = time.perf_counter() - began
+    process.returncode = os.waitstatus_to_exitcode(status)
+    stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
+    if process.returncode != 0:
+        raise SystemExit(f"{argv[0]} failed ({process.returncode}): {stderr.strip()[-500:]}")
+    return Run(elapsed, peak / 1024)
+
+
+def cli_available() -> bool:
+    exe = VENV_BIN / "audiofetch"
+    if not exe.exists():
+        return False
+    probe = subprocess.run([str(exe), "get", "--help"], capture_output=True, timeout=60)
+    return probe.returncode == 0
+
+
+def tools(
+    page: str, urls: list[str], out: Path, workers: int, use_cli: bool
+) -> dict[str, Callable[[], list[str]]]:
+    listing = out.parent / "urls.txt"
+    listing.write_text("\n".join(urls) + "\n")
+    audiofetch = (
+        [str(VENV_BIN / "audiofetch"), "get", page, "bench", "--out", str(out), "--workers", str(workers)]
+        if use_cli
+        else [sys.executable, "-c", ENGINE_DRIVER, page, str(out), str(workers)]
+    )
+    curl = [
+        "curl",
+        "--silent",
+        "--fail",
+        "--parallel",
+        "--parallel-max",
+        str(workers),
+        "--output-dir",
+        str(out),
+    ]
+    for url in urls:
+        curl += ["-O", url]
+    aria2 = ["aria2c", "-j", str(workers), "-x", "1", "-d", str(out), "-i", str(listing), "--quiet=true",
+             "--file-allocation=none", "--allow-overwrite=true", "--auto-file-renaming=false"]  # fmt: skip
+    return {"audiofetch": lambda: audiofetch, "curl": lambda: curl, "aria2c": lambda: aria2}
+
+
+def check_output(out: Path, tracks: int, size: int, sources: Path | None) -> None:
+    files = [p for p in out.rglob("*") if p.is_file()]
+    sizes = sorted(p.stat().st_size for p in files)
+    if len(files) != tracks or set(sizes) != {size}:
+        raise SystemExit(f"wrong output in {out}: {len(files)} files, sizes {sorted(set(sizes))}")
+    if sources is not None:
+        wanted = {hashlib.sha256(p.read_bytes()).hexdigest() for p in sources.glob("*.mp3")}
+        got = {hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+        if wanted != got:
+            raise SystemExit("audiofetch output differs from the served files")
+
+
+def measure(
+    label: str, base: str, names: list[str], args: argparse.Namespace, root: Path, use_cli: bool
+) -> None:
+    page = f"{base}/index.html"
+    urls = [f"{base}/{name}" for name in names]
+    scratch = Path(tempfile.mkdtemp(prefix="out-", dir=root))
+    out = scratch / "files"
+    commands = tools(page, urls, out, args.workers, use_cli)
+    env = dict(os.environ, AUDIOFETCH_ALLOW_NETWORKS="127.0.0.0/8")
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed package has its .pyc files; so do we, after run 1
+    best: dict[str, Run] = {}
+    for attempt in range(args.runs):
+        for name, argv in commands.items():
+            shutil.rmtree(out, ignore_errors=True)
+            out.mkdir()
+            run = timed(argv(), env)
+            check_output(
+                out, args.tracks, args.size_mib * MIB, root / "www" if name == "audiofetch" else None
+            )
+            print(f"  [{label}] run {attempt + 1} {name:<10} {describe(run)}", flush=True)
+            if name not in best or run.seconds < best[name].seconds:
+                best[name] = run
+    shutil.rmtree(scratch, ignore_errors=True)
+    curl = best["curl"].seconds
+    print(f"{label}: best of {args.runs}")
+    for name, run in best.items():
+        print(f"  {name:<10} {describe(run)}  {run.seconds / curl:5.2f}x curl")
+    if label != "unthrottled":
+        rounds = math.ceil(args.tracks / args.workers)
+        ideal = rounds * args.size_mib * MIB / _rate_bytes(args.rate)
+        # nginx grants one second of credit up front (limit = rate * (elapsed + 1)), so one file alone
+        # takes less than size/rate; the ceiling it really allows is rounds x one file's time.
+        single = min(
+            timed(["curl", "--silent", "--fail", "-o", "/dev/null", urls[0]], env).seconds for _ in range(2)
+        )
+        for name, run in best.items():
+            print(
+                f"  {name:<10} makespan {run.seconds / ideal:5.3f}x the ideal {ideal:.2f} s, "
+                f"{run.seconds / (rounds * single):5.3f}x {rounds} x one file alone ({single:.2f} s)"
+            )
+
+
+def describe(run: Run) -> str:
+    return f"{run.seconds:7.3f} s  peak RSS {run.peak_rss_mib:6.1f} MiB"
+
+
+def _rate_bytes(rate: str) -> float:
+    units = {"k": 1024, "m": MIB, "g": 1024 * MIB}
+    return float(rate[:-1]) * units[rate[-1].lower()] if rate[-1].lower() in units else float(rate)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=5)
+    parser.add_argument("--tracks", type=int, default=32)
+    parser.add_argument("--size-mib", type=int, default=8)
+    parser.add_argument("--rate", default="4m", help="nginx limit_rate for the throttled round")
+    parser.add_argument("--skip-throttled", action="store_true")
+    parser.add_argument("--engine-driver", action="store_true", help="run the engine directly, not the CLI")
+    args = parser.parse_args()
+    ensure_tools()
+    shm = Path("/dev/shm") if Path("/dev/shm").is_dir() else None
+    root = Path(tempfile.mkdtemp(prefix="audiofetch-bench-", dir=shm))
+    names = generate(root, args.tracks, args.size_mib * MIB)
+    nginx, port = start_nginx(root, args.rate)
+    use_cli = not args.engine_driver and cli_available()
+    try:
+        how = "the CLI" if use_cli else "the engine driver"
+        print(f"{args.tracks} x {args.size_mib} MiB, {args.workers} connections, 127.0.0.1:{port}, via {how}")
+        measure("unthrottled", f"http://127.0.0.1:{port}", names, args, root, use_cli)
+        if not args.skip_throttled:
+            measure(f"limit_rate {args.rate}", f"http://127.0.0.1:{port}/slow", names, args, root, use_cli)
+    finally:
+        nginx.send_signal(signal.SIGQUIT)
+        try:
+            nginx.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            nginx.kill()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
