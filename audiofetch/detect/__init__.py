@@ -1,0 +1,25 @@
+"""Detection: fetch a page (through ``audiofetch.net``), build a ``Page``, run the extractor registry and
+merge their findings into one numbered track list.
+
+Imports: ``audiofetch.net``, ``audiofetch.extractors``, ``audiofetch.page`` and the layers below.
+Parsing and extraction never run on the event loop; a page that cannot be read in time is a ParseError.
+"""
+
+from __future__ import annotations
+
+from ._detect import DETECT_BUDGET, detect
+from ._fetch import HEAD_BYTES, MAX_SCRIPTS, PageFetcher, fetch_scripts
+from ._merge import detect_page
+from ._urls import normalize_url, same_site
+
+__all__ = [
+    "DETECT_BUDGET",
+    "HEAD_BYTES",
+    "MAX_SCRIPTS",
+    "PageFetcher",
+    "detect",
+    "detect_page",
+    "fetch_scripts",
+    "normalize_url",
+    "same_site",
+]

@@ -1,0 +1,83 @@
+"""``detect``: fetch a page and its same-site scripts, then parse and extract off the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping, Sequence
+
+from audiofetch.config import Settings
+from audiofetch.errors import NoAudioError, ParseError
+from audiofetch.extractors import Extractor
+from audiofetch.models import Detection, Page
+from audiofetch.page import make_page, script_urls
+
+from ._fetch import Document, PageFetcher, fetch_document, fetch_scripts, with_scripts
+from ._merge import choose_extractors, merge, run_extractors
+
+__all__ = ["DETECT_BUDGET", "detect"]
+
+DETECT_BUDGET = 10.0  # seconds of parsing and extraction one page may take (network excluded)
+
+
+def _too_slow(budget: float) -> ParseError:
+    return ParseError(
+        f"the page could not be read within {budget:g} s: it is too large or too complex to analyse"
+    )
+
+
+async def detect(
+    fetcher: PageFetcher,
+    url: str,
+    *,
+    settings: Settings,
+    plugin: str = "auto",
+    prefer: Sequence[str] = (),
+    budget: float = DETECT_BUDGET,
+) -> Detection:
+    """Every track at ``url``: fetched through ``fetcher``, parsed and extracted in a worker thread.
+
+    Raises FetchError (network, status, size cap), DetectError for an unknown ``plugin``, ParseError when
+    parsing and extraction exceed ``budget`` seconds, NoAudioError (listing what was looked for) when the
+    page holds neither tracks nor streams. A media URL is read only for its first bytes.
+    """
+    extractors = choose_extractors(plugin)
+    document = await fetch_document(fetcher, url, max_bytes=settings.max_page_bytes)
+    started = time.monotonic()
+    try:
+        page, urls = await asyncio.wait_for(asyncio.to_thread(_build, document), timeout=budget)
+    except TimeoutError as exc:
+        raise _too_slow(budget) from exc
+    left = budget - (time.monotonic() - started)
+    scripts = await fetch_scripts(fetcher, page.url, urls, max_bytes=settings.max_page_bytes)
+    # The scripts' network time is not the page's: the clock restarts with what parsing left over.
+    deadline = time.monotonic() + left
+    work = asyncio.to_thread(_analyse, page, scripts, extractors, deadline, prefer)
+    try:
+        detection = await asyncio.wait_for(work, timeout=max(left, 0.0))
+    except TimeoutError as exc:
+        raise _too_slow(budget) from exc
+    if not detection.tracks and not detection.skipped:
+        looked_for = "; ".join(detection.looked_for)
+        raise NoAudioError(f"no audio found on this page (looked for: {looked_for})")
+    return detection
+
+
+def _build(document: Document) -> tuple[Page, list[str]]:
+    """Worker thread: the parsed Page and the URLs of its external scripts."""
+    page = make_page(
+        document.url, document.body, content_type=document.content_type, headers=document.headers
+    )
+    return page, script_urls(page)
+
+
+def _analyse(
+    page: Page,
+    scripts: Mapping[str, str],
+    extractors: Sequence[Extractor],
+    deadline: float,
+    prefer: Sequence[str],
+) -> Detection:
+    """Worker thread: the fetched scripts put in place, every extractor run, the findings merged."""
+    page = with_scripts(page, scripts)
+    return merge(page, run_extractors(page, extractors, deadline=deadline), prefer)
