@@ -71,7 +71,7 @@ case "$cmd" in
   container-test)
     # Lint, build and smoke-test the container image (Containerfile) with buildah and podman.
     shift
-    exec .ci/container-test "$@"
+    exec .ci/container-test
     ;;
   cli)
     shift
