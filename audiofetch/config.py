@@ -78,6 +78,18 @@ def _text(value: str) -> str:
     return value
 
 
+def _origins(value: str) -> tuple[str, ...]:
+    origins: list[str] = []
+    for part in value.split(","):
+        origin = part.strip().rstrip("/")
+        if not origin:
+            continue
+        if not origin.startswith(("http://", "https://")) or origin.count("/") != 2:
+            raise ValueError(f"{origin!r} is not an origin such as https://app.example")
+        origins.append(origin.lower())
+    return tuple(origins)
+
+
 def _path(value: str) -> Path:
     if not value.strip():
         raise ValueError("a path may not be empty")
@@ -180,6 +192,42 @@ SETTINGS: tuple[Setting, ...] = (
         "Retries per track after a connection error, a cut-off transfer, 5xx or 429.",
     ),
     Setting("log_level", "AUDIOFETCH_LOG_LEVEL", _log_level, "INFO", "Console log level."),
+    Setting(
+        "max_running_jobs",
+        "AUDIOFETCH_MAX_RUNNING_JOBS",
+        _int_between(1, 100),
+        "3",
+        "Server-mode jobs downloading at the same time; later ones wait their turn.",
+    ),
+    Setting(
+        "max_active_jobs",
+        "AUDIOFETCH_MAX_ACTIVE_JOBS",
+        _int_between(1, 10000),
+        "50",
+        "Jobs queued or running in all; past it new jobs get 429 with Retry-After.",
+    ),
+    Setting(
+        "max_jobs_per_client",
+        "AUDIOFETCH_MAX_JOBS_PER_CLIENT",
+        _int_between(1, 1000),
+        "5",
+        "Jobs queued or running for one client (browser session or token).",
+    ),
+    Setting(
+        "ready_timeout",
+        "AUDIOFETCH_READY_TIMEOUT",
+        _positive_float,
+        "900",
+        "Seconds a browser-mode job waits for its ZIP to be opened before it is given up.",
+    ),
+    Setting(
+        "cors_origins",
+        "AUDIOFETCH_CORS_ORIGINS",
+        _origins,
+        "",
+        "Comma-separated origins (https://app.example) allowed to call the API from their pages. "
+        "Empty: same-origin only.",
+    ),
 )
 
 
@@ -203,6 +251,11 @@ class Settings:
     file_deadline: float = 3600.0
     retries: int = 4
     log_level: str = "INFO"
+    max_running_jobs: int = 3
+    max_active_jobs: int = 50
+    max_jobs_per_client: int = 5
+    ready_timeout: float = 900.0
+    cors_origins: tuple[str, ...] = ()
     templates_dir: Path = REPO_ROOT / "templates"
     static_dir: Path = REPO_ROOT / "static"
 

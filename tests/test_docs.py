@@ -24,3 +24,12 @@ def test_readme_opens_with_the_two_commands() -> None:
 
 def test_ci_runs_the_readme_test_command() -> None:
     assert "./run.sh test" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def test_env_example_names_every_setting() -> None:
+    from audiofetch.config import SETTINGS
+
+    text = (ROOT / ".env.example").read_text(encoding="utf-8")
+    names = {line.split("=", 1)[0].lstrip("# ").strip() for line in text.splitlines() if "=" in line}
+    missing = [s.env for s in SETTINGS if s.env not in names]
+    assert not missing, f".env.example lacks {missing}"

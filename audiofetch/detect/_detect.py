@@ -45,7 +45,10 @@ async def detect(
     document = await fetch_document(fetcher, url, max_bytes=settings.max_page_bytes)
     started = time.monotonic()
     try:
-        page, urls = await asyncio.wait_for(asyncio.to_thread(_build, document), timeout=budget)
+        # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancellation that arrives
+        # as the thread finishes, which would leave a cancelled job running.
+        async with asyncio.timeout(budget):
+            page, urls = await asyncio.to_thread(_build, document)
     except TimeoutError as exc:
         raise _too_slow(budget) from exc
     left = budget - (time.monotonic() - started)
@@ -54,7 +57,8 @@ async def detect(
     deadline = time.monotonic() + left
     work = asyncio.to_thread(_analyse, page, scripts, extractors, deadline, prefer)
     try:
-        detection = await asyncio.wait_for(work, timeout=max(left, 0.0))
+        async with asyncio.timeout(max(left, 0.0)):
+            detection = await work
     except TimeoutError as exc:
         raise _too_slow(budget) from exc
     if not detection.tracks and not detection.skipped:

@@ -78,7 +78,10 @@ class _DiskPart:
     write land in a file that reused the descriptor number.
     """
 
-    def __init__(self, folder: Path, part_name: str, final_stem: str, names: UniqueNames) -> None:
+    def __init__(
+        self, folder: Path, part_name: str, final_stem: str, names: UniqueNames, keep: Callable[[], bool]
+    ) -> None:
+        self._keep = keep
         self._path = folder / part_name
         self._folder = folder
         self._final_stem = final_stem
@@ -122,10 +125,11 @@ class _DiskPart:
         return SavedFile(name, self._size)
 
     def discard(self) -> None:
-        try:
-            self._path.unlink()
-        except FileNotFoundError:
-            pass
+        if not self._keep():
+            try:
+                self._path.unlink()
+            except FileNotFoundError:
+                pass
         if self._inflight is not None and not self._inflight.done():
             self._inflight.add_done_callback(lambda _: self._file.close())
         else:
@@ -152,10 +156,12 @@ class DirectorySink:
 
     Existing files are never overwritten: final names are made unique against what the folder holds,
     except that a file named like a track (any extension) counts as that track already downloaded.
+    ``keep_partial`` set before cancelling (a server shutting down) keeps ``.part`` files for a resume.
     """
 
     def __init__(self, folder: str | os.PathLike[str]) -> None:
         self.folder = Path(folder)
+        self.keep_partial = False
         self._stems: list[str] = []
         self._existing: dict[str, SavedFile] = {}
         self._names = UniqueNames()
@@ -190,6 +196,6 @@ class DirectorySink:
     async def open(self, position: int) -> PartFile:
         stem = self._stems[position]
         try:
-            return _DiskPart(self.folder, stem + PART_SUFFIX, stem, self._names)
+            return _DiskPart(self.folder, stem + PART_SUFFIX, stem, self._names, lambda: self.keep_partial)
         except OSError as exc:
             raise DownloadError(f"cannot create {stem}{PART_SUFFIX}: {exc.strerror}") from exc

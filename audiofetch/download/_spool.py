@@ -7,8 +7,10 @@ Used by browser mode (the ZIP streams to the browser as it is built) and ``audio
 - Downloads may run ahead of the reader by at most ``lookahead`` tracks (backpressure): temporary disk
   use is bounded by the files of that window, and each file is deleted once its entry is written.
 - If a download restarts from zero (the server ignored Range) after the reader already passed some
-  bytes, the reader waits until the new file is longer than what it sent and goes on from there; the
-  archive's CRC and sizes check that the content was the same.
+  bytes, the reader waits until the new file is at least as long as what it sent, checks that its
+  start has the CRC-32 of the bytes already sent, and goes on from there. Other bytes (the server
+  sent another file) fail the entry rather than splice two files under a CRC that matches the mix;
+  ``ZipDownload.report`` then counts the track as failed.
 - ``ZipDownload.close()`` (or the consumer going away) cancels the downloads and removes the spool.
 """
 
@@ -18,8 +20,9 @@ import asyncio
 import contextlib
 import os
 import shutil
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+import zlib
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from audiofetch.config import Settings
@@ -51,6 +54,7 @@ class _Slot:
     done: bool = False
     error: str | None = None
     failed: bool = False
+    generation: int = 0  # bumped by each restart from zero
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     def touch(self) -> None:
@@ -62,7 +66,9 @@ class _SpoolPart:
 
     def __init__(self, slot: _Slot) -> None:
         self._slot = slot
-        self._fd: int | None = os.open(slot.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        # O_APPEND: after a restart truncates the file, writes must start again at offset 0.
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+        self._fd: int | None = os.open(slot.path, flags, 0o600)
         slot.size, slot.head = 0, b""
 
     @property
@@ -87,6 +93,7 @@ class _SpoolPart:
         assert self._fd is not None
         os.ftruncate(self._fd, 0)
         self._slot.size, self._slot.head = 0, b""
+        self._slot.generation += 1
         self._slot.touch()
 
     async def commit(self, ext: str) -> SavedFile:
@@ -115,6 +122,7 @@ class SpoolSink:
         self._names = list(names)
         self._slots: list[_Slot] = []
         self._released = 0  # entries the reader finished with, in order
+        self.read_failures: dict[int, str] = {}  # position -> why the reader gave up on a downloaded file
         self._window = asyncio.Condition()
 
     async def prepare(self, tracks: Sequence[Track]) -> None:
@@ -154,21 +162,35 @@ class SpoolSink:
         """The track's bytes as they arrive; raises ``DownloadError`` if its download fails."""
         slot = self._slots[position]
         fd: int | None = None
-        offset = 0
+        offset, sent_crc, generation = 0, 0, slot.generation
         loop = asyncio.get_running_loop()
         try:
             while True:
                 slot.changed.clear()
                 if slot.failed:
                     raise DownloadError(slot.error or "the download failed")
-                if slot.size > offset:
+                if slot.generation != generation:  # restarted from zero after we sent ``offset`` bytes
+                    if slot.size < offset and not slot.done:
+                        await slot.changed.wait()
+                        continue
+                    seen = slot.generation
+                    crc: int | None = sent_crc
+                    if fd is not None and slot.size >= offset:
+                        crc = await loop.run_in_executor(_DISK_THREADS, _prefix_crc, fd, offset)
+                    if slot.generation != seen:  # restarted again meanwhile: check the newest file
+                        continue
+                    if slot.size < offset or crc != sent_crc:
+                        raise self._changed(position)
+                    generation = seen
+                elif slot.size > offset:
                     if fd is None:
                         fd = os.open(slot.path, os.O_RDONLY)
                     count = min(READ_SIZE, slot.size - offset)
                     chunk = await loop.run_in_executor(_DISK_THREADS, os.pread, fd, count, offset)
-                    if not chunk:  # truncated under us by a restart: wait for the new data
+                    if not chunk or slot.generation != generation:  # restarted under us: check first
                         continue
                     offset += len(chunk)
+                    sent_crc = zlib.crc32(chunk, sent_crc)
                     yield chunk
                 elif slot.done:
                     return
@@ -179,6 +201,11 @@ class SpoolSink:
                 os.close(fd)
             await self._release(position)
 
+    def _changed(self, position: int) -> DownloadError:
+        message = "the file changed while it was downloading (the server restarted it with other bytes)"
+        self.read_failures[position] = message
+        return DownloadError(message)
+
     async def _release(self, position: int) -> None:
         with contextlib.suppress(OSError):
             self._slots[position].path.unlink()
@@ -186,9 +213,26 @@ class SpoolSink:
             self._released = max(self._released, position + 1)
             self._window.notify_all()
 
+    @property
+    def all_released(self) -> bool:
+        """True once the reader finished with every track."""
+        return self._released >= len(self._slots)
+
     def remove(self) -> None:
         """Delete the spool folder and everything in it."""
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _prefix_crc(fd: int, length: int) -> int | None:
+    """CRC-32 of the file's first ``length`` bytes; None when it holds fewer (truncated meanwhile)."""
+    crc, offset = 0, 0
+    while offset < length:
+        piece = os.pread(fd, min(READ_SIZE, length - offset), offset)
+        if not piece:
+            return None
+        crc = zlib.crc32(piece, crc)
+        offset += len(piece)
+    return crc
 
 
 def _url_ext(track: Track) -> str:
@@ -232,7 +276,7 @@ class ZipDownload:
             for pos, (name, probe) in enumerate(zip(names, probes, strict=True))
         ]
         self.length = zip_length(self.entries)
-        self.report: DownloadReport | None = None
+        self._report: DownloadReport | None = None
         self._task: asyncio.Task[DownloadReport] | None = None
 
     def _relay(self, event: ProgressEvent) -> None:
@@ -243,21 +287,45 @@ class ZipDownload:
 
     async def _download(self) -> DownloadReport:
         try:
-            self.report = await download_all(
+            self._report = await download_all(
                 self._fetcher, self._tracks, self._sink, workers=self._workers, settings=self._settings,
                 referer=self._referer, on_event=self._relay,
             )  # fmt: skip
-            return self.report
+            return self._report
         except BaseException as exc:
             message = exc.user_message if isinstance(exc, DownloadError) else "the download was stopped"
             self._sink.fail_all(message)
             raise
 
-    async def chunks(self) -> AsyncIterator[bytes]:
-        """The archive's bytes; starts the downloads on first use."""
+    @property
+    def report(self) -> DownloadReport | None:
+        """How the downloads ended (None while running); a file the reader rejected counts as failed."""
+        report, rejected = self._report, self._sink.read_failures
+        if report is None or not rejected:
+            return report
+        results = tuple(
+            replace(result, status="failed", error=rejected[pos], filename=None, size=0)
+            if pos in rejected
+            else result
+            for pos, result in enumerate(report.results)
+        )
+        return DownloadReport(results, report.elapsed)
+
+    async def start(self) -> None:
+        """Start the downloads (idempotent). ``entries`` may then go to ``zip_stream`` or ``send_zip``."""
         if self._task is None:
             await self._sink.prepare(self._tracks)
             self._task = asyncio.create_task(self._download(), name="zip-download")
+
+    @property
+    def finished(self) -> bool:
+        """True once every download ended and every entry was read to its end."""
+        return self._task is not None and self._task.done() and self._sink.all_released
+
+    async def chunks(self) -> AsyncGenerator[bytes, None]:
+        """The archive's bytes; starts the downloads on first use (``aclose()`` it when stopping early)."""
+        await self.start()
+        assert self._task is not None
         async with contextlib.aclosing(zip_stream(self.entries)) as stream:
             async for chunk in stream:
                 yield chunk

@@ -6,6 +6,7 @@ only ``_store`` imports ``sqlite3``). Other packages import from here, never fro
 
 from __future__ import annotations
 
+from audiofetch.jobs._browser import BrowserStream
 from audiofetch.jobs._events import (
     JOB_COMPLETED,
     JOB_CREATED,
@@ -21,6 +22,13 @@ from audiofetch.jobs._events import (
     format_sse,
     format_sse_comment,
 )
+from audiofetch.jobs._folders import (
+    DownloadFolder,
+    delete_download,
+    folder_entries,
+    list_downloads,
+    resolve_folder,
+)
 from audiofetch.jobs._model import (
     ACTIVE_STATUSES,
     JOB_STATUSES,
@@ -35,9 +43,17 @@ from audiofetch.jobs._model import (
     new_job_id,
     normalise_url,
 )
+from audiofetch.jobs._runner import JobRunner
 from audiofetch.jobs._store import MIGRATIONS, JobStore, Migration
 
 __all__ = [
+    "BrowserStream",
+    "DownloadFolder",
+    "JobRunner",
+    "delete_download",
+    "folder_entries",
+    "list_downloads",
+    "resolve_folder",
     "ACTIVE_STATUSES",
     "Broker",
     "Event",

@@ -120,6 +120,7 @@ def _count(value: object) -> bool:
 
 
 _JOB_FIELDS: dict[str, Callable[[object], bool]] = {
+    "name": _optional_text,
     "status": lambda value: value in JOB_STATUSES,
     "error": _optional_text,
     "title": _optional_text,
@@ -361,17 +362,21 @@ class JobStore:
         return await self._write(apply)
 
     async def update(self, job_id: str, **fields: object) -> Job:
-        """Change status, error, title or player; returns the job as committed."""
+        """Change status, error, title, player or name (the folder/ZIP name chosen at analysis)."""
         _check_fields(fields, _JOB_FIELDS)
 
         def apply(conn: sqlite3.Connection) -> Job:
-            changes: dict[str, Any] = fields
-            job = replace(_load_job(conn, job_id), **changes, updated_at=time.time())
+            changes: dict[str, Any] = dict(fields)
+            job = _load_job(conn, job_id)
+            if "name" in changes:
+                job = replace(job, spec=replace(job.spec, name=changes.pop("name")))
+            job = replace(job, **changes, updated_at=time.time())
             conn.execute(
-                "UPDATE jobs SET status = ?, error = ?, title = ?, player = ?, updated_at = ?, run_id = ? "
-                "WHERE id = ?",
-                (job.status, job.error, job.title, job.player, job.updated_at, self._run_id, job_id),
-            )
+                "UPDATE jobs SET status = ?, error = ?, title = ?, player = ?, name = ?, updated_at = ?, "
+                "run_id = ? WHERE id = ?",
+                (job.status, job.error, job.title, job.player, job.spec.name, job.updated_at, self._run_id,
+                 job_id),
+            )  # fmt: skip
             return job
 
         return await self._write(apply)

@@ -1,0 +1,78 @@
+"""Carry download progress to the store and the broker without blocking the download.
+
+``on_event`` is called synchronously by the download engine; the latest state per track is kept and a
+single flusher task writes it (the store merges updates, the broker throttles them), so a burst of
+events never queues up unbounded work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from audiofetch.download import ProgressEvent, TrackProgress
+
+from ._events import Broker
+from ._store import JobStore
+
+__all__ = ["ProgressRelay"]
+
+log = logging.getLogger(__name__)
+_FINAL = ("done", "failed", "skipped")
+
+
+class ProgressRelay:
+    """Per-job bridge from ``TrackProgress`` events to the store and the broker."""
+
+    def __init__(self, store: JobStore, broker: Broker, job_id: str) -> None:
+        self._store, self._broker, self._job_id = store, broker, job_id
+        self._pending: dict[int, TrackProgress] = {}
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+
+    def on_event(self, event: ProgressEvent) -> None:
+        """The engine's callback: remember the latest state of the track and wake the flusher."""
+        if not isinstance(event, TrackProgress):
+            return
+        self._pending[event.index] = event
+        fields = {
+            "status": event.status,
+            "bytes_done": event.bytes_done,
+            "size": event.total,
+            "file_name": event.filename,
+            "error": event.error,
+            "speed": round(event.speed),
+        }
+        self._broker.publish_progress(self._job_id, event.index, final=event.status in _FINAL, **fields)
+        if self._task is None:
+            self._task = asyncio.create_task(self._flush_forever(), name=f"progress-{self._job_id}")
+        self._wake.set()
+
+    async def _write_pending(self) -> None:
+        pending, self._pending = self._pending, {}
+        for index, event in pending.items():
+            await self._store.update_track(
+                self._job_id, index, status=event.status, bytes_done=event.bytes_done, size=event.total,
+                file_name=event.filename, error=event.error,
+            )  # fmt: skip
+
+    async def _flush_forever(self) -> None:
+        while not self._closing:
+            await self._wake.wait()
+            self._wake.clear()
+            try:
+                await self._write_pending()
+            except Exception:  # a store problem must not kill the download; the final flush retries
+                log.exception("could not record progress of job %s", self._job_id)
+
+    async def close(self) -> None:
+        """Let the flusher finish its current write, then write what is still pending."""
+        self._closing = True
+        if self._task is not None:
+            self._wake.set()
+            with contextlib.suppress(Exception):
+                await self._task
+            self._task = None
+        await self._write_pending()

@@ -1,0 +1,373 @@
+"""The engine behind the server: analyse pages, download server-mode jobs, stream browser-mode ZIPs.
+
+Every job has one task owned by the runner (cancelled by ``cancel`` or ``close``). State lives in the
+``JobStore`` (so it survives restarts) and every change is published on the ``Broker``.
+
+- Server mode: analyse, then download into ``<data>/downloads/<name>/`` (at most ``max_running_jobs``
+  at once). After a restart, jobs left running resume: finished files are kept, ``.part`` files resume
+  with Range.
+- Browser mode: analyse and probe every track (exact sizes and formats), then wait in ``ready`` until
+  the ZIP stream is opened; the downloads run while the browser reads. A restart cannot resume a
+  browser's download, so such jobs are marked failed with the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from audiofetch.config import Settings
+from audiofetch.detect import detect
+from audiofetch.download import DirectorySink, Probe, ZipDownload, download_all, probe_tracks
+from audiofetch.errors import (
+    AudioFetchError,
+    BadRequestError,
+    JobActiveError,
+    JobError,
+    JobLimitError,
+    NoAudioError,
+    StreamBusyError,
+)
+from audiofetch.logs import job_id_var
+from audiofetch.models import Detection, Track
+from audiofetch.naming import UniqueNames, sanitize_name
+from audiofetch.net import Fetcher, check_url
+
+from ._browser import BrowserStream
+from ._events import JOB_COMPLETED, JOB_CREATED, JOB_DELETED, JOB_STATUS, JOB_TRACKS, Broker
+from ._model import Job, JobSpec, JobStatus, JobTrack
+from ._relay import ProgressRelay
+from ._store import JobStore
+
+__all__ = ["JobRunner"]
+
+log = logging.getLogger(__name__)
+
+
+class JobRunner:
+    """Runs jobs; see the module docstring. Build it inside the app's lifetime and ``await start()``."""
+
+    def __init__(self, settings: Settings, store: JobStore, broker: Broker, fetcher: Fetcher) -> None:
+        self._settings, self._store, self._broker, self._fetcher = settings, store, broker, fetcher
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._analysed: dict[str, asyncio.Event] = {}
+        self._failures: dict[str, AudioFetchError] = {}
+        self._tracks: dict[str, tuple[list[Track], list[Probe]]] = {}
+        self._streams: dict[str, BrowserStream] = {}
+        self._cancelling: set[str] = set()
+        self._sinks: dict[str, DirectorySink] = {}
+        self._running = asyncio.Semaphore(settings.max_running_jobs)
+        self._closing = False
+
+    # -- lifetime -------------------------------------------------------------------------------------
+
+    def downloads_dir(self) -> Path:
+        """Where server-mode jobs save their folders."""
+        return self._settings.data_dir / "downloads"
+
+    def _spool_root(self) -> Path:
+        return self._settings.data_dir / "spool"
+
+    async def start(self) -> None:
+        """Prepare folders, drop a crashed run's spool, resume or fail the jobs a restart interrupted."""
+        self.downloads_dir().mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(shutil.rmtree, self._spool_root(), True)
+        for job in await self._store.interrupted():
+            if job.spec.mode == "server":
+                log.info("resuming job %s (%s)", job.id, job.status)
+                self._launch(job.id)
+            else:
+                reason = "the server restarted while this browser download was in progress; start it again"
+                await self._finish(job.id, "failed", error=reason)
+
+    async def close(self) -> None:
+        """Stop every job task; running jobs stay marked active so the next start resumes them."""
+        self._closing = True
+        for sink in self._sinks.values():
+            sink.keep_partial = True  # .part files stay for the resume after restart
+        for stream in list(self._streams.values()):
+            await stream.close()
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    # -- submitting and following jobs ------------------------------------------------------------------
+
+    async def submit(self, spec: JobSpec) -> tuple[Job, bool]:
+        """Create a job, or return the active one for the same page and mode (``True`` = duplicate).
+
+        Raises BlockedURLError for URLs the guard refuses outright, BadRequestError for other bad input,
+        JobLimitError (with ``retry_after``) when the limits are reached.
+        """
+        parts = urlsplit(spec.url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise BadRequestError("the address must be a web address starting with http:// or https://")
+        check_url(spec.url, self._settings.allow_networks)
+        existing = await self._store.find_active(spec.url, spec.mode)
+        if existing is not None:
+            return existing, True
+        if await self._store.count_active() >= self._settings.max_active_jobs:
+            raise JobLimitError("AudioFetch is busy with other jobs; try again shortly", retry_after=30)
+        if (
+            spec.client_id
+            and await self._store.count_active(spec.client_id) >= self._settings.max_jobs_per_client
+        ):
+            raise JobLimitError(
+                f"you already have {self._settings.max_jobs_per_client} jobs running; wait for one to finish",
+                retry_after=10,
+            )
+        job, created = await self._store.create_or_find_active(spec)
+        if not created:
+            return job, True
+        self._broker.publish(JOB_CREATED, job.id, job.to_json())
+        self._launch(job.id)
+        return job, False
+
+    async def analyse(self, job_id: str) -> Job:
+        """Wait until the page is analysed; re-raise the analysis error (NoAudioError, FetchError...)."""
+        event = self._analysed.get(job_id)
+        if event is not None:
+            await event.wait()
+        failure = self._failures.get(job_id)
+        if failure is not None:
+            raise failure
+        return await self._store.get(job_id)
+
+    async def preview(self, url: str, *, plugin: str = "auto", prefer: Sequence[str] = ()) -> Detection:
+        """The tracks of ``url`` without creating a job."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise BadRequestError("the address must be a web address starting with http:// or https://")
+        check_url(url, self._settings.allow_networks)
+        return await detect(self._fetcher, url, settings=self._settings, plugin=plugin, prefer=prefer)
+
+    async def cancel(self, job_id: str) -> Job:
+        """Stop the job (its downloads and stream); a finished job is returned unchanged."""
+        job = await self._store.get(job_id)
+        if not job.active:
+            return job
+        self._cancelling.add(job_id)
+        try:
+            stream = self._streams.get(job_id)
+            if stream is not None:
+                await stream.close()
+            task = self._tasks.get(job_id)
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+            return await self._finish(job_id, "cancelled", error="cancelled")
+        finally:
+            self._cancelling.discard(job_id)
+
+    async def retry_failed(self, job_id: str) -> Job:
+        """Fetch the failed tracks again: server mode in the same job, browser mode as a new job."""
+        job = await self._store.get(job_id)
+        if job.active:
+            raise JobActiveError("the job is still running; retry when it has finished")
+        failed = tuple(t.index for t in job.tracks if t.status == "failed")
+        if not failed:
+            raise BadRequestError("the job has no failed tracks to retry")
+        if job.spec.mode == "browser":
+            retry, _ = await self.submit(replace(job.spec, selected=failed))
+            return retry
+        tracks = [replace(t, status="pending", error=None) if t.status == "failed" else t for t in job.tracks]
+        await self._store.set_tracks(job_id, tracks)
+        job = await self._set_status(job_id, "downloading", error=None)
+        self._launch(job_id)
+        return job
+
+    async def delete(self, job_id: str) -> None:
+        """Forget a finished job (its saved files stay; delete those from the downloads list)."""
+        job = await self._store.get(job_id)
+        if job.active:
+            raise JobActiveError("the job is still running; cancel it first")
+        await self._store.delete(job_id)
+        for cache in (self._analysed, self._failures, self._tracks):
+            cache.pop(job_id, None)
+        self._broker.publish(JOB_DELETED, job_id, {"id": job_id})
+
+    async def open_stream(self, job_id: str) -> BrowserStream:
+        """The ZIP of a ready browser-mode job, for exactly one consumer; downloads start now."""
+        job = await self.analyse(job_id)
+        if job.spec.mode != "browser":
+            raise JobError("this job saves on the server; download its folder from the server downloads")
+        if job_id in self._streams:
+            raise StreamBusyError("this download is already being received in another window or tab")
+        if job.status != "ready" or job_id not in self._tracks:
+            raise JobError(f"this download can no longer be streamed (it is {job.status}); start it again")
+        tracks, probes = self._tracks[job_id]
+        relay = ProgressRelay(self._store, self._broker, job_id)
+        download = ZipDownload(
+            self._fetcher, tracks, probes, spool=self._spool_root() / job_id, settings=self._settings,
+            workers=job.spec.workers or self._settings.workers, referer=job.spec.url, on_event=relay.on_event,
+        )  # fmt: skip
+
+        async def on_close(finished: ZipDownload) -> None:
+            self._streams.pop(job_id, None)
+            await relay.close()
+            report = finished.report
+            if job_id in self._cancelling or self._closing:
+                return
+            if finished.finished and report is not None and report.succeeded:
+                await self._finish(job_id, "completed")
+            elif finished.finished:
+                await self._finish(job_id, "failed", error="no track could be downloaded")
+            elif (await self._store.get(job_id)).active:
+                await self._finish(
+                    job_id, "failed", error="the download was interrupted before the ZIP was complete"
+                )
+
+        stream = BrowserStream(f"{job.spec.name or 'audio'}.zip", download, on_close)
+        self._streams[job_id] = stream
+        try:
+            await download.start()
+            await self._set_status(job_id, "downloading")
+        except BaseException:
+            await stream.close()
+            raise
+        return stream
+
+    # -- the job task -----------------------------------------------------------------------------------
+
+    def _launch(self, job_id: str) -> None:
+        self._analysed.setdefault(job_id, asyncio.Event())
+        task = asyncio.create_task(self._run(job_id), name=f"job-{job_id}")
+        self._tasks[job_id] = task
+        task.add_done_callback(lambda _: self._tasks.pop(job_id, None))
+
+    async def _run(self, job_id: str) -> None:
+        token = job_id_var.set(job_id)
+        try:
+            job = await self._store.get(job_id)
+            if job.status in ("queued", "analyzing") or not job.tracks:
+                analysed = await self._analyse(job)
+                self._analysed[job_id].set()
+                if analysed is None:
+                    return
+                job = analysed
+            self._analysed[job_id].set()
+            if job.spec.mode == "browser":
+                await self._expire_if_unclaimed(job_id)
+            else:
+                async with self._running:
+                    await self._download_to_folder(job)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("job %s failed unexpectedly", job_id)
+            message = exc.user_message if isinstance(exc, AudioFetchError) else "an unexpected error happened"
+            await self._finish(job_id, "failed", error=message)
+        finally:
+            if job_id in self._analysed:
+                self._analysed[job_id].set()
+            job_id_var.reset(token)
+
+    async def _analyse(self, job: Job) -> Job | None:
+        """Detect (and for browser mode probe) the tracks; None when the job failed here."""
+        await self._set_status(job.id, "analyzing")
+        spec = job.spec
+        try:
+            detection = await detect(
+                self._fetcher,
+                spec.url,
+                settings=self._settings,
+                plugin=spec.plugin or "auto",
+                prefer=spec.prefer,
+            )
+            if not detection.tracks:
+                raise NoAudioError("the page only has live streams, which cannot be downloaded")
+        except AudioFetchError as exc:
+            self._failures[job.id] = exc
+            await self._finish(job.id, "failed", error=exc.user_message)
+            return None
+        wanted = set(spec.selected) if spec.selected is not None else None
+        tracks = [JobTrack.from_track(t) for t in detection.tracks]
+        tracks = [t if wanted is None or t.index in wanted else replace(t, status="skipped") for t in tracks]
+        chosen = [t for t in detection.tracks if wanted is None or t.index in wanted]
+        if spec.mode == "browser":
+            probes = await probe_tracks(
+                self._fetcher, chosen, referer=spec.url, workers=spec.workers or self._settings.workers
+            )
+            by_index = {t.index: p for t, p in zip(chosen, probes, strict=True)}
+            tracks = [self._with_probe(t, by_index.get(t.index)) for t in tracks]
+            usable = [(t, p) for t, p in zip(chosen, probes, strict=True) if p.error is None]
+            self._tracks[job.id] = ([t for t, _ in usable], [p for _, p in usable])
+        await self._store.set_tracks(job.id, tracks)
+        name = spec.name or detection.title or urlsplit(detection.page_url).hostname or "audio"
+        name = sanitize_name(name, fallback="audio")
+        if spec.mode == "server":
+            name = await asyncio.to_thread(self._free_folder_name, name)
+        status: JobStatus = "ready" if spec.mode == "browser" else "downloading"
+        if spec.mode == "browser" and not self._tracks[job.id][0]:
+            await self._store.update(job.id, title=detection.title, player=detection.player, name=name)
+            await self._finish(job.id, "failed", error="none of the tracks could be reached")
+            return None
+        updated = await self._store.update(
+            job.id, title=detection.title, player=detection.player, name=name, status=status
+        )
+        self._broker.publish(JOB_TRACKS, job.id, updated.to_json())
+        self._broker.publish(JOB_STATUS, job.id, {"status": status})
+        return updated
+
+    @staticmethod
+    def _with_probe(track: JobTrack, probe: Probe | None) -> JobTrack:
+        if probe is None:
+            return track
+        if probe.error is not None:
+            return replace(track, status="failed", error=probe.error)
+        return replace(track, size=probe.size)
+
+    def _free_folder_name(self, name: str) -> str:
+        names = UniqueNames()
+        root = self.downloads_dir()
+        root.mkdir(parents=True, exist_ok=True)
+        for entry in root.iterdir():
+            names.claim(entry.name)
+        return names.claim(name)
+
+    async def _expire_if_unclaimed(self, job_id: str) -> None:
+        """A ready browser job that nobody opens within ``ready_timeout`` is given up."""
+        await asyncio.sleep(self._settings.ready_timeout)
+        job = await self._store.get(job_id)
+        if job.status == "ready" and job_id not in self._streams:
+            self._tracks.pop(job_id, None)
+            await self._finish(job_id, "failed", error="the download was never started in the browser")
+
+    async def _download_to_folder(self, job: Job) -> None:
+        wanted = [t for t in job.tracks if t.status != "skipped"]
+        tracks = [Track(url=t.url, title=t.title, index=t.index) for t in wanted]
+        relay = ProgressRelay(self._store, self._broker, job.id)
+        sink = self._sinks[job.id] = DirectorySink(self.downloads_dir() / (job.spec.name or "audio"))
+        await self._set_status(job.id, "downloading")
+        try:
+            report = await download_all(
+                self._fetcher, tracks, sink, workers=job.spec.workers or self._settings.workers,
+                settings=self._settings, referer=job.spec.url, on_event=relay.on_event,
+            )  # fmt: skip
+        finally:
+            self._sinks.pop(job.id, None)
+            if not self._closing:
+                await relay.close()
+        if report.status == "completed":
+            await self._finish(job.id, "completed")
+        else:
+            await self._finish(job.id, "failed", error="no track could be downloaded")
+
+    # -- status changes ---------------------------------------------------------------------------------
+
+    async def _set_status(self, job_id: str, status: JobStatus, *, error: str | None = None) -> Job:
+        job = await self._store.update(job_id, status=status, error=error)
+        self._broker.publish(JOB_STATUS, job_id, {"status": status, "error": error})
+        return job
+
+    async def _finish(self, job_id: str, status: JobStatus, *, error: str | None = None) -> Job:
+        job = await self._store.update(job_id, status=status, error=error)
+        self._broker.publish(JOB_COMPLETED, job_id, job.to_json())
+        self._tracks.pop(job_id, None)
+        return job

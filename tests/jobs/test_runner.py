@@ -1,0 +1,247 @@
+"""JobRunner end to end: a real upstream site, a real SQLite store, real downloads and ZIPs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import zipfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestServer
+
+from audiofetch.config import Settings, parse_networks
+from audiofetch.errors import JobActiveError, JobLimitError, NoAudioError, StreamBusyError
+from audiofetch.jobs import Broker, JobRunner, JobSpec, JobStore
+from audiofetch.net import open_fetcher
+from audiofetch.zipstream import zip_stream
+from tests.web.upstream import Upstream, sha256
+
+SIZES = [("one.mp3", 300_000), ("two.mp3", 200_000), ("three.mp3", 250_000)]
+
+
+def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    base: dict[str, Any] = {
+        "data_dir": tmp_path / "data",
+        "allow_networks": parse_networks("127.0.0.0/8"),
+        "retries": 1,
+        "read_timeout": 5.0,
+    }
+    base.update(overrides)
+    return Settings(**base)
+
+
+class Harness:
+    """A runner with its store, broker and fetcher, and the events it published."""
+
+    def __init__(self, runner: JobRunner, store: JobStore, broker: Broker, settings: Settings) -> None:
+        self.runner, self.store, self.broker, self.settings = runner, store, broker, settings
+
+
+@contextlib.asynccontextmanager
+async def open_harness(settings: Settings) -> AsyncIterator[Harness]:
+    store = await JobStore.open(settings.data_dir / "jobs.sqlite3")
+    broker = Broker()
+    async with open_fetcher(settings) as fetcher:
+        runner = JobRunner(settings, store, broker, fetcher)
+        await runner.start()
+        try:
+            yield Harness(runner, store, broker, settings)
+        finally:
+            await runner.close()
+            await store.close()
+
+
+@pytest.fixture
+async def site(aiohttp_server: Any) -> tuple[Upstream, TestServer]:
+    upstream = Upstream()
+    upstream.album("/album.html", SIZES)
+    upstream.pages["/empty.html"] = "<html><head><title>Nothing</title></head><body>words</body></html>"
+    server = await aiohttp_server(upstream.app())
+    return upstream, server
+
+
+@pytest.fixture
+async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
+    async with open_harness(make_settings(tmp_path)) as item:
+        yield item
+
+
+async def wait_for_status(store: JobStore, job_id: str, *statuses: str, timeout: float = 20) -> Any:
+    async with asyncio.timeout(timeout):
+        while True:
+            job = await store.get(job_id)
+            if job.status in statuses:
+                return job
+            await asyncio.sleep(0.02)
+
+
+async def test_server_mode_job_saves_every_track(site: Any, harness: Harness) -> None:
+    upstream, server = site
+    subscription = harness.broker.subscribe()
+    job, duplicate = await harness.runner.submit(JobSpec(str(server.make_url("/album.html")), mode="server"))
+    assert not duplicate
+    done = await wait_for_status(harness.store, job.id, "completed", "failed")
+    assert done.status == "completed", done.error
+    folder = harness.runner.downloads_dir() / "Harbour Songs"
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == ["01 - one.mp3", "02 - two.mp3", "03 - three.mp3"]
+    for index, (name, _) in enumerate(SIZES, start=1):
+        saved = folder / f"{index:02d} - {name}"
+        assert sha256(saved.read_bytes()) == sha256(upstream.tracks[name])
+    assert [t.status for t in done.tracks] == ["done", "done", "done"]
+    types = []
+    async with asyncio.timeout(5):
+        async for event in subscription:
+            types.append(event.type)
+            if event.type == "job.completed":
+                break
+    assert types[0] == "job.created"
+    assert "job.status" in types
+
+
+async def test_browser_mode_streams_an_exact_zip(site: Any, harness: Harness) -> None:
+    upstream, server = site
+    job, _ = await harness.runner.submit(JobSpec(str(server.make_url("/album.html")), mode="browser"))
+    ready = await harness.runner.analyse(job.id)
+    assert ready.status == "ready"
+    assert [t.size for t in ready.tracks] == [size for _, size in SIZES]
+    stream = await harness.runner.open_stream(job.id)
+    assert stream.filename == "Harbour Songs.zip"
+    body = bytearray()
+    try:
+        async for chunk in zip_stream(stream.entries):
+            body += chunk
+    finally:
+        await stream.close()
+    assert stream.length == len(body)
+    with zipfile.ZipFile(io.BytesIO(bytes(body))) as archive:
+        assert archive.testzip() is None
+        for index, (name, _) in enumerate(SIZES, start=1):
+            assert archive.read(f"{index:02d} - {name}") == upstream.tracks[name]
+    finished = await harness.store.get(job.id)
+    assert finished.status == "completed"
+    assert not (harness.settings.data_dir / "spool" / job.id).exists()
+
+
+async def test_a_second_consumer_is_refused_while_the_first_reads(site: Any, harness: Harness) -> None:
+    _, server = site
+    job, _ = await harness.runner.submit(JobSpec(str(server.make_url("/album.html"))))
+    await harness.runner.analyse(job.id)
+    stream = await harness.runner.open_stream(job.id)
+    try:
+        with pytest.raises(StreamBusyError):
+            await harness.runner.open_stream(job.id)
+    finally:
+        await stream.close()
+
+
+async def test_a_stream_closed_early_fails_the_job_and_cleans_up(site: Any, harness: Harness) -> None:
+    upstream, server = site
+    upstream.gates["two.mp3"] = asyncio.Event()  # hold the second track half-way
+    job, _ = await harness.runner.submit(JobSpec(str(server.make_url("/album.html"))))
+    await harness.runner.analyse(job.id)
+    stream = await harness.runner.open_stream(job.id)
+    chunks = zip_stream(stream.entries)
+    await anext(chunks)
+    await chunks.aclose()
+    await stream.close()
+    failed = await harness.store.get(job.id)
+    assert failed.status == "failed"
+    assert "interrupted" in (failed.error or "")
+    assert not (harness.settings.data_dir / "spool" / job.id).exists()
+
+
+async def test_identical_submissions_give_one_job(site: Any, harness: Harness) -> None:
+    _, server = site
+    url = str(server.make_url("/album.html"))
+    first, dup1 = await harness.runner.submit(JobSpec(url, mode="browser"))
+    second, dup2 = await harness.runner.submit(JobSpec(url.replace("127.0.0.1", "127.0.0.1"), mode="browser"))
+    assert (dup1, dup2) == (False, True)
+    assert second.id == first.id
+    assert len(await harness.store.list()) == 1
+
+
+async def test_a_page_without_audio_fails_with_the_reason(site: Any, harness: Harness) -> None:
+    _, server = site
+    job, _ = await harness.runner.submit(JobSpec(str(server.make_url("/empty.html"))))
+    with pytest.raises(NoAudioError):
+        await harness.runner.analyse(job.id)
+    failed = await harness.store.get(job.id)
+    assert failed.status == "failed"
+    assert "no audio found" in (failed.error or "")
+
+
+async def test_per_client_limit_refuses_more_jobs(site: Any, tmp_path: Path) -> None:
+    upstream, server = site
+    for n in range(3):
+        upstream.album(f"/album{n}.html", SIZES)
+    async with open_harness(make_settings(tmp_path, max_jobs_per_client=2)) as harness:
+        for n in range(2):
+            await harness.runner.submit(JobSpec(str(server.make_url(f"/album{n}.html")), client_id="tab"))
+        with pytest.raises(JobLimitError) as caught:
+            await harness.runner.submit(JobSpec(str(server.make_url("/album2.html")), client_id="tab"))
+        assert caught.value.retry_after > 0
+        other, _ = await harness.runner.submit(JobSpec(str(server.make_url("/album2.html")), client_id="x"))
+        assert other.status == "queued"
+
+
+async def test_cancel_stops_a_server_job_and_leaves_no_part_files(site: Any, harness: Harness) -> None:
+    upstream, server = site
+    upstream.gates["one.mp3"] = asyncio.Event()
+    job, _ = await harness.runner.submit(JobSpec(str(server.make_url("/album.html")), mode="server"))
+    await wait_for_status(harness.store, job.id, "downloading")
+    folder = harness.runner.downloads_dir() / "Harbour Songs"
+    async with asyncio.timeout(10):
+        while not any(p.name.endswith(".part") for p in folder.iterdir()):
+            await asyncio.sleep(0.02)
+    cancelled = await harness.runner.cancel(job.id)
+    assert cancelled.status == "cancelled"
+    assert not [p for p in folder.iterdir() if p.name.endswith(".part")]
+    with pytest.raises(JobActiveError):
+        await harness.runner.delete(
+            (await harness.runner.submit(JobSpec(str(server.make_url("/album.html")), mode="server")))[0].id
+        )
+
+
+async def test_a_restarted_runner_resumes_a_server_job_with_range(site: Any, tmp_path: Path) -> None:
+    upstream, server = site
+    upstream.gates["two.mp3"] = asyncio.Event()
+    settings = make_settings(tmp_path)
+    url = str(server.make_url("/album.html"))
+    async with open_harness(settings) as harness:
+        job, _ = await harness.runner.submit(JobSpec(url, mode="server"))
+        folder = harness.runner.downloads_dir() / "Harbour Songs"
+        async with asyncio.timeout(10):
+            while not (folder / "02 - two.part").exists() or (folder / "02 - two.part").stat().st_size == 0:
+                await asyncio.sleep(0.02)
+        await wait_for_status(harness.store, job.id, "downloading")
+        # leaving the block closes the runner as a shutdown does: the job stays active in the store
+    assert (folder / "02 - two.part").stat().st_size > 0
+    upstream.gates["two.mp3"].set()
+    async with open_harness(settings) as harness:
+        done = await wait_for_status(harness.store, job.id, "completed", "failed")
+        assert done.status == "completed", done.error
+        assert (folder / "02 - two.mp3").read_bytes() == upstream.tracks["two.mp3"]
+        ranges = upstream.requests_for("two.mp3")
+        assert ranges[-1] is not None and ranges[-1].startswith("bytes=") and ranges[-1] != "bytes=0-"
+        assert len(upstream.requests_for("one.mp3")) == 1  # finished before the restart: not fetched again
+
+
+async def test_retry_fetches_only_the_failed_tracks(site: Any, harness: Harness) -> None:
+    upstream, server = site
+    missing = upstream.tracks.pop("three.mp3")
+    job, _ = await harness.runner.submit(JobSpec(str(server.make_url("/album.html")), mode="server"))
+    first = await wait_for_status(harness.store, job.id, "completed", "failed")
+    assert [t.status for t in first.tracks] == ["done", "done", "failed"]
+    assert first.status == "completed"
+    upstream.tracks["three.mp3"] = missing
+    await harness.runner.retry_failed(job.id)
+    second = await wait_for_status(harness.store, job.id, "completed", "failed")
+    assert [t.status for t in second.tracks] == ["skipped", "skipped", "done"] or [
+        t.status for t in second.tracks
+    ] == ["done", "done", "done"]
+    assert len(upstream.requests_for("one.mp3")) == 1
