@@ -8,6 +8,7 @@ from aiohttp import web
 
 from audiofetch import __version__
 from audiofetch.config import Settings
+from audiofetch.web._services import setup_server
 
 __all__ = ["SETTINGS_KEY", "create_app"]
 
@@ -38,4 +39,5 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/", index, name="index")
     app.router.add_get("/healthz", healthz, name="healthz")
     app.router.add_static("/static/", settings.static_dir, name="static", append_version=True)
+    setup_server(app)
     return app

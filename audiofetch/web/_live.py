@@ -1,0 +1,157 @@
+"""Live job events over SSE (``GET /api/events``) and WebSocket (``/ws``): thin adapters over the Broker.
+
+Both take ``?job=ID`` (one job) and a resume point (SSE: the ``Last-Event-ID`` header or
+``?last_event_id=``; WebSocket: ``?last_event_id=``), and send ``Event.to_sse()`` / ``Event.json_text()``.
+Without ``?job`` a visitor sees the events of its own jobs only and the admin sees every job, since a
+job id is what grants access to a job. The cross-site check on the handshake is the middleware's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncGenerator
+
+from aiohttp import WSMsgType, web
+
+from audiofetch.errors import JobNotFound
+from audiofetch.jobs import JOB_CREATED, Event, JobStore, Subscription, format_sse_comment
+from audiofetch.web._keys import BROKER_KEY, STORE_KEY, web_options
+from audiofetch.web._login import identify
+from audiofetch.web._middlewares import api_error
+
+__all__ = ["SSE_HEADERS", "events_sse", "events_ws", "setup_live"]
+
+log = logging.getLogger(__name__)
+
+SSE_HEADERS = {
+    "Content-Type": "text/event-stream; charset=utf-8",
+    "Cache-Control": "no-cache",
+    "X-Accel-Buffering": "no",
+}
+_MAX_ID_CHARS = 64
+
+
+def _query_param(request: web.Request, name: str) -> str | None:
+    value = request.query.get(name)
+    if value is None or value == "":
+        return None
+    if len(value) > _MAX_ID_CHARS:
+        raise api_error(web.HTTPBadRequest, f"{name} is too long")
+    return value
+
+
+class _Visibility:
+    """Which jobs an unfiltered subscriber may see: its own (looked up once per job), or all for admin."""
+
+    def __init__(self, store: JobStore, client_id: str | None) -> None:
+        self._store = store
+        self._client_id = client_id
+        self._owners: dict[str, bool] = {}
+
+    async def allows(self, event: Event) -> bool:
+        if self._client_id is None:
+            return True
+        known = self._owners.get(event.job_id)
+        if known is None or (not known and event.type == JOB_CREATED):
+            try:
+                job = await self._store.get(event.job_id)
+            except JobNotFound:
+                return bool(known)
+            known = job.spec.client_id == self._client_id
+            self._owners[event.job_id] = known
+        return known
+
+
+async def _subscribe(request: web.Request, last_event_id: str | None) -> tuple[Subscription, _Visibility]:
+    job_id = _query_param(request, "job")
+    identity = await identify(request)
+    owner = None if job_id is not None or identity.admin else identity.client_id
+    subscription = request.app[BROKER_KEY].subscribe(job_id, last_event_id)
+    return subscription, _Visibility(request.app[STORE_KEY], owner)
+
+
+async def _events(
+    subscription: Subscription, visibility: _Visibility, heartbeat: float
+) -> AsyncGenerator[Event | None, None]:
+    """Visible events, with None whenever ``heartbeat`` seconds pass without one."""
+    while True:
+        try:
+            async with asyncio.timeout(heartbeat):  # not wait_for: its 3.11 race can swallow a cancel
+                event = await anext(subscription)
+        except TimeoutError:
+            yield None
+            continue
+        except StopAsyncIteration:
+            return
+        if await visibility.allows(event):
+            yield event
+
+
+async def events_sse(request: web.Request) -> web.StreamResponse:
+    """Server-Sent Events: job events as they happen, a ``: ping`` comment every heartbeat."""
+    last = request.headers.get("Last-Event-ID") or _query_param(request, "last_event_id")
+    subscription, visibility = await _subscribe(request, last)
+    response = web.StreamResponse(headers=SSE_HEADERS)
+    async with subscription:
+        await response.prepare(request)
+        try:
+            async with contextlib.aclosing(
+                _events(subscription, visibility, web_options(request.app).heartbeat)
+            ) as events:
+                async for event in events:
+                    await response.write(format_sse_comment() if event is None else event.to_sse())
+            if subscription.closed_reason:
+                await response.write(format_sse_comment(f"closed: {subscription.closed_reason}"))
+            await response.write_eof()
+        except (ConnectionError, RuntimeError) as exc:
+            # The client went away (a write on a closing transport); nothing is left to tell it.
+            log.debug("SSE client gone: %s", exc)
+    return response
+
+
+async def events_ws(request: web.Request) -> web.WebSocketResponse:
+    """WebSocket: each job event as one JSON text message; incoming messages are ignored."""
+    options = web_options(request.app)
+    subscription, visibility = await _subscribe(request, _query_param(request, "last_event_id"))
+    ws = web.WebSocketResponse(heartbeat=options.heartbeat, max_msg_size=options.ws_max_msg_size)
+    async with subscription:
+        await ws.prepare(request)
+        sender = asyncio.create_task(_send_events(ws, subscription, visibility, options.heartbeat))
+        try:
+            async for message in ws:
+                if message.type == WSMsgType.ERROR:
+                    break
+        finally:
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender
+    return ws
+
+
+async def _send_events(
+    ws: web.WebSocketResponse, subscription: Subscription, visibility: _Visibility, heartbeat: float
+) -> None:
+    try:
+        async with contextlib.aclosing(_events(subscription, visibility, heartbeat)) as events:
+            async for event in events:
+                if event is not None:
+                    await ws.send_str(event.json_text())
+    except ConnectionError:
+        return
+    reason = (subscription.closed_reason or "subscription ended")[:120]
+    await ws.close(code=1001, message=reason.encode("utf-8"))
+
+
+async def _end_live_streams(app: web.Application) -> None:
+    """On shutdown, end every SSE and WebSocket stream so the graceful stop need not wait for them."""
+    if BROKER_KEY in app:
+        app[BROKER_KEY].close("the server is shutting down")
+
+
+def setup_live(app: web.Application) -> None:
+    """Register ``GET /api/events`` (SSE) and ``GET /ws`` (WebSocket); end them at shutdown."""
+    app.on_shutdown.append(_end_live_streams)
+    app.router.add_get("/api/events", events_sse, name="api.events", allow_head=False)
+    app.router.add_get("/ws", events_ws, name="ws", allow_head=False)

@@ -1,0 +1,428 @@
+"""The OpenAPI 3.1 description of the JSON API, served at ``GET /api/openapi.json``.
+
+Kept as Python data next to the routes; ``tests/web/test_openapi.py`` fails when a route and the
+document disagree (a route missing from it, or a documented path no route serves).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from audiofetch import __version__
+
+__all__ = ["openapi_document", "setup_openapi"]
+
+JSON = "application/json"
+_ref = {"$ref": "#/components/schemas/Error"}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {JSON: {"schema": _ref}}}
+
+
+def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {JSON: {"schema": schema}}}
+
+
+def _schema(name: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+_JOB_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+_NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+_RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}}
+_ZIP = {
+    "description": "The ZIP archive, streamed while it is written (Content-Length when known).",
+    "content": {"application/zip": {"schema": {"type": "string", "contentMediaType": "application/zip"}}},
+}
+_NOT_FOUND = _error("No job has this id.")
+_UNAUTHORIZED = _error("Admin login or a valid bearer token is required.")
+_FORBIDDEN = _error("Cross-site request, someone else's job, or a refused target address.")
+_LIMIT = {**_error("Too many jobs in flight or queued."), "headers": _RETRY_AFTER}
+
+_PAGE_ERRORS = {
+    "400": _error("Missing or malformed field."),
+    "403": _error("The target address is refused (SSRF guard) or the request is cross-site."),
+    "422": _error("No audio found on the page."),
+    "502": _error("The page could not be fetched."),
+}
+
+_SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {"error": {"type": "string", "description": "One line for a person."}},
+    },
+    "JobRequest": {
+        "type": "object",
+        "required": ["url"],
+        "properties": {
+            "url": {"type": "string", "description": "The page holding the audio."},
+            "name": {"type": "string", "description": "Folder or ZIP name; the page title if absent."},
+            "mode": {"type": "string", "enum": ["browser", "server"], "default": "browser"},
+            "plugin": {"type": "string", "description": "Extractor name, or auto.", "default": "auto"},
+            "workers": {"type": "integer", "minimum": 1, "maximum": 20},
+            "prefer": {"type": "array", "items": {"type": "string"}, "description": "Formats, best first."},
+        },
+    },
+    "Track": {
+        "type": "object",
+        "properties": {
+            "index": {"type": "integer"},
+            "url": {"type": "string"},
+            "title": {"type": ["string", "null"]},
+            "status": {"type": "string", "enum": ["pending", "downloading", "done", "failed", "skipped"]},
+            "bytes_done": {"type": "integer"},
+            "size": {"type": ["integer", "null"]},
+            "file_name": {"type": ["string", "null"]},
+            "error": {"type": ["string", "null"]},
+        },
+    },
+    "Job": {
+        "type": "object",
+        "required": ["id", "url", "mode", "status", "active", "totals", "tracks"],
+        "properties": {
+            "id": {"type": "string"},
+            "url": {"type": "string"},
+            "name": {"type": ["string", "null"]},
+            "mode": {"type": "string", "enum": ["browser", "server"]},
+            "plugin": {"type": ["string", "null"]},
+            "workers": {"type": ["integer", "null"]},
+            "prefer": {"type": "array", "items": {"type": "string"}},
+            "selected": {"type": ["array", "null"], "items": {"type": "integer"}},
+            "status": {
+                "type": "string",
+                "enum": ["queued", "analyzing", "ready", "downloading", "completed", "failed", "cancelled"],
+            },
+            "active": {"type": "boolean"},
+            "error": {"type": ["string", "null"]},
+            "title": {"type": ["string", "null"]},
+            "player": {"type": ["string", "null"]},
+            "created_at": {"type": "number"},
+            "updated_at": {"type": "number"},
+            "totals": {
+                "type": "object",
+                "properties": {
+                    "tracks": {"type": "integer"},
+                    "tracks_done": {"type": "integer"},
+                    "tracks_failed": {"type": "integer"},
+                    "bytes_done": {"type": "integer"},
+                    "bytes_total": {"type": ["integer", "null"]},
+                },
+            },
+            "tracks": {"type": "array", "items": _schema("Track")},
+            "duplicate": {"type": "boolean", "description": "Only on creation: an active job was reused."},
+        },
+    },
+    "Detection": {
+        "type": "object",
+        "properties": {
+            "page_url": {"type": "string"},
+            "title": {"type": ["string", "null"]},
+            "player": {"type": ["string", "null"]},
+            "tracks": {"type": "array", "items": {"type": "object"}},
+            "skipped": {"type": "array", "items": {"type": "object"}},
+        },
+    },
+    "Event": {
+        "type": "object",
+        "description": "Sent as SSE data and as WebSocket text messages.",
+        "properties": {
+            "id": {"type": "integer"},
+            "type": {
+                "type": "string",
+                "enum": [
+                    "job.created",
+                    "job.status",
+                    "job.tracks",
+                    "track.progress",
+                    "job.completed",
+                    "job.deleted",
+                    "job.snapshot",
+                ],
+            },
+            "job_id": {"type": "string"},
+            "data": {"type": "object"},
+        },
+    },
+    "Download": {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "size": {"type": "integer"},
+            "modified": {"type": "number"},
+            "files": {"type": "integer"},
+        },
+    },
+}
+
+_BODY = {
+    "required": True,
+    "content": {
+        JSON: {"schema": _schema("JobRequest")},
+        "application/x-www-form-urlencoded": {"schema": _schema("JobRequest")},
+    },
+}
+_LOGIN_BODY = {
+    "required": True,
+    "content": {
+        media: {
+            "schema": {
+                "type": "object",
+                "required": ["password"],
+                "properties": {"password": {"type": "string"}},
+            }
+        }
+        for media in (JSON, "application/x-www-form-urlencoded")
+    },
+}
+_ADMIN: list[dict[str, list[str]]] = [{"bearer": []}, {"cookie": []}]
+
+
+def _query(name: str, description: str, *, required: bool = False, kind: str = "string") -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": required,
+        "description": description,
+        "schema": {"type": kind},
+    }
+
+
+def _job_op(summary: str, ok: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    responses = {"200": ok, "403": _error("Someone else's job."), "404": _NOT_FOUND}
+    responses.update(extra)
+    return {"summary": summary, "parameters": [_JOB_ID], "responses": responses}
+
+
+_PATHS: dict[str, Any] = {
+    "/api/download": {
+        "post": {
+            "summary": "Start a job (server mode needs the admin); an active duplicate is returned instead.",
+            "requestBody": _BODY,
+            "responses": {
+                "202": _json("The job.", _schema("Job")),
+                **_PAGE_ERRORS,
+                "401": _UNAUTHORIZED,
+                "429": _LIMIT,
+            },
+        }
+    },
+    "/api/status/{id}": {
+        "get": {
+            "summary": "One job.",
+            "parameters": [_JOB_ID],
+            "responses": {"200": _json("The job.", _schema("Job")), "404": _NOT_FOUND},
+        }
+    },
+    "/api/jobs": {
+        "get": {
+            "summary": "Jobs, newest first: the admin sees all, a visitor its own.",
+            "parameters": [
+                _query("limit", "At most 200.", kind="integer"),
+                _query("offset", "Skip.", kind="integer"),
+            ],
+            "responses": {
+                "200": _json(
+                    "The jobs.",
+                    {"type": "object", "properties": {"jobs": {"type": "array", "items": _schema("Job")}}},
+                ),
+                "400": _error("Bad limit or offset."),
+            },
+        }
+    },
+    "/api/jobs/{id}": {
+        "delete": _job_op(
+            "Delete a finished job.",
+            _json("Deleted.", {"type": "object"}),
+            **{"409": _error("The job is still active.")},
+        )
+    },
+    "/api/jobs/{id}/cancel": {"post": _job_op("Cancel a job.", _json("The job.", _schema("Job")))},
+    "/api/jobs/{id}/retry": {"post": _job_op("Retry the failed tracks.", _json("The job.", _schema("Job")))},
+    "/api/stream/{id}": {
+        "get": {
+            "summary": "Stream a browser-mode job's ZIP; the downloads run while it is sent.",
+            "parameters": [_JOB_ID],
+            "responses": {
+                "200": _ZIP,
+                "404": _NOT_FOUND,
+                "409": _error("Another client is already receiving this stream, or the job has none."),
+            },
+        }
+    },
+    "/zip": {
+        "get": {
+            "summary": "Analyse a page and stream its ZIP in the same response (for curl -OJ).",
+            "parameters": [
+                _query("url", "The page.", required=True),
+                _query("name", "ZIP name."),
+                _query("plugin", "Extractor name, or auto."),
+                _query("workers", "Parallel downloads.", kind="integer"),
+            ],
+            "responses": {"200": _ZIP, **_PAGE_ERRORS, "409": _error("Stream busy."), "429": _LIMIT},
+        }
+    },
+    "/api/preview": {
+        "get": {
+            "summary": "The tracks found on a page, without starting a job.",
+            "parameters": [
+                _query("url", "The page.", required=True),
+                _query("plugin", "Extractor name, or auto."),
+                _query("prefer", "Formats, comma-separated, best first."),
+            ],
+            "responses": {"200": _json("What the page holds.", _schema("Detection")), **_PAGE_ERRORS},
+        }
+    },
+    "/api/events": {
+        "get": {
+            "summary": "Server-Sent Events of jobs (`: ping` comments between events).",
+            "parameters": [
+                _query("job", "Only this job's events."),
+                _query("last_event_id", "Resume after this id (or the Last-Event-ID header)."),
+            ],
+            "responses": {
+                "200": {
+                    "description": "text/event-stream; each data line holds an Event.",
+                    "content": {"text/event-stream": {"schema": _schema("Event")}},
+                },
+                "403": _error("Cross-site handshake."),
+            },
+        }
+    },
+    "/ws": {
+        "get": {
+            "summary": "WebSocket carrying the same events as /api/events, one JSON text message each.",
+            "parameters": [
+                _query("job", "Only this job's events."),
+                _query("last_event_id", "Resume point."),
+            ],
+            "responses": {
+                "101": {"description": "Switching to the WebSocket protocol."},
+                "403": _error("Cross-site."),
+            },
+        }
+    },
+    "/api/auth/login": {
+        "post": {
+            "summary": "Log in as admin: sets the session cookie and returns a bearer token.",
+            "requestBody": _LOGIN_BODY,
+            "responses": {
+                "200": _json(
+                    "Logged in.",
+                    {
+                        "type": "object",
+                        "properties": {
+                            "token": {"type": "string"},
+                            "token_type": {"type": "string"},
+                            "expires_at": {"type": "number"},
+                        },
+                    },
+                ),
+                "400": _error("No password."),
+                "401": _error("Wrong password."),
+                "429": {**_error("Too many attempts."), "headers": _RETRY_AFTER},
+            },
+        }
+    },
+    "/api/auth/logout": {
+        "post": {
+            "summary": "Revoke the bearer token or the session's token.",
+            "responses": {"200": _json("Logged out.", {"type": "object"})},
+        }
+    },
+    "/api/auth/me": {
+        "get": {
+            "summary": "Whether the requester is the admin.",
+            "responses": {
+                "200": _json(
+                    "Who.",
+                    {
+                        "type": "object",
+                        "properties": {
+                            "admin": {"type": "boolean"},
+                            "via": {"type": "string"},
+                            "expires_at": {"type": ["number", "null"]},
+                        },
+                    },
+                )
+            },
+        }
+    },
+    "/api/downloads": {
+        "get": {
+            "summary": "Server-mode download folders (admin).",
+            "security": _ADMIN,
+            "responses": {
+                "200": _json(
+                    "Folders.",
+                    {
+                        "type": "object",
+                        "properties": {"downloads": {"type": "array", "items": _schema("Download")}},
+                    },
+                ),
+                "401": _UNAUTHORIZED,
+            },
+        }
+    },
+    "/api/downloads/{name}": {
+        "delete": {
+            "summary": "Delete a download folder (admin).",
+            "security": _ADMIN,
+            "parameters": [_NAME],
+            "responses": {
+                "200": _json("Deleted.", {"type": "object"}),
+                "400": _error("Bad name."),
+                "401": _UNAUTHORIZED,
+                "404": _error("No such folder."),
+            },
+        }
+    },
+    "/api/downloads/{name}/zip": {
+        "get": {
+            "summary": "A download folder as a streamed ZIP (admin).",
+            "security": _ADMIN,
+            "parameters": [_NAME],
+            "responses": {"200": _ZIP, "401": _UNAUTHORIZED, "404": _error("No such folder.")},
+        }
+    },
+    "/api/openapi.json": {
+        "get": {"summary": "This document.", "responses": {"200": _json("OpenAPI 3.1.", {"type": "object"})}}
+    },
+}
+
+
+def openapi_document() -> dict[str, Any]:
+    """The whole OpenAPI 3.1 document (a fresh dict each call)."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "AudioFetch API",
+            "version": __version__,
+            "description": 'Give it a web page, get every audio track on it. Errors are {"error": "..."}.',
+        },
+        "paths": _PATHS,
+        "components": {
+            "schemas": _SCHEMAS,
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "Token from POST /api/auth/login.",
+                },
+                "cookie": {"type": "apiKey", "in": "cookie", "name": "AUDIOFETCH_SESSION"},
+            },
+        },
+    }
+
+
+async def openapi_json(request: web.Request) -> web.Response:
+    """``GET /api/openapi.json``."""
+    return web.json_response(openapi_document())
+
+
+def setup_openapi(app: web.Application) -> None:
+    """Register ``GET /api/openapi.json``."""
+    app.router.add_get("/api/openapi.json", openapi_json, name="api.openapi")

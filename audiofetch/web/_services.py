@@ -1,0 +1,148 @@
+"""Start-up and shut-down of the server's services, and the one call that installs the HTTP layer.
+
+``services_ctx`` is a ``cleanup_ctx`` generator: it opens the job store, the event broker, the network
+fetcher and the job runner, loads the keys and admin credentials, and closes everything in reverse
+order. ``setup_server`` installs middlewares, routes and (by default) ``services_ctx``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any
+
+from aiohttp import web
+
+from audiofetch.config import Settings
+from audiofetch.errors import JobNotFound
+from audiofetch.jobs import Broker, JobRunner, JobStore, SnapshotFn
+from audiofetch.net import Fetcher, open_fetcher
+from audiofetch.web._api import setup_api
+from audiofetch.web._auth import REVOKED_FILE, RevocationList
+from audiofetch.web._keys import (
+    ADMIN_KEY,
+    BROKER_KEY,
+    KEYRING_KEY,
+    LOGIN_THROTTLE_KEY,
+    OPTIONS_KEY,
+    REVOCATIONS_KEY,
+    RUNNER_KEY,
+    SESSION_STORAGE_KEY,
+    STORE_KEY,
+    Runner,
+    WebOptions,
+)
+from audiofetch.web._live import setup_live
+from audiofetch.web._login import session_storage, setup_login
+from audiofetch.web._middlewares import setup_middlewares
+from audiofetch.web._openapi import setup_openapi
+from audiofetch.web._secrets import AdminCredentials, derive_keys, load_or_create_admin, load_or_create_secret
+from audiofetch.web._throttle import LoginThrottle
+
+__all__ = [
+    "RUNNER_FACTORY_KEY",
+    "STORE_FILE",
+    "options_from_settings",
+    "services_ctx",
+    "setup_server",
+    "snapshot_reader",
+]
+
+log = logging.getLogger(__name__)
+
+STORE_FILE = "audiofetch.sqlite3"
+# Jobs resent to a subscriber without a job filter whose Last-Event-ID is too old to replay.
+SNAPSHOT_JOBS = 100
+
+
+def options_from_settings(settings: Settings) -> WebOptions:
+    """``WebOptions`` from the settings (``AUDIOFETCH_CORS_ORIGINS``); the rest keep their defaults."""
+    return WebOptions(cors_origins=settings.cors_origins)
+
+
+def snapshot_reader(store: JobStore) -> SnapshotFn:
+    """The Broker's snapshot function: the current state of one job, or of the latest jobs."""
+
+    async def snapshot(job_id: str | None) -> list[tuple[str, Mapping[str, Any]]]:
+        if job_id is not None:
+            try:
+                job = await store.get(job_id)
+            except JobNotFound:
+                return []
+            return [(job.id, job.to_json())]
+        return [(job.id, job.to_json()) for job in await store.list(limit=SNAPSHOT_JOBS)]
+
+    return snapshot
+
+
+RunnerFactory = Callable[[Settings, JobStore, Broker, Fetcher], Runner]
+# Tests of the HTTP layer alone may build another runner; the server always uses jobs.JobRunner.
+RUNNER_FACTORY_KEY: web.AppKey[RunnerFactory] = web.AppKey("runner_factory")
+
+
+def _real_runner(settings: Settings, store: JobStore, broker: Broker, fetcher: Fetcher) -> Runner:
+    return JobRunner(settings, store, broker, fetcher)
+
+
+def _announce_password(credentials: AdminCredentials) -> None:
+    if credentials.generated_password is None:
+        return
+    bar = "=" * 64
+    log.warning(
+        "\n%s\nNo ADMIN_PASSWORD was set, so one was generated. It is shown only this once:\n\n"
+        "    %s\n\nOnly its hash is kept. Set ADMIN_PASSWORD, or delete admin.json to get a new one.\n%s",
+        bar,
+        credentials.generated_password,
+        bar,
+    )
+
+
+async def services_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Open store, broker, fetcher, runner and keys for ``app``; close them in reverse order."""
+    from audiofetch.web._app import SETTINGS_KEY  # imported here: _app imports this module
+
+    settings = app[SETTINGS_KEY]
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if OPTIONS_KEY not in app:
+        app[OPTIONS_KEY] = options_from_settings(settings)
+    master = await asyncio.to_thread(load_or_create_secret, settings)
+    keyring = derive_keys(master)
+    credentials = await asyncio.to_thread(load_or_create_admin, settings)
+    _announce_password(credentials)
+    app[KEYRING_KEY] = keyring
+    app[ADMIN_KEY] = credentials
+    app[REVOCATIONS_KEY] = await asyncio.to_thread(
+        RevocationList.load, settings.data_dir / REVOKED_FILE, time.time()
+    )
+    if LOGIN_THROTTLE_KEY not in app:
+        app[LOGIN_THROTTLE_KEY] = LoginThrottle()
+    app[SESSION_STORAGE_KEY] = session_storage(
+        app, keyring.cookie_fernet(), max_age_seconds=settings.access_token_expire_minutes * 60
+    )
+    async with contextlib.AsyncExitStack() as stack:
+        store = await JobStore.open(settings.data_dir / STORE_FILE)
+        stack.push_async_callback(store.close)
+        broker = Broker(snapshot=snapshot_reader(store))
+        stack.callback(broker.close)
+        fetcher = await stack.enter_async_context(open_fetcher(settings))
+        runner = app.get(RUNNER_FACTORY_KEY, _real_runner)(settings, store, broker, fetcher)
+        await runner.start()
+        stack.push_async_callback(runner.close)
+        app[STORE_KEY] = store
+        app[BROKER_KEY] = broker
+        app[RUNNER_KEY] = runner
+        yield
+
+
+def setup_server(app: web.Application, *, services: bool = True) -> None:
+    """Install the HTTP layer on ``app``: middlewares, auth, API, live events, OpenAPI, services."""
+    setup_middlewares(app)
+    setup_login(app)
+    setup_api(app)
+    setup_live(app)
+    setup_openapi(app)
+    if services:
+        app.cleanup_ctx.append(services_ctx)
