@@ -27,7 +27,7 @@ class _JobIdFilter(logging.Filter):
 
 
 def setup_logging(level: str = "INFO", data_dir: Path | None = None) -> None:
-    """Configure the ``audiofetch`` logger once: console at ``level``, a rotating DEBUG file in ``data_dir``."""
+    """Configure the ``audiofetch`` logger: console at ``level``, a rotating DEBUG file in ``data_dir``."""
     logger = logging.getLogger("audiofetch")
     for handler in list(logger.handlers):
         logger.removeHandler(handler)

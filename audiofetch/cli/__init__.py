@@ -3,7 +3,8 @@
 Exit codes (the one place they are decided, see ``EXIT_CODES``):
 0 every track arrived; 1 some or all tracks failed (listed); 2 bad input (options, URL, refused target);
 3 the page has no audio; 4 the page could not be fetched; 130 interrupted. Errors are one line on stderr,
-never a traceback (the traceback of an unexpected error goes to the log file).
+never a traceback: log records reach stderr as one line each, with their traceback only when
+``AUDIOFETCH_LOG_LEVEL=DEBUG`` (``serve`` logs as the server does, see ``audiofetch.logs``).
 """
 
 from __future__ import annotations
@@ -125,6 +126,40 @@ def _check_page_url(url: str) -> None:
         raise ConfigError(f"{url!r} is not a web address (expected http:// or https://...)")
 
 
+def _check_plugin(name: str) -> None:
+    """An unknown ``--plugin`` is bad input (exit 2), found before any request is made."""
+    from audiofetch.extractors import all_extractors, by_name
+
+    if name != "auto" and by_name(name) is None:
+        names = ", ".join(["auto", *(e.name for e in all_extractors())])
+        raise ConfigError(f"unknown plugin {name!r}; available: {names}")
+
+
+class _OneLineFormatter(logging.Formatter):
+    """``audiofetch: warning: <message>`` on one line; the traceback only when the level is DEBUG."""
+
+    def __init__(self, *, tracebacks: bool) -> None:
+        super().__init__("audiofetch: %(levelname)s: %(message)s")
+        self._tracebacks = tracebacks
+
+    def format(self, record: logging.LogRecord) -> str:
+        if self._tracebacks:
+            return super().format(record)
+        return " ".join(f"audiofetch: {record.levelname.lower()}: {record.getMessage()}".split())
+
+
+def _console_logging(level: str) -> None:
+    """Short commands log to stderr in single lines (Python's fallback handler prints tracebacks)."""
+    logger = logging.getLogger("audiofetch")
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+    console = logging.StreamHandler(sys.stderr)
+    console.setFormatter(_OneLineFormatter(tracebacks=level == "DEBUG"))
+    logger.addHandler(console)
+    logger.setLevel(level)
+    logger.propagate = False
+
+
 def _prefer(args: argparse.Namespace) -> tuple[str, ...]:
     return tuple(p.strip().lower().lstrip(".") for p in args.prefer.split(",") if p.strip())
 
@@ -133,6 +168,7 @@ def _run_inspect(args: argparse.Namespace, settings: Settings) -> int:
     from audiofetch.cli._commands import inspect_page
 
     _check_page_url(args.url)
+    _check_plugin(args.plugin)
     detection = asyncio.run(inspect_page(settings, args.url, plugin=args.plugin, prefer=_prefer(args)))
     if args.json:
         print(json.dumps(detection_to_json(detection), ensure_ascii=False, indent=2))
@@ -174,6 +210,7 @@ def _run_get(args: argparse.Namespace, settings: Settings) -> int:
     from audiofetch.cli._commands import get_page
 
     _check_page_url(args.url)
+    _check_plugin(args.plugin)
     return asyncio.run(
         get_page(
             settings,
@@ -220,6 +257,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = _settings_for(args)
+        if args.command != "serve":
+            _console_logging(settings.log_level)
         return COMMANDS[args.command](args, settings)
     except AudioFetchError as error:
         if not error.expected:
@@ -230,6 +269,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("audiofetch: interrupted", file=sys.stderr)
         return INTERRUPTED
     except Exception as error:  # a bug: one line for the user, the traceback for the log
-        log.error("internal error", exc_info=True)
+        log.debug("internal error", exc_info=True)
         print(f"audiofetch: internal error: {type(error).__name__}: {error}", file=sys.stderr)
         return SOME_FAILED

@@ -1,0 +1,120 @@
+"""The work behind ``audiofetch inspect`` and ``audiofetch get``: detect, then download or zip."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import aiofiles
+
+from audiofetch.config import Settings
+from audiofetch.detect import detect
+from audiofetch.download import DirectorySink, DownloadReport, ZipDownload, download_all, probe_tracks
+from audiofetch.errors import DownloadError
+from audiofetch.models import Detection
+from audiofetch.naming import sanitize_name
+from audiofetch.net import Fetcher, open_fetcher
+
+from ._progress import ProgressView, human_bytes
+
+__all__ = ["get_page", "inspect_page"]
+
+
+async def inspect_page(settings: Settings, url: str, *, plugin: str, prefer: Sequence[str]) -> Detection:
+    """Detect the tracks of ``url`` without downloading them."""
+    async with open_fetcher(settings) as fetcher:
+        return await detect(fetcher, url, settings=settings, plugin=plugin, prefer=prefer)
+
+
+def _folder_name(name: str | None, detection: Detection) -> str:
+    fallback = urlsplit(detection.page_url).hostname or "audio"
+    return sanitize_name(name or detection.title or fallback, fallback="audio")
+
+
+async def _to_folder(
+    fetcher: Fetcher, detection: Detection, folder: Path, settings: Settings, view: ProgressView
+) -> DownloadReport:
+    sink = DirectorySink(folder)
+    return await download_all(
+        fetcher, detection.tracks, sink, workers=settings.workers, settings=settings,
+        referer=detection.page_url, on_event=view.on_event,
+    )  # fmt: skip
+
+
+async def _to_zip(
+    fetcher: Fetcher, detection: Detection, target: Path, settings: Settings, view: ProgressView
+) -> DownloadReport:
+    """Stream the ZIP to ``target.part`` while downloading, then rename: no half-written ZIP is left."""
+    tracks = detection.tracks
+    probes = await probe_tracks(fetcher, tracks, referer=detection.page_url, workers=settings.workers)
+    # Sizes are not promised for a file: a track failing half-way then ends up in ERRORS.txt.
+    probes = [replace(probe, size=None) for probe in probes]
+    partial = target.with_name(target.name + ".part")
+    spool = Path(tempfile.mkdtemp(prefix=".audiofetch-spool-", dir=target.parent))
+    download = ZipDownload(
+        fetcher, tracks, probes, spool=spool, settings=settings, workers=settings.workers,
+        referer=detection.page_url, on_event=view.on_event,
+    )  # fmt: skip
+    try:
+        async with aiofiles.open(partial, "wb") as out:
+            async for chunk in download.chunks():
+                await out.write(chunk)
+        report = download.report
+        if report is None or not report.succeeded:
+            raise DownloadError("no track could be downloaded, so no ZIP was written")
+        os.replace(partial, target)
+        return report
+    finally:
+        await download.close()
+        with contextlib.suppress(FileNotFoundError):
+            partial.unlink()
+
+
+async def get_page(
+    settings: Settings,
+    url: str,
+    *,
+    name: str | None,
+    out: Path,
+    as_zip: bool,
+    plugin: str,
+    prefer: Sequence[str],
+    interactive: bool,
+) -> int:
+    """Download every track of ``url`` into ``out/NAME/`` (or ``out/NAME.zip``); return the exit code."""
+    view = ProgressView(interactive=interactive)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DownloadError(f"cannot create the folder {out}: {exc.strerror}") from exc
+    async with open_fetcher(settings) as fetcher:
+        detection = await detect(fetcher, url, settings=settings, plugin=plugin, prefer=prefer)
+        folder_name = _folder_name(name, detection)
+        for stream in detection.skipped:
+            print(f"skipped {stream.url}: {stream.reason}", file=sys.stderr)
+        if not detection.tracks:
+            print(
+                "audiofetch: the page only has streams that never end; nothing to download", file=sys.stderr
+            )
+            return 3
+        target = out / (folder_name + ".zip") if as_zip else out / folder_name
+        print(f"{len(detection.tracks)} tracks from {detection.player} -> {target}", file=sys.stderr)
+        if as_zip:
+            report = await _to_zip(fetcher, detection, target, settings, view)
+        else:
+            report = await _to_folder(fetcher, detection, target, settings, view)
+    failed = report.failed
+    summary = f"{len(report.succeeded)} of {len(report.results)} tracks, {human_bytes(report.bytes_done)}"
+    if failed:
+        print(f"audiofetch: {len(failed)} failed ({summary} arrived):", file=sys.stderr)
+        for result in failed:
+            print(f"  {result.line()}", file=sys.stderr)
+        return 1
+    print(f"done: {summary} in {report.elapsed:.1f} s", file=sys.stderr)
+    return 0
