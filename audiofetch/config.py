@@ -84,8 +84,11 @@ def _origins(value: str) -> tuple[str, ...]:
         origin = part.strip().rstrip("/")
         if not origin:
             continue
-        if not origin.startswith(("http://", "https://")) or origin.count("/") != 2:
-            raise ValueError(f"{origin!r} is not an origin such as https://app.example")
+        schemes = ("http://", "https://", "chrome-extension://", "moz-extension://")
+        if not origin.startswith(schemes) or origin.count("/") != 2:
+            raise ValueError(
+                f"{origin!r} is not an origin such as https://app.example or chrome-extension://ID"
+            )
         origins.append(origin.lower())
     return tuple(origins)
 

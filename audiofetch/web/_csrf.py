@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import re
 import secrets
 from collections.abc import Iterable
 from typing import Literal
@@ -32,6 +33,11 @@ CSRF_FIELD = "csrf_token"
 _DIGEST_BYTES = 32
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _WEBSOCKET_SCHEMES = {"ws": "http", "wss": "https"}
+# The origins browsers give extension pages and workers: a Chromium id (32 letters a-p) or a Firefox
+# per-install UUID. No web page can send one, so listing one in AUDIOFETCH_CORS_ORIGINS trusts that extension.
+_EXTENSION_ORIGIN = re.compile(
+    r"chrome-extension://[a-p]{32}|moz-extension://[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+)
 
 # How the request authenticates: "cookie" is ambient (a browser adds it to forged requests too),
 # "bearer" is an Authorization header a cross-site page cannot add, "none" is anonymous.
@@ -43,7 +49,12 @@ def normalize_origin(text: str) -> str | None:
 
     A trailing ``/`` is tolerated (as people write it in settings); paths, queries, fragments and
     user info are not. ``HTTPS://Example.com`` and ``https://example.com:443/`` give the same result.
+    A browser extension's origin (``chrome-extension://ID``, ``moz-extension://UUID``) comes back lower
+    cased as it is, so one can be listed in ``AUDIOFETCH_CORS_ORIGINS``.
     """
+    extension = text.strip().removesuffix("/").lower()
+    if _EXTENSION_ORIGIN.fullmatch(extension):
+        return extension
     try:
         parts = urlsplit(text.strip())
         port = parts.port
@@ -74,7 +85,7 @@ def origin_allowed(
     ``cors_origins`` the configured ``AUDIOFETCH_CORS_ORIGINS``. The policy, first match wins:
 
     1. ``Origin`` present:
-       a. ``null`` or not an http(s) origin: refused.
+       a. ``null`` or neither an http(s) nor a browser-extension origin: refused.
        b. listed in ``cors_origins`` (compared normalised): allowed.
        c. ``Sec-Fetch-Site`` present: allowed only if it is ``same-origin`` (the browser vouches,
           which also holds behind a TLS-terminating proxy that changes scheme or Host).

@@ -1,0 +1,167 @@
+"""What the extension test drives: a local album site, an ``audiofetch serve`` subprocess, and Debian's
+Chromium with the extension loaded through Playwright.
+
+The browser toolbar and context menu are out of Playwright's reach, so the test calls the very handlers
+those UI events call (``handleAction(tab)``, ``handleContextMenu(info, tab)``) inside the extension's
+service worker, with the tab objects Chromium itself returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+REPO = Path(__file__).resolve().parents[2]
+EXTENSION_DIR = REPO / "extension"
+CHROMIUM = Path("/usr/bin/chromium")
+ADMIN_PASSWORD = "correct horse battery staple"
+TRACK = b"ID3\x04\x00\x00\x00\x00\x00\x00" + random.Random(7).randbytes(30_000)
+MENU_ID = "audiofetch-send-link"
+
+
+def free_port(host: str) -> int:
+    """A TCP port on the loopback address ``host`` that was free a moment ago."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def ipv6_loopback() -> bool:
+    """Whether ``::1`` can be listened on here."""
+    try:
+        free_port("::1")
+    except OSError:
+        return False
+    return True
+
+
+def extension_id() -> str:
+    """The Chromium id fixed by the manifest's ``key``: SHA-256 of the public key, hex digits as a-p."""
+    manifest = json.loads((EXTENSION_DIR / "manifest.json").read_text(encoding="utf-8"))
+    digest = hashlib.sha256(base64.b64decode(manifest["key"])).hexdigest()[:32]
+    return "".join(chr(ord("a") + int(digit, 16)) for digit in digest)
+
+
+def chromium_args() -> list[str]:
+    """``--headless=new`` runs extensions; Playwright's own headless flag would pick the old mode."""
+    return [
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--disable-extensions-except={EXTENSION_DIR}",
+        f"--load-extension={EXTENSION_DIR}",
+    ]
+
+
+def album_site() -> web.Application:
+    """Two one-track album pages, a page linking to the second, and the track itself."""
+
+    def album(title: str) -> str:
+        return (
+            f"<!DOCTYPE html><html><head><title>{title}</title></head><body>"
+            f'<h1>{title}</h1><audio controls src="/media/{title.lower()}.mp3"></audio></body></html>'
+        )
+
+    pages = {
+        "/first": album("First"),
+        "/second": album("Second"),
+        "/links": '<!DOCTYPE html><html><body><a id="second" href="/second">Second album</a></body></html>',
+    }
+
+    async def page(request: web.Request) -> web.Response:
+        if request.path not in pages:
+            raise web.HTTPNotFound()
+        return web.Response(text=pages[request.path], content_type="text/html")
+
+    async def track(request: web.Request) -> web.Response:
+        return web.Response(body=TRACK, content_type="audio/mpeg")
+
+    app = web.Application()
+    app.router.add_get("/media/{name}", track)
+    app.router.add_get("/{name}", page)
+    return app
+
+
+@asynccontextmanager
+async def audiofetch_server(data_dir: Path, cors_origins: str, host: str = "127.0.0.1") -> AsyncIterator[str]:
+    """``audiofetch serve`` on a free loopback port of ``host``; yields its base URL, stops it on exit."""
+    port = free_port(host)
+    log = data_dir.parent / f"audiofetch-{port}.log"
+    env = {
+        **os.environ,
+        "AUDIOFETCH_DATA_DIR": str(data_dir),
+        "AUDIOFETCH_ALLOW_NETWORKS": "127.0.0.0/8",
+        "AUDIOFETCH_CORS_ORIGINS": cors_origins,
+        "ADMIN_PASSWORD": ADMIN_PASSWORD,
+    }
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "audiofetch", "serve", "--host", host, "--port", str(port)],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+    try:
+        await _wait_until_up(base, proc, log)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+async def _wait_until_up(base: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    async with aiohttp.ClientSession() as session:
+        for _ in range(400):
+            if proc.poll() is not None:
+                raise AssertionError("audiofetch serve exited:\n" + log.read_text())
+            try:
+                async with session.get(f"{base}/healthz") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientConnectionError:
+                pass
+            await asyncio.sleep(0.05)
+    raise AssertionError("audiofetch serve did not come up:\n" + log.read_text())
+
+
+async def job_status(base: str, job_id: str) -> dict[str, Any]:
+    """``GET /api/status/{id}`` from outside the browser."""
+    async with aiohttp.ClientSession() as session, session.get(f"{base}/api/status/{job_id}") as response:
+        assert response.status == 200, await response.text()
+        body: dict[str, Any] = await response.json()
+        return body
+
+
+async def wait_for_tracks(base: str, job_id: str) -> dict[str, Any]:
+    """The job once its page was analysed (tracks known) or it ended."""
+    for _ in range(400):
+        job = await job_status(base, job_id)
+        if job["tracks"] or not job["active"]:
+            return job
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"job {job_id} found no tracks: {job}")
