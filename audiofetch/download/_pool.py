@@ -18,6 +18,7 @@ from audiofetch.errors import AudioFetchError
 from audiofetch.models import Track
 from audiofetch.net import Fetcher
 
+from ._hls import fetch_hls, is_hls
 from ._progress import OnEvent, ProgressBoard
 from ._sinks import Sink
 from ._track import JobBudget, RetryPolicy, fetch_track
@@ -126,7 +127,8 @@ async def download_all(
         try:
             part = await sink.open(pos)
             try:
-                saved = await fetch_track(
+                fetch = fetch_hls if is_hls(track) else fetch_track  # HLS: playlist + segments, joined
+                saved = await fetch(
                     fetcher, track, pos, part, settings=settings, policy=policy, budget=budget,
                     board=board, referer=referer,
                 )  # fmt: skip

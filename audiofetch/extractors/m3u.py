@@ -2,12 +2,13 @@
 
 Relative entries resolve against the playlist's URL. Radio entries (``#EXTINF:-1`` pointing at a stream
 server, Icecast mounts, rtmp) and nested playlists are reported, not downloaded. HLS playlists (``#EXT-X-``
-tags) are not track lists: a media playlist without ``#EXT-X-ENDLIST`` is live, and HLS audio that ends is
-its own issue, so both are reported as skipped for now.
+tags) are one stream: one track with the HLS MIME type when it ends (``#EXT-X-ENDLIST``) or is a master
+with audio (the download engine checks that its rendition ends), else reported as live.
 """
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar
 from urllib.parse import urlsplit
 
@@ -30,17 +31,30 @@ _M3U_TYPES = ("mpegurl", "x-mpegurl", "vnd.apple.mpegurl")
 _NOT_AUDIO = frozenset(("mp4", "m4v", "mkv", "mov", "avi", "wmv", "flv", "webm", "jpg", "png", "html"))
 _PLAYLISTS = frozenset(("m3u", "pls", "xspf", "asx"))
 LIVE_HLS = "live HLS stream"
-HLS_NOT_YET = "HLS audio is not supported yet"
+HLS_VIDEO = "HLS video stream (no audio-only rendition)"
+HLS_MIME = "application/vnd.apple.mpegurl"
 LIVE_ENTRY = "live radio stream (#EXTINF:-1)"
+# A master playlist has audio when a variant is audio-only (CODECS all audio, or neither CODECS nor
+# RESOLUTION) or an audio rendition has its own URI: the download engine's rule, restated (no import).
+_AUDIO_VARIANT = re.compile(
+    r'^#EXT-X-STREAM-INF:(?:(?!.*(?:CODECS|RESOLUTION)=)|.*CODECS="(?:\s*(?:mp4a|ac-3|ec-3|opus|flac|alac)'
+    r'[^,"]*,?)+")',
+    re.IGNORECASE | re.MULTILINE,
+)
+_AUDIO_RENDITION = re.compile(r"^#EXT-X-MEDIA:(?=.*TYPE=AUDIO)(?=.*URI=)", re.IGNORECASE | re.MULTILINE)
 
 
-def _hls_reason(entries: M3uList) -> str | None:
-    """Why an HLS playlist is skipped, or None when the list is a plain M3U."""
-    if not entries.hls_tags:
-        return None
-    if "#EXT-X-STREAM-INF" in entries.hls_tags or "#EXT-X-ENDLIST" in entries.hls_tags:
-        return HLS_NOT_YET
-    return LIVE_HLS
+def _hls(page: Page, listing: M3uList) -> Track | SkippedStream:
+    """The whole HLS stream as one track (VOD, or a master with audio), or why it is reported."""
+    tags = listing.hls_tags
+    if "#EXT-X-STREAM-INF" in tags or "#EXT-X-MEDIA" in tags:
+        if not (_AUDIO_VARIANT.search(page.text) or _AUDIO_RENDITION.search(page.text)):
+            return SkippedStream(page.url, HLS_VIDEO)
+        return Track(page.url, extractor=M3uExtractor.name, mime=HLS_MIME)
+    if "#EXT-X-ENDLIST" not in tags:
+        return SkippedStream(page.url, LIVE_HLS)
+    seconds = sum(entry.duration or 0.0 for entry in listing.entries)
+    return Track(page.url, extractor=M3uExtractor.name, duration=seconds or None, mime=HLS_MIME)
 
 
 def _skip_reason(ref: str, url: str, duration: float | None, playlist: str) -> str | None:
@@ -74,10 +88,10 @@ def _entries(page: Page) -> list[tuple[M3uEntry, str, str | None]]:
 
 
 class M3uExtractor(Extractor):
-    """M3U and extended M3U (``#EXTM3U``/``#EXTINF``) track lists; HLS reported."""
+    """M3U and extended M3U (``#EXTM3U``/``#EXTINF``) track lists; HLS audio that ends as one track."""
 
     name = "m3u"
-    description = "M3U/M3U8 playlists (#EXTINF titles); live and HLS streams reported"
+    description = "M3U/M3U8 playlists (#EXTINF titles) and HLS audio that ends; live streams reported"
     priority = 90
     TESTS: ClassVar[tuple[ExtractorTest, ...]] = (
         ExtractorTest(
@@ -91,7 +105,8 @@ class M3uExtractor(Extractor):
             skipped=("http://127.0.0.1:8000/stream", "http://127.0.0.1:8010/;stream.mp3"),
         ),
         ExtractorTest(page="m3u/live.m3u8", tracks=(), skipped=("live.m3u8",)),
-        ExtractorTest(page="m3u/vod.m3u8", tracks=(), skipped=("vod.m3u8",)),
+        ExtractorTest(page="m3u/vod.m3u8", tracks=(Expected("vod.m3u8"),)),
+        ExtractorTest(page="m3u/master.m3u8", tracks=(Expected("master.m3u8"),)),
     )
 
     def detects(self, page: Page) -> bool:
@@ -105,8 +120,11 @@ class M3uExtractor(Extractor):
         )
 
     def extract(self, page: Page) -> list[Track]:
-        if not self.detects(page) or _hls_reason(read_m3u(page.text)):
+        if not self.detects(page):
             return []
+        listing = read_m3u(page.text)
+        if listing.hls_tags:
+            return [hls] if isinstance(hls := _hls(page, listing), Track) else []
         tracks: dict[str, Track] = {}
         for entry, url, reason in _entries(page):
             if reason is None and url not in tracks:
@@ -126,6 +144,7 @@ class M3uExtractor(Extractor):
     def skipped(self, page: Page) -> list[SkippedStream]:
         if not self.detects(page):
             return []
-        if reason := _hls_reason(read_m3u(page.text)):
-            return [SkippedStream(page.url, reason)]
+        listing = read_m3u(page.text)
+        if listing.hls_tags:
+            return [hls] if isinstance(hls := _hls(page, listing), SkippedStream) else []
         return [SkippedStream(url, reason) for _, url, reason in _entries(page) if reason]

@@ -1,10 +1,10 @@
-"""m3u: M3U/M3U8 track lists; radio entries and HLS playlists are reported, not downloaded."""
+"""m3u: M3U/M3U8 track lists; radio entries and live HLS reported; HLS audio that ends is one track."""
 
 from __future__ import annotations
 
 from structured_pages import HOST, fixture_page, text_page
 
-from audiofetch.extractors.m3u import HLS_NOT_YET, LIVE_ENTRY, LIVE_HLS, M3uExtractor
+from audiofetch.extractors.m3u import HLS_MIME, HLS_VIDEO, LIVE_ENTRY, LIVE_HLS, M3uExtractor
 from audiofetch.models import Page
 
 EXTRACTOR = M3uExtractor()
@@ -41,17 +41,38 @@ def test_live_hls_media_playlist_is_skipped_as_live() -> None:
     assert [(s.url, s.reason) for s in EXTRACTOR.skipped(page)] == [(f"{HOST}/m3u/live.m3u8", LIVE_HLS)]
 
 
-def test_vod_hls_is_reported_as_not_supported_yet() -> None:
+def test_vod_hls_media_playlist_is_one_track_with_the_hls_mime_and_total_length() -> None:
     page = fixture_page("m3u/vod.m3u8", "application/vnd.apple.mpegurl")
-    assert EXTRACTOR.extract(page) == []
-    assert [s.reason for s in EXTRACTOR.skipped(page)] == [HLS_NOT_YET]
+    [track] = EXTRACTOR.extract(page)
+    assert (track.url, track.mime, track.duration) == (f"{HOST}/m3u/vod.m3u8", HLS_MIME, 24.2)
+    assert EXTRACTOR.skipped(page) == []
 
 
-def test_hls_master_playlist_is_skipped_too() -> None:
-    body = '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=64000,CODECS="mp4a.40.2"\naudio/64k.m3u8\n'
+def test_hls_master_playlist_with_an_audio_only_variant_is_one_track() -> None:
+    page = fixture_page("m3u/master.m3u8", "application/vnd.apple.mpegurl")
+    [track] = EXTRACTOR.extract(page)
+    assert (track.url, track.mime, track.duration) == (f"{HOST}/m3u/master.m3u8", HLS_MIME, None)
+    assert EXTRACTOR.skipped(page) == []
+
+
+def test_hls_master_playlist_with_an_audio_rendition_is_one_track() -> None:
+    body = (
+        '#EXTM3U\n#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",NAME="English",DEFAULT=YES,URI="en/a.m3u8"\n'
+        '#EXT-X-STREAM-INF:BANDWIDTH=900000,RESOLUTION=640x360,CODECS="avc1.4d401e,mp4a.40.2",AUDIO="aud"\n'
+        "v/360.m3u8\n"
+    )
+    page = m3u(body, f"{HOST}/hls/master.m3u8", "application/vnd.apple.mpegurl")
+    assert [t.url for t in EXTRACTOR.extract(page)] == [f"{HOST}/hls/master.m3u8"]
+
+
+def test_hls_master_playlist_with_only_video_variants_is_reported_as_video() -> None:
+    body = (
+        '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=900000,CODECS="avc1.4d401e,mp4a.40.2"\nv/360.m3u8\n'
+        "#EXT-X-STREAM-INF:BANDWIDTH=400000,RESOLUTION=320x180\nv/180.m3u8\n"
+    )
     page = m3u(body, f"{HOST}/hls/master.m3u8", "application/vnd.apple.mpegurl")
     assert EXTRACTOR.extract(page) == []
-    assert [s.reason for s in EXTRACTOR.skipped(page)] == [HLS_NOT_YET]
+    assert [(s.url, s.reason) for s in EXTRACTOR.skipped(page)] == [(f"{HOST}/hls/master.m3u8", HLS_VIDEO)]
 
 
 def test_plain_m3u_without_header_resolves_relative_entries_and_ignores_local_paths() -> None:
