@@ -88,7 +88,11 @@ class SkippedStream:
 
 @dataclass(frozen=True, slots=True)
 class Detection:
-    """What a page holds: its tracks in page order, numbered, and what was left out."""
+    """What a page holds: its tracks in page order, numbered, and what was left out.
+
+    ``artwork`` is the page's own cover image (absolute ``og:image``/``twitter:image``), if it names one;
+    a track's ``artwork`` wins over it.
+    """
 
     page_url: str
     title: str | None
@@ -96,3 +100,4 @@ class Detection:
     tracks: tuple[Track, ...]
     skipped: tuple[SkippedStream, ...] = field(default=())
     looked_for: tuple[str, ...] = field(default=())
+    artwork: str | None = None

@@ -92,6 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
     get.add_argument("--out", default=".", type=Path, help="where to put the folder or ZIP (default: .)")
     get.add_argument("--zip", action="store_true", help="write OUT/NAME.zip instead of a folder")
     get.add_argument("--workers", help=_setting_help("workers"))
+    get.add_argument(
+        "--no-tags",
+        dest="tags",
+        action="store_false",
+        help="Leave the files exactly as the site sent them (no title, number, album or cover written); "
+        "the .m3u8 playlist is still added.",
+    )
     _add_detection_options(get)
     _add_network_options(get)
 
@@ -221,6 +228,7 @@ def _run_get(args: argparse.Namespace, settings: Settings) -> int:
             plugin=args.plugin,
             prefer=_prefer(args),
             interactive=sys.stderr.isatty(),
+            tags=args.tags,
         )
     )
 

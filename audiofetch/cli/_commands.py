@@ -1,4 +1,9 @@
-"""The work behind ``audiofetch inspect`` and ``audiofetch get``: detect, then download or zip."""
+"""The work behind ``audiofetch inspect`` and ``audiofetch get``: detect, then download or zip.
+
+``get`` finishes like server mode (``audiofetch.jobs`` tags and playlist): a folder's files are tagged
+once saved, every format; a ZIP is written in one streaming pass, so only its MP3s are tagged (an ID3v2
+tag sent before the audio) and its playlist, the last entry, lists the tracks that made it in.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,14 @@ from audiofetch.config import Settings
 from audiofetch.detect import detect
 from audiofetch.download import DirectorySink, DownloadReport, ZipDownload, download_all, probe_tracks
 from audiofetch.errors import DownloadError
+from audiofetch.jobs import (
+    PageTags,
+    SavedTrack,
+    delivered_playlist_entry,
+    finish_folder,
+    load_covers,
+    stream_prefixes,
+)
 from audiofetch.models import Detection
 from audiofetch.naming import sanitize_name
 from audiofetch.net import Fetcher, open_fetcher
@@ -38,28 +51,60 @@ def _folder_name(name: str | None, detection: Detection) -> str:
 
 
 async def _to_folder(
-    fetcher: Fetcher, detection: Detection, folder: Path, settings: Settings, view: ProgressView
+    fetcher: Fetcher,
+    detection: Detection,
+    folder: Path,
+    settings: Settings,
+    view: ProgressView,
+    *,
+    tags: bool,
 ) -> DownloadReport:
     sink = DirectorySink(folder)
-    return await download_all(
+    report = await download_all(
         fetcher, detection.tracks, sink, workers=settings.workers, settings=settings,
         referer=detection.page_url, on_event=view.on_event,
     )  # fmt: skip
+    by_index = {track.index: track for track in detection.tracks}
+    saved = [
+        SavedTrack(by_index[result.index], result.filename)
+        for result in report.results
+        if result.ok and result.filename and result.index in by_index
+    ]
+    await finish_folder(
+        fetcher, folder, saved, PageTags.from_detection(detection), tag=tags, referer=detection.page_url
+    )
+    return report
 
 
 async def _to_zip(
-    fetcher: Fetcher, detection: Detection, target: Path, settings: Settings, view: ProgressView
+    fetcher: Fetcher,
+    detection: Detection,
+    target: Path,
+    settings: Settings,
+    view: ProgressView,
+    *,
+    tags: bool,
 ) -> DownloadReport:
     """Stream the ZIP to ``target.part`` while downloading, then rename: no half-written ZIP is left."""
     tracks = detection.tracks
     probes = await probe_tracks(fetcher, tracks, referer=detection.page_url, workers=settings.workers)
     # Sizes are not promised for a file: a track failing half-way then ends up in ERRORS.txt.
     probes = [replace(probe, size=None) for probe in probes]
+    page = PageTags.from_detection(detection)
+    if tags and any(probe.ext == "mp3" for probe in probes):  # only MP3s are tagged while streaming
+        page = await load_covers(fetcher, page, tracks, referer=detection.page_url)
+    names = ZipDownload.entry_names(tracks, probes)
+    saved = [SavedTrack(track, name) for track, name in zip(tracks, names, strict=True)]
     partial = target.with_name(target.name + ".part")
     spool = Path(tempfile.mkdtemp(prefix=".audiofetch-spool-", dir=target.parent))
+    # The playlist is read after every track, so it can list only the tracks that reached the archive.
+    playlist = delivered_playlist_entry(
+        saved, page, lambda position: download.delivered(position), numbered_total=len(tracks)
+    )
     download = ZipDownload(
         fetcher, tracks, probes, spool=spool, settings=settings, workers=settings.workers,
         referer=detection.page_url, on_event=view.on_event,
+        prefixes=stream_prefixes(tracks, probes, page, tag=tags), extra_entries=[playlist],
     )  # fmt: skip
     try:
         async with aiofiles.open(partial, "wb") as out:
@@ -86,8 +131,12 @@ async def get_page(
     plugin: str,
     prefer: Sequence[str],
     interactive: bool,
+    tags: bool = True,
 ) -> int:
-    """Download every track of ``url`` into ``out/NAME/`` (or ``out/NAME.zip``); return the exit code."""
+    """Download every track of ``url`` into ``out/NAME/`` (or ``out/NAME.zip``); return the exit code.
+
+    ``tags`` False leaves the files as the site sent them (the playlist is still added).
+    """
     view = ProgressView(interactive=interactive)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -106,9 +155,9 @@ async def get_page(
         target = out / (folder_name + ".zip") if as_zip else out / folder_name
         print(f"{len(detection.tracks)} tracks from {detection.player} -> {target}", file=sys.stderr)
         if as_zip:
-            report = await _to_zip(fetcher, detection, target, settings, view)
+            report = await _to_zip(fetcher, detection, target, settings, view, tags=tags)
         else:
-            report = await _to_folder(fetcher, detection, target, settings, view)
+            report = await _to_folder(fetcher, detection, target, settings, view, tags=tags)
     failed = report.failed
     summary = f"{len(report.succeeded)} of {len(report.results)} tracks, {human_bytes(report.bytes_done)}"
     if failed:

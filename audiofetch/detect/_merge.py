@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from urllib.parse import urljoin, urlsplit
 
 from audiofetch.errors import DetectError, ParseError
 from audiofetch.extractors import Extractor, all_extractors, by_name
@@ -26,6 +27,7 @@ __all__ = ["choose_extractors", "detect_page", "run_extractors"]
 
 log = logging.getLogger(__name__)
 _FILLED = ("title", "artist", "album", "duration", "artwork", "mime")
+_ARTWORK_KEYS = ("og:image:secure_url", "og:image", "og:image:url", "twitter:image", "twitter:image:src")
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +100,25 @@ def _preferred(track: Track, prefer: Sequence[str]) -> Track:
     return track
 
 
+def page_artwork(page: Page) -> str | None:
+    """The page's cover image: the first ``og:image`` (secure URL first), else ``twitter:image``;
+    absolute, http(s) only, None when the page names none."""
+    if page.root is None:
+        return None
+    found: dict[str, str] = {}
+    for node in page.root.find_all("meta"):
+        key = (node.get("property") or node.get("name") or "").strip().lower()
+        content = (node.get("content") or "").strip()
+        if key in _ARTWORK_KEYS and content:
+            found.setdefault(key, content)
+    for key in _ARTWORK_KEYS:
+        if key in found:
+            url = urljoin(page.resolve_base, found[key])
+            if urlsplit(url).scheme in ("http", "https"):
+                return url
+    return None
+
+
 def merge(page: Page, findings: Sequence[Finding], prefer: Sequence[str] = ()) -> Detection:
     """One Detection from every extractor's findings, following the module's rules."""
     ranked = sorted(
@@ -134,6 +155,7 @@ def merge(page: Page, findings: Sequence[Finding], prefer: Sequence[str] = ()) -
         tracks=tracks,
         skipped=tuple(skipped.values()),
         looked_for=tuple(f.extractor.description for f in findings),
+        artwork=page_artwork(page),
     )
 
 

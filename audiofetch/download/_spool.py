@@ -12,6 +12,9 @@ Used by browser mode (the ZIP streams to the browser as it is built) and ``audio
   sent another file) fail the entry rather than splice two files under a CRC that matches the mix;
   ``ZipDownload.report`` then counts the track as failed.
 - ``ZipDownload.close()`` (or the consumer going away) cancels the downloads and removes the spool.
+- Callers may put bytes before a track's data (``prefixes``, counted in the entry's size: an MP3 tag,
+  say) and add entries after the tracks (``extra_entries``: a playlist). Both are opaque bytes here;
+  what they mean is the caller's business.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import contextlib
 import os
 import shutil
 import zlib
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -38,7 +41,7 @@ from ._probe import Probe
 from ._progress import OnEvent, ProgressEvent, TrackProgress
 from ._sinks import _DISK_THREADS, HEAD_BYTES, PartFile, SavedFile, _write_all
 
-__all__ = ["READ_SIZE", "SpoolSink", "ZipDownload"]
+__all__ = ["READ_SIZE", "SpoolSink", "ZipDownload", "entry_names"]
 
 READ_SIZE = 1024 * 1024
 
@@ -54,6 +57,7 @@ class _Slot:
     done: bool = False
     error: str | None = None
     failed: bool = False
+    delivered: bool = False  # the reader sent the finished file to its end
     generation: int = 0  # bumped by each restart from zero
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -158,7 +162,7 @@ class SpoolSink:
             if not slot.done and not slot.failed:
                 self.fail(position, message)
 
-    async def read(self, position: int) -> AsyncIterator[bytes]:
+    async def read(self, position: int) -> AsyncGenerator[bytes, None]:
         """The track's bytes as they arrive; raises ``DownloadError`` if its download fails."""
         slot = self._slots[position]
         fd: int | None = None
@@ -193,6 +197,7 @@ class SpoolSink:
                     sent_crc = zlib.crc32(chunk, sent_crc)
                     yield chunk
                 elif slot.done:
+                    slot.delivered = True
                     return
                 else:
                     await slot.changed.wait()
@@ -212,6 +217,10 @@ class SpoolSink:
         async with self._window:
             self._released = max(self._released, position + 1)
             self._window.notify_all()
+
+    def delivered(self, position: int) -> bool:
+        """True once the reader sent the track's finished file to its end."""
+        return self._slots[position].delivered if position < len(self._slots) else False
 
     @property
     def all_released(self) -> bool:
@@ -235,9 +244,31 @@ def _prefix_crc(fd: int, length: int) -> int | None:
     return crc
 
 
+async def _prefixed(prefix: bytes, data: AsyncGenerator[bytes, None]) -> AsyncGenerator[bytes, None]:
+    """``prefix`` then ``data``; the prefix leaves with the first data chunk, so a track failing
+    before its first byte still fails before its entry has sent anything."""
+    async with contextlib.aclosing(data) as source:
+        async for chunk in source:
+            if prefix:
+                yield prefix
+                prefix = b""
+            yield chunk
+    if prefix:
+        yield prefix
+
+
 def _url_ext(track: Track) -> str:
     found = guess(b"", track.mime, track.url)
     return found.ext if found is not None else "bin"
+
+
+def entry_names(tracks: Sequence[Track], probes: Sequence[Probe]) -> list[str]:
+    """The names ``ZipDownload`` gives the tracks' entries (``NN - Title.ext``), in order."""
+    total = len(tracks)
+    return [
+        track_filename(track.index or pos + 1, total, track.title, probe.ext or _url_ext(track))
+        for pos, (track, probe) in enumerate(zip(tracks, probes, strict=True))
+    ]
 
 
 class ZipDownload:
@@ -245,7 +276,9 @@ class ZipDownload:
 
     ``probes`` (one per track, from ``probe_tracks``) give entry extensions and sizes: when every size is
     known, ``length`` is the archive's exact size and any later mismatch aborts the stream (``ZipError``).
-    Iterate ``chunks()`` once; always ``await close()`` (it cancels downloads and removes the spool).
+    ``prefixes`` (empty, or one per track) are sent before each track's data and counted in its size;
+    ``extra_entries`` follow the tracks. Iterate ``chunks()`` once; always ``await close()`` (it cancels
+    downloads and removes the spool). Raises ValueError when the per-track lists do not match ``tracks``.
     """
 
     def __init__(
@@ -259,25 +292,34 @@ class ZipDownload:
         workers: int,
         referer: str | None = None,
         on_event: OnEvent | None = None,
+        prefixes: Sequence[bytes] = (),
+        extra_entries: Sequence[ZipEntry] = (),
     ) -> None:
         if len(probes) != len(tracks):
             raise ValueError("one probe per track is needed")
+        if prefixes and len(prefixes) != len(tracks):
+            raise ValueError("give one prefix per track, or none")
+        heads = list(prefixes) or [b""] * len(tracks)
         self._fetcher, self._tracks, self._settings = fetcher, list(tracks), settings
         self._workers, self._referer, self._on_event = workers, referer, on_event
         self._positions = {track.index or pos + 1: pos for pos, track in enumerate(self._tracks)}
-        total = len(self._tracks)
-        names = [
-            track_filename(track.index or pos + 1, total, track.title, probe.ext or _url_ext(track))
-            for pos, (track, probe) in enumerate(zip(self._tracks, probes, strict=True))
-        ]
+        names = entry_names(self._tracks, probes)
         self._sink = SpoolSink(spool, lookahead=2 * max(1, workers), names=names)
         self.entries = [
-            ZipEntry(name, self._sink.read(pos), size=probe.size)
-            for pos, (name, probe) in enumerate(zip(names, probes, strict=True))
+            ZipEntry(
+                name,
+                _prefixed(head, self._sink.read(pos)) if head else self._sink.read(pos),
+                size=None if probe.size is None else len(head) + probe.size,
+            )
+            for pos, (name, probe, head) in enumerate(zip(names, probes, heads, strict=True))
         ]
+        self.entries += extra_entries
         self.length = zip_length(self.entries)
         self._report: DownloadReport | None = None
         self._task: asyncio.Task[DownloadReport] | None = None
+
+    entry_names = staticmethod(entry_names)
+    """The names the tracks' entries get, for callers that build ``extra_entries`` beforehand."""
 
     def _relay(self, event: ProgressEvent) -> None:
         if isinstance(event, TrackProgress) and event.status == "failed":
@@ -316,6 +358,10 @@ class ZipDownload:
         if self._task is None:
             await self._sink.prepare(self._tracks)
             self._task = asyncio.create_task(self._download(), name="zip-download")
+
+    def delivered(self, position: int) -> bool:
+        """True once track ``position`` (0-based) was read into the archive whole."""
+        return self._sink.delivered(position)
 
     @property
     def finished(self) -> bool:

@@ -1,6 +1,6 @@
 """Jobs: the job model, its SQLite store and the event broker the live endpoints adapt.
 
-Allowed imports: detect, download, extractors, net, zipstream, config, models, errors (and the stdlib;
+Allowed imports: detect, download, tags, extractors, net, zipstream, config, models, errors (and the stdlib;
 only ``_store`` imports ``sqlite3``). Other packages import from here, never from the private modules.
 """
 
@@ -21,6 +21,17 @@ from audiofetch.jobs._events import (
     Subscription,
     format_sse,
     format_sse_comment,
+)
+from audiofetch.jobs._finish import (
+    MAX_COVERS,
+    MAX_STREAM_TAG_BYTES,
+    PageTags,
+    SavedTrack,
+    delivered_playlist_entry,
+    finish_folder,
+    load_covers,
+    playlist_entry,
+    stream_prefixes,
 )
 from audiofetch.jobs._folders import (
     DownloadFolder,
@@ -47,6 +58,15 @@ from audiofetch.jobs._runner import JobRunner
 from audiofetch.jobs._store import MIGRATIONS, JobStore, Migration
 
 __all__ = [
+    "MAX_COVERS",
+    "MAX_STREAM_TAG_BYTES",
+    "PageTags",
+    "SavedTrack",
+    "delivered_playlist_entry",
+    "finish_folder",
+    "load_covers",
+    "playlist_entry",
+    "stream_prefixes",
     "BrowserStream",
     "DownloadFolder",
     "JobRunner",

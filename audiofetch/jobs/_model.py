@@ -80,6 +80,7 @@ class JobSpec:
     ``workers`` None means the configured default. ``prefer`` lists formats in order of preference
     (``("flac", "mp3")``). ``client_id`` identifies the requester for per-client limits and is never sent
     back in API responses. ``selected`` holds the 1-based track indexes to fetch, None meaning all.
+    ``tags`` False leaves the files as the server sent them (the playlist is still written).
     Raises ``ValueError`` on a mode or worker count the HTTP layer should already have refused.
     """
 
@@ -91,6 +92,7 @@ class JobSpec:
     prefer: tuple[str, ...] = ()
     client_id: str = ""
     selected: tuple[int, ...] | None = None
+    tags: bool = True
 
     def __post_init__(self) -> None:
         if self.mode not in JOB_MODES:
@@ -193,8 +195,8 @@ class Job:
         """The job as the API shows it; a plain dict ready for ``json.dumps``.
 
         Keys, always present: id, url, name, mode, plugin, workers, prefer (list), selected (list or
-        null), status, active (bool), error, title, player, created_at, updated_at (epoch seconds),
-        totals {tracks, tracks_done, tracks_failed, bytes_done, bytes_total}, tracks (list of
+        null), tags (bool), status, active (bool), error, title, player, created_at, updated_at (epoch
+        seconds), totals {tracks, tracks_done, tracks_failed, bytes_done, bytes_total}, tracks (list of
         ``JobTrack.to_json``). ``duplicate`` is added only when given (the create endpoint sets it).
         ``client_id`` is left out on purpose.
         """
@@ -208,6 +210,7 @@ class Job:
             "workers": spec.workers,
             "prefer": list(spec.prefer),
             "selected": None if spec.selected is None else list(spec.selected),
+            "tags": spec.tags,
             "status": self.status,
             "active": self.active,
             "error": self.error,

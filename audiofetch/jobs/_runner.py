@@ -9,6 +9,11 @@ Every job has one task owned by the runner (cancelled by ``cancel`` or ``close``
 - Browser mode: analyse and probe every track (exact sizes and formats), then wait in ``ready`` until
   the ZIP stream is opened; the downloads run while the browser reads. A restart cannot resume a
   browser's download, so such jobs are marked failed with the reason.
+- Tags and playlist (``_finish``): a finished folder's files are tagged (unless the job says not to)
+  and get a playlist; a browser ZIP sends an ID3v2 tag before each MP3 and ends with the playlist.
+  What the page said about its tracks (artist, album, artwork, duration) is kept in memory for the
+  last ``DETAILS_KEPT`` jobs; a job resumed after a restart is tagged with what the store holds
+  (title, number, album from the page title) and no cover.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from urllib.parse import urlsplit
 
 from audiofetch.config import Settings
 from audiofetch.detect import detect
-from audiofetch.download import DirectorySink, Probe, ZipDownload, download_all, probe_tracks
+from audiofetch.download import DirectorySink, DownloadReport, Probe, ZipDownload, download_all, probe_tracks
 from audiofetch.errors import (
     AudioFetchError,
     BadRequestError,
@@ -40,6 +45,7 @@ from audiofetch.net import Fetcher, check_url
 
 from ._browser import BrowserStream
 from ._events import JOB_COMPLETED, JOB_CREATED, JOB_DELETED, JOB_STATUS, JOB_TRACKS, Broker
+from ._finish import PageTags, SavedTrack, finish_folder, load_covers, playlist_entry, stream_prefixes
 from ._model import Job, JobSpec, JobStatus, JobTrack
 from ._relay import ProgressRelay
 from ._store import JobStore
@@ -47,6 +53,8 @@ from ._store import JobStore
 __all__ = ["JobRunner"]
 
 log = logging.getLogger(__name__)
+
+DETAILS_KEPT = 200
 
 
 class JobRunner:
@@ -58,6 +66,8 @@ class JobRunner:
         self._analysed: dict[str, asyncio.Event] = {}
         self._failures: dict[str, AudioFetchError] = {}
         self._tracks: dict[str, tuple[list[Track], list[Probe]]] = {}
+        self._page_tags: dict[str, PageTags] = {}  # browser jobs between analysis and stream
+        self._details: dict[str, Detection] = {}  # what the page said, for tags (last DETAILS_KEPT)
         self._streams: dict[str, BrowserStream] = {}
         self._cancelling: set[str] = set()
         self._sinks: dict[str, DirectorySink] = {}
@@ -188,7 +198,7 @@ class JobRunner:
         if job.active:
             raise JobActiveError("the job is still running; cancel it first")
         await self._store.delete(job_id)
-        for cache in (self._analysed, self._failures, self._tracks):
+        for cache in (self._analysed, self._failures, self._tracks, self._page_tags, self._details):
             cache.pop(job_id, None)
         self._broker.publish(JOB_DELETED, job_id, {"id": job_id})
 
@@ -202,10 +212,15 @@ class JobRunner:
         if job.status != "ready" or job_id not in self._tracks:
             raise JobError(f"this download can no longer be streamed (it is {job.status}); start it again")
         tracks, probes = self._tracks[job_id]
+        page = self._page_tags.get(job_id) or PageTags(job.title, len(job.tracks))
+        names = ZipDownload.entry_names(tracks, probes)
+        saved = [SavedTrack(track, name) for track, name in zip(tracks, names, strict=True)]
         relay = ProgressRelay(self._store, self._broker, job_id)
         download = ZipDownload(
             self._fetcher, tracks, probes, spool=self._spool_root() / job_id, settings=self._settings,
             workers=job.spec.workers or self._settings.workers, referer=job.spec.url, on_event=relay.on_event,
+            prefixes=stream_prefixes(tracks, probes, page, tag=job.spec.tags),
+            extra_entries=[playlist_entry(saved, page, numbered_total=len(tracks))],
         )  # fmt: skip
 
         async def on_close(finished: ZipDownload) -> None:
@@ -286,6 +301,7 @@ class JobRunner:
             self._failures[job.id] = exc
             await self._finish(job.id, "failed", error=exc.user_message)
             return None
+        self._remember(job.id, detection)
         wanted = set(spec.selected) if spec.selected is not None else None
         tracks = [JobTrack.from_track(t) for t in detection.tracks]
         tracks = [t if wanted is None or t.index in wanted else replace(t, status="skipped") for t in tracks]
@@ -298,6 +314,10 @@ class JobRunner:
             tracks = [self._with_probe(t, by_index.get(t.index)) for t in tracks]
             usable = [(t, p) for t, p in zip(chosen, probes, strict=True) if p.error is None]
             self._tracks[job.id] = ([t for t, _ in usable], [p for _, p in usable])
+            page = PageTags.from_detection(detection)
+            if spec.tags and any(p.ext == "mp3" for _, p in usable):  # only MP3s are tagged while streaming
+                page = await load_covers(self._fetcher, page, [t for t, _ in usable], referer=spec.url)
+            self._page_tags[job.id] = page
         await self._store.set_tracks(job.id, tracks)
         name = spec.name or detection.title or urlsplit(detection.page_url).hostname or "audio"
         name = sanitize_name(name, fallback="audio")
@@ -314,6 +334,12 @@ class JobRunner:
         self._broker.publish(JOB_TRACKS, job.id, updated.to_json())
         self._broker.publish(JOB_STATUS, job.id, {"status": status})
         return updated
+
+    def _remember(self, job_id: str, detection: Detection) -> None:
+        self._details.pop(job_id, None)
+        self._details[job_id] = detection
+        while len(self._details) > DETAILS_KEPT:
+            del self._details[next(iter(self._details))]
 
     @staticmethod
     def _with_probe(track: JobTrack, probe: Probe | None) -> JobTrack:
@@ -337,6 +363,7 @@ class JobRunner:
         job = await self._store.get(job_id)
         if job.status == "ready" and job_id not in self._streams:
             self._tracks.pop(job_id, None)
+            self._page_tags.pop(job_id, None)
             await self._finish(job_id, "failed", error="the download was never started in the browser")
 
     async def _download_to_folder(self, job: Job) -> None:
@@ -354,10 +381,34 @@ class JobRunner:
             self._sinks.pop(job.id, None)
             if not self._closing:
                 await relay.close()
+        await self._finish_folder(job, sink, report, numbered=len(tracks))
         if report.status == "completed":
             await self._finish(job.id, "completed")
         else:
             await self._finish(job.id, "failed", error="no track could be downloaded")
+
+    async def _finish_folder(
+        self, job: Job, sink: DirectorySink, report: DownloadReport, *, numbered: int
+    ) -> None:
+        """Tag the saved files and write the playlist; a failure here is logged, never the job's."""
+        detection = self._details.get(job.id)
+        known = {t.index: t for t in detection.tracks} if detection is not None else {}
+        saved = [
+            SavedTrack(known.get(r.index) or Track(url=r.url, title=r.title, index=r.index), r.filename)
+            for r in report.results
+            if r.ok and r.filename
+        ]
+        if detection is not None:
+            page = PageTags.from_detection(detection)
+        else:
+            page = PageTags(job.title, len(job.tracks))
+        try:
+            await finish_folder(
+                self._fetcher, sink.folder, saved, page, tag=job.spec.tags, referer=job.spec.url,
+                numbered_total=numbered,
+            )  # fmt: skip
+        except Exception:
+            log.exception("tagging or the playlist failed for job %s", job.id)
 
     # -- status changes ---------------------------------------------------------------------------------
 
@@ -370,4 +421,5 @@ class JobRunner:
         job = await self._store.update(job_id, status=status, error=error)
         self._broker.publish(JOB_COMPLETED, job_id, job.to_json())
         self._tracks.pop(job_id, None)
+        self._page_tags.pop(job_id, None)
         return job

@@ -47,13 +47,13 @@ def _sql_set(values: Iterable[str]) -> str:
 
 _ACTIVE = _sql_set(ACTIVE_STATUSES)
 _JOB_COLUMNS = (
-    "id, url, name, mode, plugin, workers, prefer, client_id, selected, status, error, title, player, "
+    "id, url, name, mode, plugin, workers, prefer, client_id, selected, tags, status, error, title, player, "
     "created_at, updated_at"
 )
 _TRACK_COLUMNS = "idx, url, title, status, bytes_done, size, file_name, error"
 _INSERT_JOB = (
-    "INSERT INTO jobs (id, url, url_key, name, mode, plugin, workers, prefer, client_id, selected, status, "
-    "error, title, player, created_at, updated_at, run_id) VALUES (" + ", ".join("?" * 17) + ")"
+    "INSERT INTO jobs (id, url, url_key, name, mode, plugin, workers, prefer, client_id, selected, tags, "
+    "status, error, title, player, created_at, updated_at, run_id) VALUES (" + ", ".join("?" * 18) + ")"
 )
 _FIND_ACTIVE = f"WHERE url_key = ? AND mode = ? AND status IN {_ACTIVE} ORDER BY created_at, rowid LIMIT 1"
 
@@ -107,6 +107,11 @@ MIGRATIONS: tuple[Migration, ...] = (
                 PRIMARY KEY (job_id, idx)
             ) WITHOUT ROWID""",
         ),
+    ),
+    Migration(
+        2,
+        "jobs.tags: write tags into the files (1) or leave them as sent (0)",
+        ("ALTER TABLE jobs ADD COLUMN tags INTEGER NOT NULL DEFAULT 1 CHECK (tags IN (0, 1))",),
     ),
 )
 
@@ -194,10 +199,10 @@ def _migrate(conn: sqlite3.Connection, migrations: Sequence[Migration]) -> None:
 
 def _job_from_row(row: Any, tracks: Iterable[Any]) -> Job:
     """Rows hold ``_JOB_COLUMNS`` in order: the spec's fields, then the job's."""
-    job_id, url, name, mode, plugin, workers, prefer, client_id, selected = row[:9]
+    job_id, url, name, mode, plugin, workers, prefer, client_id, selected, tags = row[:10]
     chosen = None if selected is None else tuple(json.loads(selected))
-    spec = JobSpec(url, mode, name, plugin, workers, tuple(json.loads(prefer)), client_id, chosen)
-    status, error, title, player, created_at, updated_at = row[9:]
+    spec = JobSpec(url, mode, name, plugin, workers, tuple(json.loads(prefer)), client_id, chosen, bool(tags))
+    status, error, title, player, created_at, updated_at = row[10:]
     track_list = tuple(JobTrack(*track) for track in tracks)
     return Job(job_id, spec, created_at, updated_at, status, error, title, player, track_list)
 
@@ -426,6 +431,7 @@ class JobStore:
         selected = None if spec.selected is None else json.dumps(list(spec.selected))
         values: tuple[object, ...] = (job.id, spec.url, normalise_url(spec.url), spec.name, spec.mode)
         values += (spec.plugin, spec.workers, json.dumps(list(spec.prefer)), spec.client_id, selected)
+        values += (int(spec.tags),)
         values += (job.status, job.error, job.title, job.player, job.created_at, job.updated_at, self._run_id)
         conn.execute(_INSERT_JOB, values)
 

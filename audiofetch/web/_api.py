@@ -62,6 +62,21 @@ def _prefer(value: object) -> tuple[str, ...]:
     return formats
 
 
+_TRUE_WORDS = frozenset({"1", "true", "on", "yes"})
+_FALSE_WORDS = frozenset({"0", "false", "off", "no"})
+
+
+def _switch(key: str, value: object, *, default: bool) -> bool:
+    """A JSON boolean, or a form word: on/true/1/yes or off/false/0/no (absent or empty: ``default``)."""
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE_WORDS | _FALSE_WORDS:
+        return value.strip().lower() in _TRUE_WORDS
+    raise BadRequestError(f"{key} must be true or false")
+
+
 def _mode(value: object) -> JobMode:
     if value is None or value == "" or value == "browser":
         return "browser"
@@ -84,6 +99,7 @@ def parse_spec(body: Mapping[str, Any], client_id: str) -> JobSpec:
         workers=_workers(body.get("workers")),
         prefer=_prefer(body.get("prefer")),
         client_id=client_id,
+        tags=_switch("tags", body.get("tags"), default=True),
     )
 
 

@@ -65,6 +65,12 @@ _SCHEMAS: dict[str, Any] = {
             "plugin": {"type": "string", "description": "Extractor name, or auto.", "default": "auto"},
             "workers": {"type": "integer", "minimum": 1, "maximum": 20},
             "prefer": {"type": "array", "items": {"type": "string"}, "description": "Formats, best first."},
+            "tags": {
+                "type": "boolean",
+                "default": True,
+                "description": "Write the page's tags and cover into the files; false leaves them as sent "
+                "(forms: tags=off). The playlist is written either way.",
+            },
         },
     },
     "Track": {
@@ -92,6 +98,7 @@ _SCHEMAS: dict[str, Any] = {
             "workers": {"type": ["integer", "null"]},
             "prefer": {"type": "array", "items": {"type": "string"}},
             "selected": {"type": ["array", "null"], "items": {"type": "integer"}},
+            "tags": {"type": "boolean"},
             "status": {
                 "type": "string",
                 "enum": ["queued", "analyzing", "ready", "downloading", "completed", "failed", "cancelled"],
@@ -261,6 +268,7 @@ _PATHS: dict[str, Any] = {
                 _query("name", "ZIP name."),
                 _query("plugin", "Extractor name, or auto."),
                 _query("workers", "Parallel downloads.", kind="integer"),
+                _query("tags", "off (or false) leaves the MP3s untagged; the playlist is still added."),
             ],
             "responses": {"200": _ZIP, **_PAGE_ERRORS, "409": _error("Stream busy."), "429": _LIMIT},
         }

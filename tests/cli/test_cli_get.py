@@ -39,8 +39,14 @@ def publish_album(site: Site, count: int, *, missing: tuple[int, ...] = ()) -> t
     return site.page("/album", album_page("Live/Studio: Sessions..", entries)), expected
 
 
+PLAYLIST = "00 - Live-Studio - Sessions.m3u8"
+
+
 def folder_contents(folder: Path) -> dict[str, str]:
-    return {path.name: sha256(path.read_bytes()) for path in sorted(folder.iterdir())}
+    """The audio files and their hashes (the playlist is checked on its own, in tests/tags)."""
+    return {
+        path.name: sha256(path.read_bytes()) for path in sorted(folder.iterdir()) if path.suffix != ".m3u8"
+    }
 
 
 def test_get_downloads_every_track_into_a_folder_named_after_the_page(site: Site, tmp_path: Path) -> None:
@@ -52,6 +58,7 @@ def test_get_downloads_every_track_into_a_folder_named_after_the_page(site: Site
     folder = tmp_path / "out" / "Live-Studio - Sessions"
     assert folder_contents(folder) == {name: sha256(data) for name, data in expected.items()}
     assert sorted(folder_contents(folder)) == list(expected)  # zero-padded: sorting keeps page order
+    assert (folder / PLAYLIST).read_text(encoding="utf-8").count("#EXTINF:") == 24
     # Not a terminal: one plain line per track, no carriage returns, a summary at the end.
     assert "\r" not in result.stderr
     lines = result.stderr.splitlines()
@@ -79,7 +86,10 @@ def test_get_zip_writes_one_archive_equal_to_upstream(site: Site, tmp_path: Path
     assert result.returncode == 0, result.stderr
     archive = tmp_path / "out" / "Live-Studio - Sessions.zip"
     assert [p.name for p in (tmp_path / "out").iterdir()] == [archive.name]  # no .part, no spool folder
-    python_reads(archive, expected)
+    infos = python_reads(archive)
+    assert [info.filename for info in infos] == [*expected, PLAYLIST]
+    with zipfile.ZipFile(archive) as opened:
+        assert all(opened.read(name) == data for name, data in expected.items())
     unzip_tests(archive)
     assert "\r" not in result.stderr
     assert sum(line.startswith("ok     ") for line in result.stderr.splitlines()) == 21
@@ -108,7 +118,7 @@ def test_get_zip_lists_a_missing_track_in_errors_txt(site: Site, tmp_path: Path)
     assert [p.name for p in (tmp_path / "out").iterdir()] == [archive.name]
     with zipfile.ZipFile(archive) as opened:
         assert opened.testzip() is None
-        assert opened.namelist() == [*expected, "ERRORS.txt"]
+        assert opened.namelist() == [*expected, PLAYLIST, "ERRORS.txt"]
         for name, data in expected.items():
             assert opened.read(name) == data
         errors = opened.read("ERRORS.txt").decode()

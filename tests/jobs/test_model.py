@@ -69,6 +69,7 @@ def test_to_json_has_stable_keys_and_leaves_the_client_out() -> None:
         "workers",
         "prefer",
         "selected",
+        "tags",
         "status",
         "active",
         "error",

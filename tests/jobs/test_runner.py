@@ -88,7 +88,7 @@ async def test_server_mode_job_saves_every_track(site: Any, harness: Harness) ->
     assert done.status == "completed", done.error
     folder = harness.runner.downloads_dir() / "Harbour Songs"
     names = sorted(p.name for p in folder.iterdir())
-    assert names == ["01 - one.mp3", "02 - two.mp3", "03 - three.mp3"]
+    assert names == ["00 - Harbour Songs.m3u8", "01 - one.mp3", "02 - two.mp3", "03 - three.mp3"]
     for index, (name, _) in enumerate(SIZES, start=1):
         saved = folder / f"{index:02d} - {name}"
         assert sha256(saved.read_bytes()) == sha256(upstream.tracks[name])
