@@ -9,8 +9,8 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
-from urllib.parse import urlsplit, urlunsplit
 
+from audiofetch.detect import normalize_url
 from audiofetch.models import Track
 
 __all__ = [
@@ -37,8 +37,6 @@ JOB_STATUSES: tuple[str, ...] = get_args(JobStatus)
 TRACK_STATUSES: tuple[str, ...] = get_args(TrackStatus)
 ACTIVE_STATUSES: frozenset[str] = frozenset({"queued", "analyzing", "ready", "downloading"})
 
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
 
 def is_active(status: str) -> bool:
     """True while a job may still change on its own (queued, analyzing, ready, downloading)."""
@@ -53,24 +51,10 @@ def new_job_id() -> str:
 def normalise_url(url: str) -> str:
     """The form under which two requests count as the same page for duplicate control.
 
-    Scheme and host are lower-cased, a default port and the fragment dropped, an empty path becomes ``/``;
-    the query is kept as sent because sites give it meaning.
+    The same key detection uses for tracks (``audiofetch.detect.normalize_url``): case of scheme and host,
+    default ports, percent-encoding differences, WordPress's ``?_=N`` and the fragment do not count.
     """
-    text = url.strip()
-    try:
-        parts = urlsplit(text)
-        port = parts.port
-    except ValueError:
-        return text
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = host if port is None or _DEFAULT_PORTS.get(scheme) == port else f"{host}:{port}"
-    if parts.username is not None:
-        userinfo = parts.username + (f":{parts.password}" if parts.password is not None else "")
-        netloc = f"{userinfo}@{netloc}"
-    return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
+    return normalize_url(url)
 
 
 @dataclass(frozen=True, slots=True)

@@ -110,7 +110,8 @@ def test_job_track_from_a_detected_track() -> None:
         ("http://example.com:80/a", "http://example.com/a"),
         ("http://example.com:8080/a", "http://example.com:8080/a"),
         ("  https://[::1]:8443/a  ", "https://[::1]:8443/a"),
-        ("not a url", "not a url"),
+        ("not a url", "not%20a%20url"),
+        ("https://example.com/a%2Cb?_=3", "https://example.com/a,b"),
     ],
 )
 def test_normalise_url_makes_equal_pages_compare_equal(given: str, key: str) -> None:
