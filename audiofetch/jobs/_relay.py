@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import replace
 
 from audiofetch.download import ProgressEvent, TrackProgress
 
@@ -36,6 +37,8 @@ class ProgressRelay:
         """The engine's callback: remember the latest state of the track and wake the flusher."""
         if not isinstance(event, TrackProgress):
             return
+        if event.status == "skipped":  # the engine's "already there": for the job that track is done;
+            event = replace(event, status="done")  # "skipped" means "not selected" in the job model
         self._pending[event.index] = event
         fields = {
             "status": event.status,
