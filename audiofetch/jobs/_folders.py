@@ -17,7 +17,7 @@ from pathlib import Path
 
 import aiofiles
 
-from audiofetch.errors import BadRequestError, JobNotFound
+from audiofetch.errors import BadRequestError, JobError, JobNotFound
 from audiofetch.zipstream import ZipEntry
 
 __all__ = ["DownloadFolder", "delete_download", "folder_entries", "list_downloads", "resolve_folder"]
@@ -86,10 +86,29 @@ async def delete_download(root: Path, name: str) -> None:
     await asyncio.to_thread(shutil.rmtree, path)
 
 
-async def _read_file(path: Path) -> AsyncIterator[bytes]:
-    async with aiofiles.open(path, "rb") as handle:
+def _open_no_follow(path: str, flags: int) -> int:
+    return os.open(path, flags | os.O_NOFOLLOW)
+
+
+async def _read_file(path: Path, listed: os.stat_result) -> AsyncIterator[bytes]:
+    """The file's bytes, if it is still the very file that was listed (same device and inode).
+
+    Entries are listed before the ZIP starts and read while it streams; a file replaced meanwhile by
+    a symlink (or its folder by a link to elsewhere) must not be read through the link.
+    """
+    changed = f"{path.name} changed on disk while the ZIP was being sent"
+    try:
+        handle = await aiofiles.open(path, "rb", opener=_open_no_follow)
+    except OSError as exc:  # ELOOP: the name is a symlink now
+        raise JobError(changed) from exc
+    try:
+        now = os.fstat(handle.fileno())
+        if (now.st_dev, now.st_ino) != (listed.st_dev, listed.st_ino) or not stat.S_ISREG(now.st_mode):
+            raise JobError(changed)
         while chunk := await handle.read(READ_SIZE):
             yield chunk
+    finally:
+        await handle.close()
 
 
 def _entries(folder: Path) -> list[ZipEntry]:
@@ -99,7 +118,7 @@ def _entries(folder: Path) -> list[ZipEntry]:
             continue
         info = item.stat(follow_symlinks=False)
         entries.append(
-            ZipEntry(item.name, _read_file(Path(item.path)), size=info.st_size, mtime=info.st_mtime)
+            ZipEntry(item.name, _read_file(Path(item.path), info), size=info.st_size, mtime=info.st_mtime)
         )
     return entries
 

@@ -1,10 +1,10 @@
 """The SSRF guard: which URLs and which addresses AudioFetch may talk to.
 
 Two checks, both pure. ``check_url`` runs before every request and every redirect hop (scheme, userinfo,
-port, and the address itself when the host is an IP literal). ``guarded_socket_factory`` runs when a socket
-is about to be created for an address the resolver returned, so it sees what is really connected to, on
-every hop, whatever the URL spelled (decimal hosts, DNS rebinding, IP literals alike). Refusing there happens
-before any packet leaves.
+port, and the address itself when the host is an IP literal or a numeric IPv4 spelling such as
+``0x7f000001``). ``guarded_socket_factory`` runs when a socket is about to be created for an address the
+resolver returned, so it sees what is really connected to, on every hop, whatever the URL spelled (names,
+DNS rebinding, IP literals alike). Refusing there happens before any packet leaves.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import ipaddress
 import socket
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import unquote
 
 from yarl import URL
 
@@ -135,7 +136,9 @@ def check_url(url: str | URL, allow_networks: Iterable[Network] = ()) -> URL:
     """Parse and vet a URL before it is requested; return it as a ``yarl.URL``.
 
     Refuses (``BlockedURLError``) anything but http/https, user:password@ URLs, the WHATWG bad ports, and
-    IP-literal hosts the address check refuses. Host names are judged later, at connect time.
+    IP-literal hosts the address check refuses. Numeric IPv4 spellings (``0x7f000001``, ``0177.0.0.1``)
+    are judged as the address they mean and rewritten to it, so no resolver gets to interpret them.
+    Host names are judged later, at connect time.
     """
     text = str(url)
     try:
@@ -153,15 +156,52 @@ def check_url(url: str | URL, allow_networks: Iterable[Network] = ()) -> URL:
         raise BlockedURLError(f"{_short(text)} has no host name", url=text)
     if port is None or port in BAD_PORTS:
         raise BlockedURLError(f"port {port} is refused: it belongs to a non-web protocol", url=text)
+    shown = host
     try:
         literal: Address | None = ipaddress.ip_address(host.strip("[]"))
     except ValueError:
-        literal = None
+        literal = _numeric_ipv4(host, text)
+        if literal is not None:  # 0x7f000001, 2130706433, 0177.0.0.1, 127.1: connect to what was judged
+            parsed, shown = parsed.with_host(str(literal)), str(literal)
     if literal is not None:
         problem = address_problem(literal, allow_networks)
         if problem is not None:
-            raise BlockedURLError(f"refused to fetch {_short(text)}: {host} is {problem}", url=text)
+            raise BlockedURLError(f"refused to fetch {_short(text)}: {shown} is {problem}", url=text)
     return parsed
+
+
+def _ipv4_part(part: str) -> int | None:
+    """One WHATWG IPv4 number: ``0x``-prefixed hex, ``0``-prefixed octal or decimal; None if not one."""
+    base = 10
+    if part[:2].lower() == "0x":
+        part, base = part[2:] or "0", 16
+    elif len(part) > 1 and part.startswith("0"):
+        part, base = part[1:], 8
+    digits = "0123456789abcdef"[:base]
+    if not part or any(char not in digits for char in part.lower()):
+        return None
+    return int(part, base)
+
+
+def _numeric_ipv4(host: str, text: str) -> ipaddress.IPv4Address | None:
+    """The address a host spelled as numbers means to browsers and ``inet_aton`` (WHATWG URL, "IPv4
+    parser"): ``0x7f000001``, ``2130706433``, ``0177.0.0.1``, ``127.1``, ``127.0.0.1.``, percent-encoded
+    digits. None for host names. A name whose last label is a number but no address is refused.
+    """
+    decoded = unquote(host)
+    parts = decoded.split(".")
+    if len(parts) > 1 and parts[-1] == "":
+        parts.pop()
+    if not parts or _ipv4_part(parts[-1]) is None:
+        return None  # does not end in a number: a host name, judged at connect time
+    numbers = [_ipv4_part(part) for part in parts] if len(parts) <= 4 else [None]
+    valid = [number for number in numbers if number is not None]
+    if len(valid) != len(numbers) or any(n > 255 for n in valid[:-1]) or valid[-1] >= 256 ** (5 - len(valid)):
+        raise BlockedURLError(f"{_short(text)} has a numeric host that is not an address", url=text)
+    value = valid[-1]
+    for position, number in enumerate(valid[:-1]):
+        value += number << (8 * (3 - position))
+    return ipaddress.IPv4Address(value)
 
 
 def guarded_socket_factory(allow_networks: Iterable[Network]) -> Callable[[Any], socket.socket]:
