@@ -117,6 +117,11 @@ class _SpoolPart:
             self._fd = None
 
 
+def _unlink_quietly(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink()
+
+
 class SpoolSink:
     """A ``Sink`` whose files are read while they are written, then deleted; see the module docstring."""
 
@@ -212,8 +217,8 @@ class SpoolSink:
         return DownloadError(message)
 
     async def _release(self, position: int) -> None:
-        with contextlib.suppress(OSError):
-            self._slots[position].path.unlink()
+        # Deleting a large file takes tens of milliseconds: never on the event loop, and nobody waits for it.
+        asyncio.get_running_loop().run_in_executor(_DISK_THREADS, _unlink_quietly, self._slots[position].path)
         async with self._window:
             self._released = max(self._released, position + 1)
             self._window.notify_all()
@@ -388,4 +393,4 @@ class ZipDownload:
             data = entry.data
             if hasattr(data, "aclose"):
                 await data.aclose()
-        self._sink.remove()
+        await asyncio.to_thread(self._sink.remove)
