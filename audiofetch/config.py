@@ -188,6 +188,20 @@ SETTINGS: tuple[Setting, ...] = (
         "Seconds one track may take in all, retries included.",
     ),
     Setting(
+        "page_deadline",
+        "AUDIOFETCH_PAGE_DEADLINE",
+        _positive_float,
+        "60",
+        "Seconds a page, script or playlist may take to arrive in all (a server dripping bytes stops here).",
+    ),
+    Setting(
+        "min_free_bytes",
+        "AUDIOFETCH_MIN_FREE_BYTES",
+        _size,
+        "100M",
+        "Free disk space kept in reserve: below it tracks are refused and files already saved stay intact.",
+    ),
+    Setting(
         "retries",
         "AUDIOFETCH_RETRIES",
         _int_between(0, 20),
@@ -252,6 +266,8 @@ class Settings:
     connect_timeout: float = 10.0
     read_timeout: float = 30.0
     file_deadline: float = 3600.0
+    page_deadline: float = 60.0
+    min_free_bytes: int = 100 * 1024 * 1024
     retries: int = 4
     log_level: str = "INFO"
     max_running_jobs: int = 3

@@ -42,7 +42,9 @@ async def detect(
     page holds neither tracks nor streams. A media URL is read only for its first bytes.
     """
     extractors = choose_extractors(plugin)
-    document = await fetch_document(fetcher, url, max_bytes=settings.max_page_bytes)
+    document = await fetch_document(
+        fetcher, url, max_bytes=settings.max_page_bytes, deadline=settings.page_deadline
+    )
     started = time.monotonic()
     try:
         # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancellation that arrives

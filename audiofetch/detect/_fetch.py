@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 from urllib.parse import urljoin
 
-from audiofetch.errors import AudioFetchError, TooLargeError
+from audiofetch.errors import AudioFetchError, FetchError, TooLargeError
 from audiofetch.formats import from_content_type, sniff
 from audiofetch.models import Page, Script
 from audiofetch.net import FetchedPage, MediaStream
@@ -70,9 +70,21 @@ def _is_media(mime: str, content_type: str, head: bytes) -> bool:
     return sniff(head) is not None
 
 
-async def fetch_document(fetcher: PageFetcher, url: str, *, max_bytes: int) -> Document:
+async def fetch_document(
+    fetcher: PageFetcher, url: str, *, max_bytes: int, deadline: float | None = None
+) -> Document:
     """GET ``url``; a media file (or a live stream) stops after ``HEAD_BYTES``, anything else is read
-    up to ``max_bytes`` (TooLargeError beyond). FetchError for network failures and non-2xx."""
+    up to ``max_bytes`` (TooLargeError beyond). FetchError for network failures and non-2xx, and when the
+    whole document takes longer than ``deadline`` seconds (a server dripping bytes just inside the read
+    timeout would otherwise hold the job for hours)."""
+    try:
+        async with asyncio.timeout(deadline):
+            return await _read_document(fetcher, url, max_bytes=max_bytes)
+    except TimeoutError as exc:
+        raise FetchError(f"{url} took longer than {deadline:g} s to arrive", url=url) from exc
+
+
+async def _read_document(fetcher: PageFetcher, url: str, *, max_bytes: int) -> Document:
     async with fetcher.open_stream(url) as stream:
         full_type = next((v for k, v in stream.headers if k.lower() == "content-type"), "")
         mime = stream.content_type.lower()

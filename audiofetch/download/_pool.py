@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from audiofetch.config import Settings
-from audiofetch.errors import AudioFetchError
+from audiofetch.errors import AudioFetchError, DownloadError
 from audiofetch.models import Track
 from audiofetch.net import Fetcher
 
 from ._hls import fetch_hls, is_hls
 from ._progress import OnEvent, ProgressBoard
-from ._sinks import Sink
+from ._sinks import PartFile, SavedFile, Sink
 from ._track import JobBudget, RetryPolicy, fetch_track
 
 __all__ = ["MAX_WORKERS", "DownloadReport", "TrackResult", "download_all"]
@@ -82,6 +84,52 @@ class DownloadReport:
         return "failed" if self.results and not self.succeeded else "completed"
 
 
+class _DiskFloor:
+    """Refuses to write when the disk holding ``folder`` has less than ``minimum`` bytes free."""
+
+    def __init__(self, folder: Path, minimum: int) -> None:
+        self.folder, self.minimum = folder, minimum
+
+    def check(self) -> None:
+        try:
+            free = shutil.disk_usage(self.folder).free
+        except OSError:
+            return  # the folder does not exist yet: the sink reports that problem itself
+        if free < self.minimum:
+            raise DownloadError(
+                f"only {free / 1024**2:.0f} MiB free on the disk, below the floor of "
+                f"{self.minimum / 1024**2:.0f} MiB (AUDIOFETCH_MIN_FREE_BYTES); files already saved are kept"
+            )
+
+
+class _FloorGuard:
+    """A ``PartFile`` that checks the free-space floor before every write batch."""
+
+    def __init__(self, part: PartFile, floor: _DiskFloor) -> None:
+        self._part, self._floor = part, floor
+
+    @property
+    def size(self) -> int:
+        return self._part.size
+
+    @property
+    def head(self) -> bytes:
+        return self._part.head
+
+    async def write(self, pieces: Sequence[bytes]) -> None:
+        self._floor.check()
+        await self._part.write(pieces)
+
+    async def restart(self) -> None:
+        await self._part.restart()
+
+    async def commit(self, ext: str) -> SavedFile:
+        return await self._part.commit(ext)
+
+    def discard(self) -> None:
+        self._part.discard()
+
+
 async def download_all(
     fetcher: Fetcher,
     tracks: Sequence[Track],
@@ -103,6 +151,7 @@ async def download_all(
     indexes = [track.index or pos + 1 for pos, track in enumerate(tracks)]
     board = ProgressBoard(indexes, on_event)
     budget = JobBudget(settings.max_job_bytes)
+    floor = _DiskFloor(sink.folder, settings.min_free_bytes)
     await sink.prepare(tracks)
     results: list[TrackResult | None] = [None] * len(tracks)
     count = max(1, min(MAX_WORKERS, workers, len(tracks) or 1))
@@ -125,7 +174,8 @@ async def download_all(
             board.finished(pos, "skipped", size=existing.size, filename=existing.name)
             return TrackResult(index, track.url, track.title, "skipped", existing.name, existing.size)
         try:
-            part = await sink.open(pos)
+            floor.check()
+            part = _FloorGuard(await sink.open(pos), floor)
             try:
                 fetch = fetch_hls if is_hls(track) else fetch_track  # HLS: playlist + segments, joined
                 saved = await fetch(

@@ -59,7 +59,12 @@ class PartFile(Protocol):
 
 
 class Sink(Protocol):
-    """Destination of a job's tracks; positions are 0-based indexes into the list given to ``prepare``."""
+    """Destination of a job's tracks; positions are 0-based indexes into the list given to ``prepare``.
+
+    ``folder`` is where its files go (the free-space floor is checked there).
+    """
+
+    folder: Path
 
     async def prepare(self, tracks: Sequence[Track]) -> None:
         """Get ready for these tracks (create folders, fix names); called once, before anything else."""

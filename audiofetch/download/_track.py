@@ -18,7 +18,7 @@ from typing import Final
 
 from audiofetch.config import Settings
 from audiofetch.errors import DownloadError, FetchError, TooLargeError
-from audiofetch.formats import guess, looks_like_html, url_extension
+from audiofetch.formats import guess, looks_like_html
 from audiofetch.models import Track
 from audiofetch.net import Fetcher, MediaStream
 
@@ -28,9 +28,6 @@ from ._sinks import PartFile, SavedFile
 __all__ = ["WRITE_SIZE", "JobBudget", "RetryPolicy", "choose_extension", "fetch_track"]
 
 WRITE_SIZE: Final = 1024 * 1024
-_NOT_AUDIO_EXTENSIONS = frozenset(
-    {"php", "html", "htm", "asp", "aspx", "jsp", "cgi", "pl", "json", "xml", "txt"}
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,9 +219,8 @@ def choose_extension(head: bytes, content_type: str, final_url: str, track: Trac
     found = guess(head, content_type, final_url) or guess(b"", track.mime, track.url)
     if found is not None:
         return found.ext
-    ext = url_extension(final_url) or url_extension(track.url)
-    if ext.isascii() and ext.isalnum() and len(ext) <= 5 and ext not in _NOT_AUDIO_EXTENSIONS:
-        return ext
+    # An extension we do not know as audio is never kept: bytes that are neither audio nor a web page
+    # must not be saved as "01 - x.exe" or ".desktop", whatever the URL says.
     return "bin"
 
 

@@ -350,12 +350,20 @@ class JobRunner:
         return replace(track, size=probe.size)
 
     def _free_folder_name(self, name: str) -> str:
+        """A folder name no other job uses, reserved by creating the folder (two queued jobs with the
+        same title must not share a folder: the second would take the first one's files as its own)."""
         names = UniqueNames()
         root = self.downloads_dir()
         root.mkdir(parents=True, exist_ok=True)
         for entry in root.iterdir():
             names.claim(entry.name)
-        return names.claim(name)
+        while True:
+            candidate = names.claim(name)
+            try:
+                (root / candidate).mkdir()
+            except FileExistsError:
+                continue
+            return candidate
 
     async def _expire_if_unclaimed(self, job_id: str) -> None:
         """A ready browser job that nobody opens within ``ready_timeout`` is given up."""

@@ -210,13 +210,6 @@ async def test_a_page_dripping_slower_than_the_read_timeout_times_out(
     await asyncio.wait_for(hostile.hung_up["/drip-slow"].wait(), 30)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="no overall deadline on reading a page: detect/_fetch.py fetch_document (and net fetch_page) "
-    "keep reading a page that sends a byte just inside every read timeout, for up to max_page_bytes "
-    "read timeouts (5 MiB x 30 s by default). Proposed: AUDIOFETCH_PAGE_DEADLINE (seconds for a whole "
-    "page, script or playlist, default 60) enforced with asyncio.timeout in fetch_document/fetch_page",
-)
 async def test_a_page_dripping_just_inside_the_read_timeout_hits_a_page_deadline(
     hostile: Hostile, tmp_path: Any
 ) -> None:

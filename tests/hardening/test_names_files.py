@@ -251,11 +251,6 @@ async def test_audio_served_under_a_program_extension_is_saved_as_audio(
     assert probe.ext == "mp3"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="download/_track.py choose_extension keeps any short URL extension it does not know "
-    "(exe, sh, bat, lnk, scr): bytes that are neither audio nor HTML are saved as '01 - x.exe'",
-)
 @pytest.mark.parametrize("path", ["/payload.exe", "/payload.sh", "/payload.bat", "/payload.scr"])
 async def test_unrecognised_bytes_never_keep_a_program_extension(
     aiohttp_server: Any, settings: Settings, tmp_path: Path, path: str

@@ -89,13 +89,6 @@ async def shop(aiohttp_server: Any) -> tuple[Shop, TestServer]:
 # -- disk floor ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="no free-space floor exists: proposed AUDIOFETCH_MIN_FREE_BYTES (size, default 1G), checked by "
-    "download/_track.py before each track (shutil.disk_usage of the sink's folder) and every WRITE_SIZE "
-    "batch while writing; below it the track fails with DownloadError('only N free on the disk, below "
-    "the floor of M'), its .part is removed and earlier files are left alone",
-)
 async def test_below_the_free_space_floor_tracks_are_refused_and_existing_files_kept(
     shop: tuple[Shop, TestServer], tmp_path: Path
 ) -> None:
@@ -199,10 +192,9 @@ async def test_too_many_jobs_from_one_client_get_429_and_others_still_get_in(
 
 @pytest.mark.xfail(
     strict=True,
-    reason="web/_login.py session_client_id gives every browser-looking request without a session "
-    "cookie (Sec-Fetch-Site or Origin set) a fresh client id, so dropping the cookie escapes "
-    "max_jobs_per_client; only max_active_jobs holds. Proposed: count a request with no valid "
-    "session cookie under its address id (as scripts are) until it returns the cookie",
+    reason="a browser that drops its session cookie gets a new client id, so only the overall limit stops "
+    "it. Owning jobs by address is not the fix (browsers behind one NAT would see and cancel each "
+    "other's jobs); the limit must count the address as well as the session id (open).",
 )
 async def test_dropping_the_cookie_does_not_escape_the_per_client_limit(
     limited: TestClient, shop: tuple[Shop, TestServer]
@@ -289,14 +281,6 @@ async def finished(store: JobStore, job_id: str) -> Any:
     raise AssertionError(f"job {job_id} never finished")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="jobs/_runner.py _free_folder_name picks a free folder name at analysis but does not create "
-    "it; the folder appears only when the job starts downloading. Two jobs analysed while they wait for "
-    "a running slot get the same name, and the second 'skips' the first one's files as already "
-    "downloaded. Proposed: reserve the name by creating the folder (mkdir, exist_ok=False, retrying "
-    "with the next free name) in _free_folder_name",
-)
 async def test_two_queued_jobs_with_the_same_title_get_their_own_folders(
     shop: tuple[Shop, TestServer], settings: Settings
 ) -> None:
