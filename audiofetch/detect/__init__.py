@@ -7,6 +7,8 @@ Parsing and extraction never run on the event loop; a page that cannot be read i
 
 from __future__ import annotations
 
+from audiofetch.extractors import all_extractors
+
 from ._detect import DETECT_BUDGET, detect
 from ._fetch import HEAD_BYTES, MAX_SCRIPTS, PageFetcher, fetch_scripts
 from ._merge import detect_page
@@ -19,7 +21,13 @@ __all__ = [
     "PageFetcher",
     "detect",
     "detect_page",
+    "extractor_names",
     "fetch_scripts",
     "normalize_url",
     "same_site",
 ]
+
+
+def extractor_names() -> tuple[str, ...]:
+    """The names ``plugin=`` accepts besides ``auto``, in registry order (for the web form's choices)."""
+    return tuple(extractor.name for extractor in all_extractors())

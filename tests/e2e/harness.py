@@ -1,0 +1,181 @@
+"""What the page tests drive: a local album site, an ``audiofetch serve`` subprocess and Debian's Chromium.
+
+The album site makes pages on demand: ``/album/NAME.html?n=3&size=40000&pace=5&hold=1`` lists ``n``
+tracks of ``size`` bytes, sent in 8 KiB chunks ``pace`` ms apart; with ``hold=1`` each track stops half
+way until the test calls ``site.release(NAME)``. Track bytes are a pure function of (name, index, size),
+so a test can check a ZIP entry against ``track_bytes``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import os
+import subprocess
+import sys
+import zipfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from tests.conftest import free_port
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ADMIN_PASSWORD = "correct horse battery staple"
+SCREENSHOTS = REPO / "artifacts" / "screenshots"
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+ID3 = b"ID3\x04\x00\x00\x00\x00\x00\x00"
+CHUNK = 8192
+
+
+def track_bytes(name: str, index: int, size: int) -> bytes:
+    """The bytes of track ``index`` of album ``name``: an ID3 header, then a SHA-256 counter stream."""
+    out = bytearray(ID3)
+    counter = 0
+    while len(out) < size:
+        out += hashlib.sha256(f"{name}/{index}/{counter}".encode()).digest()
+        counter += 1
+    return bytes(out[:size])
+
+
+def track_title(index: int) -> str:
+    return f"Song {index}"
+
+
+@dataclass
+class AlbumSite:
+    """The upstream site; ``release(name)`` lets held tracks of that album finish."""
+
+    gates: dict[str, asyncio.Event] = field(default_factory=dict)
+
+    def gate(self, name: str) -> asyncio.Event:
+        return self.gates.setdefault(name, asyncio.Event())
+
+    def release(self, name: str) -> None:
+        self.gate(name).set()
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/album/{name}.html", self._page)
+        app.router.add_get("/empty.html", self._empty)
+        app.router.add_get("/audio/{name}/{index:\\d+}.mp3", self._track)
+        return app
+
+    async def _page(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        count = int(request.query.get("n", "3"))
+        query = request.query_string
+        items = "".join(
+            f"<section><h2>{track_title(i)}</h2>"
+            f'<audio controls src="/audio/{name}/{i}.mp3?{query}"></audio></section>'
+            for i in range(1, count + 1)
+        )
+        html = (
+            f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Album {name}</title></head>"
+            f"<body><h1>Album {name}</h1>{items}</body></html>"
+        )
+        return web.Response(text=html, content_type="text/html")
+
+    async def _empty(self, request: web.Request) -> web.Response:
+        return web.Response(
+            text="<!DOCTYPE html><html><body><p>No sound here.</p></body></html>", content_type="text/html"
+        )
+
+    async def _track(self, request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        index = int(request.match_info["index"])
+        size = int(request.query.get("size", "40000"))
+        pace = int(request.query.get("pace", "0")) / 1000
+        data = track_bytes(name, index, size)
+        response = web.StreamResponse()
+        response.content_type = "audio/mpeg"
+        response.content_length = len(data)
+        await response.prepare(request)
+        half = len(data) // 2
+        for start in range(0, len(data), CHUNK):
+            if request.query.get("hold") == "1" and start <= half < start + CHUNK:
+                await self.gate(name).wait()
+            await response.write(data[start : start + CHUNK])
+            if pace:
+                await asyncio.sleep(pace)
+        await response.write_eof()
+        return response
+
+
+def album_url(site_base: str, name: str, **params: Any) -> str:
+    query = "&".join(f"{key}={value}" for key, value in {"n": 3, "size": 40000, **params}.items())
+    return f"{site_base}/album/{name}.html?{query}"
+
+
+@asynccontextmanager
+async def audiofetch_server(data_dir: Path) -> AsyncIterator[str]:
+    """``audiofetch serve`` on a free loopback port; yields its base URL, stops it on exit."""
+    port = free_port()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log = data_dir.parent / f"audiofetch-{port}.log"
+    env = {
+        **os.environ,
+        "AUDIOFETCH_DATA_DIR": str(data_dir),
+        "AUDIOFETCH_ALLOW_NETWORKS": "127.0.0.0/8",
+        "ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "AUDIOFETCH_MAX_JOBS_PER_CLIENT": "50",
+    }
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "audiofetch", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        await _wait_until_up(base, proc, log)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+async def _wait_until_up(base: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    async with aiohttp.ClientSession() as session:
+        for _ in range(600):
+            if proc.poll() is not None:
+                raise AssertionError("audiofetch serve exited:\n" + log.read_text())
+            try:
+                async with session.get(f"{base}/healthz") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientConnectionError:
+                pass
+            await asyncio.sleep(0.05)
+    raise AssertionError("audiofetch serve did not come up:\n" + log.read_text())
+
+
+def zip_tracks(data: bytes) -> dict[str, bytes]:
+    """The audio entries of a ZIP (a playlist beside them is left out), read back and CRC-checked."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert archive.testzip() is None
+        return {
+            info.filename: archive.read(info) for info in archive.infolist() if info.filename.endswith(".mp3")
+        }
