@@ -234,6 +234,8 @@ async def submit_job(request: web.Request) -> web.StreamResponse:
     try:
         form = await _form(request)
         fields = dict(form)
+        if "tags" in form:  # a hidden "off" precedes the checkbox: the last value is the answer
+            fields["tags"] = form.getall("tags")[-1]
         if fields.get("mode") == "server" and not (await identify(request)).admin:
             raise FormError(401, "mode", "log in as admin to save on the server")
         spec = parse_spec(fields, await session_client_id(request))

@@ -209,6 +209,21 @@ async def test_the_no_javascript_form_creates_a_job_and_redirects_to_its_page(
     assert "already being fetched" in await home(client, again.headers["Location"])
 
 
+async def test_the_tags_checkbox_switches_tagging_for_the_job(client: TestClient, origin: TestServer) -> None:
+    page = await home(client)
+    assert '<input type="hidden" name="tags" value="off">' in page
+    assert 'id="tags" name="tags" type="checkbox" value="on" checked' in page
+    token = csrf_of(page)
+    for n, (sent, expected) in enumerate(((["off"], False), (["off", "on"], True))):
+        form = [("url", str(origin.make_url(f"/album?n={n}"))), ("csrf_token", token)]
+        form += [("tags", value) for value in sent]
+        response = await client.post("/jobs", data=form, headers=SAME_ORIGIN, allow_redirects=False)
+        assert response.status == 303
+        job_id = response.headers["Location"].rsplit("/", 1)[1]
+        status = await (await client.get(f"/api/status/{job_id}")).json()
+        assert status["tags"] is expected
+
+
 @pytest.mark.skipif(not REAL_RUNNER, reason="needs audiofetch.jobs.JobRunner")
 async def test_htmx_submit_answers_a_card_and_a_duplicate_answers_the_same_job(
     client: TestClient, origin: TestServer
