@@ -33,3 +33,22 @@ def test_env_example_names_every_setting() -> None:
     names = {line.split("=", 1)[0].lstrip("# ").strip() for line in text.splitlines() if "=" in line}
     missing = [s.env for s in SETTINGS if s.env not in names]
     assert not missing, f".env.example lacks {missing}"
+
+
+def test_security_doc_points_only_at_tests_that_exist() -> None:
+    import re
+
+    text = (ROOT / "docs" / "security.md").read_text(encoding="utf-8")
+    current: Path | None = None
+    checked = 0
+    for ref in re.findall(r"`(tests/[\w/]+\.py(?:::\w+)?|::\w+)`", text):
+        path_part, _, name = ref.partition("::")
+        if path_part:
+            current = ROOT / path_part
+            assert current.exists(), f"docs/security.md names a missing file {path_part}"
+        if name:
+            assert current is not None, f"{ref} has no file before it"
+            source = current.read_text(encoding="utf-8")
+            assert re.search(rf"def {name}\(", source), f"docs/security.md names a missing test {ref}"
+            checked += 1
+    assert checked >= 30
