@@ -53,7 +53,7 @@ case "$cmd" in
     shift
     ensure_venv
     pip_install "test,dev"
-    apt_install unzip p7zip-full libarchive-tools lame flac vorbis-tools opus-tools chromium
+    apt_install unzip p7zip-full libarchive-tools lame flac vorbis-tools opus-tools chromium nginx-light
     set +e
     "$VENV/bin/python" -m pytest "$@"
     status=$?

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -19,6 +20,7 @@ __all__ = ["SETTINGS", "Setting", "Settings", "load_settings", "parse_networks",
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 REPO_ROOT = Path(__file__).resolve().parent.parent
+_PATH_SEGMENT = re.compile(r"[A-Za-z0-9._~-]+")
 
 
 def parse_networks(value: str) -> tuple[Network, ...]:
@@ -91,6 +93,24 @@ def _origins(value: str) -> tuple[str, ...]:
             )
         origins.append(origin.lower())
     return tuple(origins)
+
+
+def _base_path(value: str) -> str:
+    """A URL path prefix such as ``/audiofetch`` (empty: served at the root)."""
+    path = value.strip()
+    if not path:
+        return ""
+    if not path.startswith("/") or path.endswith("/"):
+        raise ValueError(
+            f"{value!r} must start with / and not end with one, such as /audiofetch (empty for the root)"
+        )
+    for segment in path[1:].split("/"):
+        if segment in ("", ".", "..") or not _PATH_SEGMENT.fullmatch(segment):
+            raise ValueError(
+                f"{value!r} is not a plain path such as /audiofetch "
+                "(letters, digits and - . _ ~ between single slashes, no . or .. segments)"
+            )
+    return path
 
 
 def _path(value: str) -> Path:
@@ -231,6 +251,14 @@ SETTINGS: tuple[Setting, ...] = (
         "Jobs queued or running for one client (browser session or token).",
     ),
     Setting(
+        "max_jobs_per_address",
+        "AUDIOFETCH_MAX_JOBS_PER_ADDRESS",
+        _int_between(1, 10000),
+        "20",
+        "Jobs queued or running from one network address (bounds clients that drop their cookie; "
+        "higher than the per-client limit for users behind one NAT).",
+    ),
+    Setting(
         "ready_timeout",
         "AUDIOFETCH_READY_TIMEOUT",
         _positive_float,
@@ -244,6 +272,22 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "Comma-separated origins (https://app.example) allowed to call the API from their pages. "
         "Empty: same-origin only.",
+    ),
+    Setting(
+        "base_path",
+        "AUDIOFETCH_BASE_PATH",
+        _base_path,
+        "",
+        "URL path the app is served under behind a reverse proxy (e.g. /audiofetch): every link, form, "
+        "API route, WebSocket, event stream and the cookie carry it. Empty: the root. See docs/deploy.md.",
+    ),
+    Setting(
+        "trusted_proxies",
+        "AUDIOFETCH_TRUSTED_PROXIES",
+        parse_networks,
+        "",
+        "Comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For, -Proto and -Host "
+        "headers are believed (client address, https, host name). Empty: never believed.",
     ),
 )
 
@@ -273,8 +317,11 @@ class Settings:
     max_running_jobs: int = 3
     max_active_jobs: int = 50
     max_jobs_per_client: int = 5
+    max_jobs_per_address: int = 20
     ready_timeout: float = 900.0
     cors_origins: tuple[str, ...] = ()
+    base_path: str = ""
+    trusted_proxies: tuple[Network, ...] = ()
     templates_dir: Path = REPO_ROOT / "templates"
     static_dir: Path = REPO_ROOT / "static"
 

@@ -71,6 +71,8 @@ class JobRunner:
         self._streams: dict[str, BrowserStream] = {}
         self._cancelling: set[str] = set()
         self._sinks: dict[str, DirectorySink] = {}
+        self._by_address: dict[str, set[str]] = {}  # client address -> its active jobs (this run)
+        self._submit_lock = asyncio.Lock()
         self._running = asyncio.Semaphore(settings.max_running_jobs)
         self._closing = False
 
@@ -109,30 +111,34 @@ class JobRunner:
 
     # -- submitting and following jobs ------------------------------------------------------------------
 
-    async def submit(self, spec: JobSpec) -> tuple[Job, bool]:
+    async def submit(self, spec: JobSpec, *, address: str | None = None) -> tuple[Job, bool]:
         """Create a job, or return the active one for the same page and mode (``True`` = duplicate).
 
         Raises BlockedURLError for URLs the guard refuses outright, BadRequestError for other bad input,
-        JobLimitError (with ``retry_after``) when the limits are reached.
+        JobLimitError (with ``retry_after``) when the limits are reached: overall, per client id (counted
+        in the store's transaction) and per network ``address`` (so a browser that drops its cookie to
+        get a new client id is still bounded; the address is kept in memory only).
         """
         parts = urlsplit(spec.url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise BadRequestError("the address must be a web address starting with http:// or https://")
         check_url(spec.url, self._settings.allow_networks)
-        existing = await self._store.find_active(spec.url, spec.mode)
-        if existing is not None:
-            return existing, True
-        if await self._store.count_active() >= self._settings.max_active_jobs:
-            raise JobLimitError("AudioFetch is busy with other jobs; try again shortly", retry_after=30)
-        if (
-            spec.client_id
-            and await self._store.count_active(spec.client_id) >= self._settings.max_jobs_per_client
-        ):
-            raise JobLimitError(
-                f"you already have {self._settings.max_jobs_per_client} jobs running; wait for one to finish",
-                retry_after=10,
+        async with self._submit_lock:
+            mine = self._by_address.setdefault(address, set()) if address else set()
+            if address and len(mine) >= self._settings.max_jobs_per_address:
+                existing = await self._store.find_active(spec.url, spec.mode)
+                if existing is not None:
+                    return existing, True
+                raise JobLimitError(
+                    f"{len(mine)} jobs from your address are running; wait for one to finish", retry_after=10
+                )
+            job, created = await self._store.create_or_find_active(
+                spec,
+                max_active=self._settings.max_active_jobs,
+                max_per_client=self._settings.max_jobs_per_client,
             )
-        job, created = await self._store.create_or_find_active(spec)
+            if created and address:
+                mine.add(job.id)
         if not created:
             return job, True
         self._broker.publish(JOB_CREATED, job.id, job.to_json())
@@ -430,4 +436,6 @@ class JobRunner:
         self._broker.publish(JOB_COMPLETED, job_id, job.to_json())
         self._tracks.pop(job_id, None)
         self._page_tags.pop(job_id, None)
+        for jobs in self._by_address.values():
+            jobs.discard(job_id)
         return job

@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from audiofetch.errors import JobError, JobNotFound
+from audiofetch.errors import JobError, JobLimitError, JobNotFound
 from audiofetch.jobs._model import (
     ACTIVE_STATUSES,
     JOB_STATUSES,
@@ -350,10 +350,15 @@ class JobStore:
         await self._write(lambda conn: self._insert(conn, job))
         return job
 
-    async def create_or_find_active(self, spec: JobSpec) -> tuple[Job, bool]:
+    async def create_or_find_active(
+        self, spec: JobSpec, *, max_active: int | None = None, max_per_client: int | None = None
+    ) -> tuple[Job, bool]:
         """``(new job, True)``, or ``(active job, False)`` when one has the same page and mode.
 
-        Atomic (it runs in the writer), so two identical requests racing each other get one job.
+        Atomic (it runs in the writer), so two identical requests racing each other get one job, and the
+        limits are counted in the same transaction as the insert: simultaneous requests cannot all pass
+        the count. Raises ``JobLimitError`` when ``max_active`` jobs (overall) or ``max_per_client`` jobs
+        (of ``spec.client_id``) are active.
         """
         job = Job.new(spec, time.time())
 
@@ -361,6 +366,16 @@ class JobStore:
             found = _load_jobs(conn, _FIND_ACTIVE, (normalise_url(spec.url), spec.mode))
             if found:
                 return found[0], False
+            active = f"SELECT count(*) FROM jobs WHERE status IN {_ACTIVE}"
+            if max_active is not None and conn.execute(active).fetchone()[0] >= max_active:
+                raise JobLimitError("AudioFetch is busy with other jobs; try again shortly", retry_after=30)
+            if max_per_client is not None and spec.client_id:
+                mine = conn.execute(active + " AND client_id = ?", (spec.client_id,)).fetchone()[0]
+                if mine >= max_per_client:
+                    raise JobLimitError(
+                        f"you already have {max_per_client} jobs running; wait for one to finish",
+                        retry_after=10,
+                    )
             self._insert(conn, job)
             return job, True
 

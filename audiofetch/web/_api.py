@@ -18,6 +18,8 @@ from audiofetch.models import Detection
 from audiofetch.web._keys import RUNNER_KEY, STORE_KEY
 from audiofetch.web._login import admin_only, identify, read_body, require_admin, session_client_id
 from audiofetch.web._middlewares import api_error
+from audiofetch.web._paths import local_url
+from audiofetch.web._throttle import client_key
 from audiofetch.web.zipresponse import send_zip
 
 __all__ = ["MAX_URL_CHARS", "detection_json", "parse_spec", "setup_api", "setup_downloads"]
@@ -114,9 +116,9 @@ async def create_job(request: web.Request) -> web.Response:
     if mode == "server":
         await require_admin(request)
     spec = parse_spec(body, await session_client_id(request))
-    job, duplicate = await request.app[RUNNER_KEY].submit(spec)
+    job, duplicate = await request.app[RUNNER_KEY].submit(spec, address=client_key(request.remote))
     response = _job_response(job, status=202, duplicate=duplicate)
-    response.headers["Location"] = f"/api/status/{job.id}"
+    response.headers["Location"] = local_url(request, f"/api/status/{job.id}")
     return response
 
 
@@ -197,7 +199,8 @@ async def zip_page(request: web.Request) -> web.StreamResponse:
     fields = dict(request.query)
     fields["mode"] = "browser"
     runner = request.app[RUNNER_KEY]
-    job, _ = await runner.submit(parse_spec(fields, await session_client_id(request)))
+    spec = parse_spec(fields, await session_client_id(request))
+    job, _ = await runner.submit(spec, address=client_key(request.remote))
     await runner.analyse(job.id)
     return await _stream_job(request, job.id)
 

@@ -1,4 +1,4 @@
-"""Application factory: typed app keys, templates, static files and routes."""
+"""Application factory: typed app keys, templates, static files and routes, mounted for a reverse proxy."""
 
 from __future__ import annotations
 
@@ -7,17 +7,24 @@ import jinja2
 from aiohttp import web
 
 from audiofetch.config import Settings
+from audiofetch.web._keys import SETTINGS_KEY
 from audiofetch.web._pages import setup_pages
+from audiofetch.web._proxy import behind_proxy
 from audiofetch.web._services import setup_server
 
-__all__ = ["SETTINGS_KEY", "create_app"]
+__all__ = ["MAX_BODY_BYTES", "SETTINGS_KEY", "create_app"]
 
-SETTINGS_KEY: web.AppKey[Settings] = web.AppKey("settings", Settings)
+# The largest request body (JSON, forms): every route takes a few fields at most.
+MAX_BODY_BYTES = 64 * 1024
 
 
 def create_app(settings: Settings) -> web.Application:
-    """Build the aiohttp application for ``settings`` (nothing is started until it runs)."""
-    app = web.Application(client_max_size=64 * 1024)
+    """Build the aiohttp application for ``settings`` (nothing is started until it runs).
+
+    With ``AUDIOFETCH_BASE_PATH`` set, the result is a root app with the application mounted under the
+    prefix (``SETTINGS_KEY`` is set on both); otherwise it is the application itself.
+    """
+    app = web.Application(client_max_size=MAX_BODY_BYTES)
     app[SETTINGS_KEY] = settings
     aiohttp_jinja2.setup(
         app,
@@ -27,4 +34,4 @@ def create_app(settings: Settings) -> web.Application:
     setup_pages(app)
     app.router.add_static("/static/", settings.static_dir, name="static", append_version=True)
     setup_server(app)
-    return app
+    return behind_proxy(app, settings, client_max_size=MAX_BODY_BYTES)

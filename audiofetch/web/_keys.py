@@ -16,6 +16,7 @@ from typing import Protocol
 from aiohttp import web
 from aiohttp_session import AbstractStorage
 
+from audiofetch.config import Settings
 from audiofetch.jobs import Broker, Job, JobSpec, JobStore
 from audiofetch.models import Detection
 from audiofetch.web._auth import RevocationList
@@ -34,6 +35,7 @@ __all__ = [
     "RUNNER_KEY",
     "SESSION_COOKIE",
     "SESSION_STORAGE_KEY",
+    "SETTINGS_KEY",
     "STORE_KEY",
     "Runner",
     "WebOptions",
@@ -65,7 +67,7 @@ class Runner(Protocol):
 
     async def close(self) -> None: ...
 
-    async def submit(self, spec: JobSpec) -> tuple[Job, bool]: ...
+    async def submit(self, spec: JobSpec, *, address: str | None = None) -> tuple[Job, bool]: ...
 
     async def analyse(self, job_id: str) -> Job: ...
 
@@ -101,6 +103,7 @@ class WebOptions:
 # The session cookie's name; the request is "cookie"-authenticated when it carries it.
 SESSION_COOKIE = "AUDIOFETCH_SESSION"
 
+SETTINGS_KEY: web.AppKey[Settings] = web.AppKey("settings", Settings)
 STORE_KEY: web.AppKey[JobStore] = web.AppKey("store", JobStore)
 BROKER_KEY: web.AppKey[Broker] = web.AppKey("broker", Broker)
 RUNNER_KEY: web.AppKey[Runner] = web.AppKey("runner", Runner)

@@ -38,6 +38,7 @@ from audiofetch.web._keys import (
     web_options,
 )
 from audiofetch.web._middlewares import api_error, error_response
+from audiofetch.web._paths import base_path
 from audiofetch.web._secrets import verify_password
 from audiofetch.web._throttle import client_key
 
@@ -75,28 +76,34 @@ _IDENTITY_KEY: web.RequestKey[Identity] = web.RequestKey("identity", Identity)
 
 
 class SessionCookies(EncryptedCookieStorage):
-    """Encrypted session cookie: HttpOnly, SameSite=Strict, Secure when the request came over https."""
+    """Encrypted session cookie: HttpOnly, SameSite=Strict, Secure when the request came over https.
 
-    def __init__(self, fernet: Fernet, *, max_age: int, force_secure: bool = False) -> None:
+    ``path`` is the base path the app is served under (``/`` at the root), so the cookie stays with it.
+    """
+
+    def __init__(self, fernet: Fernet, *, max_age: int, force_secure: bool = False, path: str = "/") -> None:
         super().__init__(
-            fernet, cookie_name=SESSION_COOKIE, max_age=max_age, httponly=True, samesite="Strict"
+            fernet, cookie_name=SESSION_COOKIE, max_age=max_age, httponly=True, samesite="Strict", path=path
         )
         self._sealer = fernet
         self._force_secure = force_secure
+        self._cookie_path = path
 
     async def save_session(
         self, request: web.Request, response: web.StreamResponse, session: Session
     ) -> None:
         secure = self._force_secure or request.secure
         if session.empty:
-            response.del_cookie(SESSION_COOKIE, path="/", secure=secure, httponly=True, samesite="Strict")
+            response.del_cookie(
+                SESSION_COOKIE, path=self._cookie_path, secure=secure, httponly=True, samesite="Strict"
+            )
             return
         sealed = self._sealer.encrypt(json.dumps(self._get_session_data(session)).encode("utf-8"))
         response.set_cookie(
             SESSION_COOKIE,
             sealed.decode("ascii"),
             max_age=session.max_age,
-            path="/",
+            path=self._cookie_path,
             secure=secure,
             httponly=True,
             samesite="Strict",
@@ -298,4 +305,9 @@ def session_storage(app: web.Application, fernet: Fernet, *, max_age_seconds: in
 
     ``max_age_seconds`` is also the lifetime of the tokens the login issues.
     """
-    return SessionCookies(fernet, max_age=max_age_seconds, force_secure=web_options(app).force_secure_cookie)
+    return SessionCookies(
+        fernet,
+        max_age=max_age_seconds,
+        force_secure=web_options(app).force_secure_cookie,
+        path=base_path(app) or "/",
+    )

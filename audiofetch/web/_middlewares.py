@@ -1,9 +1,9 @@
 """Errors as JSON with the one status table, security headers, the cross-site check and CORS.
 
 ``ERROR_STATUSES`` is the only place an AudioFetch error becomes an HTTP status. API paths (``/api/``,
-``/zip``, ``/ws``) answer ``{"error": "one line"}``; an unexpected exception is logged with its
-traceback and answered with a generic 500. Every response carries the security headers (added when it
-is prepared, so streamed responses and WebSocket handshakes get them too).
+``/zip``, ``/ws``, after any ``AUDIOFETCH_BASE_PATH``) answer ``{"error": "one line"}``; an unexpected
+exception is logged with its traceback and answered with a generic 500. Every response carries the
+security headers (added when it is prepared, so streamed responses and WebSocket handshakes get them too).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from aiohttp.typedefs import Handler
 from audiofetch import errors
 from audiofetch.web._csrf import Credentials, normalize_origin, origin_allowed
 from audiofetch.web._keys import SESSION_COOKIE, web_options
+from audiofetch.web._paths import app_path
 
 __all__ = [
     "ERROR_STATUSES",
@@ -140,12 +141,12 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except web.HTTPException as exc:
-        if is_api_path(request.path):
+        if is_api_path(app_path(request)):
             raise _from_http_exception(exc) from None
         raise
     except Exception as exc:
         response = _from_exception(exc)
-        if is_api_path(request.path):
+        if is_api_path(app_path(request)):
             return response
         status = response.status
         message = GENERIC_MESSAGE if status == 500 else _message(exc)
@@ -165,7 +166,7 @@ def request_credentials(request: web.Request) -> Credentials:
 
 
 def _cross_site_refused(request: web.Request) -> bool:
-    if request.method not in _UNSAFE_METHODS and request.path not in _HANDSHAKE_PATHS:
+    if request.method not in _UNSAFE_METHODS and app_path(request) not in _HANDSHAKE_PATHS:
         return False
     return not origin_allowed(
         request.headers.get(hdrs.ORIGIN),
@@ -181,7 +182,7 @@ def _cors_origin(request: web.Request) -> str | None:
     """The request's Origin when it is one of the configured CORS origins."""
     origin = request.headers.get(hdrs.ORIGIN)
     allowed = web_options(request.app).cors_origins
-    if not origin or not allowed or not is_api_path(request.path):
+    if not origin or not allowed or not is_api_path(app_path(request)):
         return None
     normal = normalize_origin(origin)
     if normal is None or normal not in {normalize_origin(o) for o in allowed}:

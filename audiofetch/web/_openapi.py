@@ -6,11 +6,13 @@ document disagree (a route missing from it, or a documented path no route serves
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from aiohttp import web
 
 from audiofetch import __version__
+from audiofetch.web._paths import base_path
 
 __all__ = ["openapi_document", "setup_openapi"]
 
@@ -31,6 +33,17 @@ def _schema(name: str) -> dict[str, Any]:
 
 
 _JOB_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+# The new job's id, for the operations that take one (schemathesis follows these in its stateful phase).
+_JOB_LINKS = {
+    name: {"operationId": operation, "parameters": {"id": "$response.body#/id"}}
+    for name, operation in (
+        ("status", "jobStatus"),
+        ("cancel", "cancelJob"),
+        ("retry", "retryJob"),
+        ("delete", "deleteJob"),
+        ("stream", "streamJob"),
+    )
+}
 _NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
 _RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}}
 _ZIP = {
@@ -41,6 +54,9 @@ _NOT_FOUND = _error("No job has this id.")
 _UNAUTHORIZED = _error("Admin login or a valid bearer token is required.")
 _FORBIDDEN = _error("Cross-site request, someone else's job, or a refused target address.")
 _LIMIT = {**_error("Too many jobs in flight or queued."), "headers": _RETRY_AFTER}
+# Every POST and DELETE, and the /ws and /api/events handshakes, are refused from another site.
+_CROSS_SITE = _error("Cross-site request (Origin / Sec-Fetch-Site), or a session cookie without them.")
+_TOO_LARGE = _error("The request body is over 64 KiB.")
 
 _PAGE_ERRORS = {
     "400": _error("Missing or malformed field."),
@@ -59,12 +75,31 @@ _SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["url"],
         "properties": {
-            "url": {"type": "string", "description": "The page holding the audio."},
-            "name": {"type": "string", "description": "Folder or ZIP name; the page title if absent."},
+            "url": {
+                "type": "string",
+                "format": "uri",
+                "maxLength": 4096,
+                "description": "The page holding the audio (http or https).",
+            },
+            "name": {
+                "type": "string",
+                "maxLength": 200,
+                "description": "Folder or ZIP name; the page title if absent.",
+            },
             "mode": {"type": "string", "enum": ["browser", "server"], "default": "browser"},
-            "plugin": {"type": "string", "description": "Extractor name, or auto.", "default": "auto"},
+            "plugin": {
+                "type": "string",
+                "maxLength": 64,
+                "description": "Extractor name, or auto.",
+                "default": "auto",
+            },
             "workers": {"type": "integer", "minimum": 1, "maximum": 20},
-            "prefer": {"type": "array", "items": {"type": "string"}, "description": "Formats, best first."},
+            "prefer": {
+                "type": "array",
+                "maxItems": 10,
+                "items": {"type": "string", "pattern": "^[A-Za-z0-9]{1,10}$"},
+                "description": "Formats, best first.",
+            },
             "tags": {
                 "type": "boolean",
                 "default": True,
@@ -179,7 +214,7 @@ _LOGIN_BODY = {
             "schema": {
                 "type": "object",
                 "required": ["password"],
-                "properties": {"password": {"type": "string"}},
+                "properties": {"password": {"type": "string", "minLength": 1}},
             }
         }
         for media in (JSON, "application/x-www-form-urlencoded")
@@ -188,20 +223,23 @@ _LOGIN_BODY = {
 _ADMIN: list[dict[str, list[str]]] = [{"bearer": []}, {"cookie": []}]
 
 
-def _query(name: str, description: str, *, required: bool = False, kind: str = "string") -> dict[str, Any]:
+def _query(
+    name: str, description: str, *, required: bool = False, kind: str = "string", **limits: Any
+) -> dict[str, Any]:
+    """A query parameter; ``limits`` are JSON Schema keywords (format, maxLength, minimum, maximum)."""
     return {
         "name": name,
         "in": "query",
         "required": required,
         "description": description,
-        "schema": {"type": kind},
+        "schema": {"type": kind, **limits},
     }
 
 
-def _job_op(summary: str, ok: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    responses = {"200": ok, "403": _error("Someone else's job."), "404": _NOT_FOUND}
+def _job_op(operation_id: str, summary: str, ok: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    responses = {"200": ok, "403": _error("Someone else's job, or a cross-site request."), "404": _NOT_FOUND}
     responses.update(extra)
-    return {"summary": summary, "parameters": [_JOB_ID], "responses": responses}
+    return {"operationId": operation_id, "summary": summary, "parameters": [_JOB_ID], "responses": responses}
 
 
 _PATHS: dict[str, Any] = {
@@ -210,15 +248,17 @@ _PATHS: dict[str, Any] = {
             "summary": "Start a job (server mode needs the admin); an active duplicate is returned instead.",
             "requestBody": _BODY,
             "responses": {
-                "202": _json("The job.", _schema("Job")),
+                "202": {**_json("The job.", _schema("Job")), "links": _JOB_LINKS},
                 **_PAGE_ERRORS,
                 "401": _UNAUTHORIZED,
+                "413": _TOO_LARGE,
                 "429": _LIMIT,
             },
         }
     },
     "/api/status/{id}": {
         "get": {
+            "operationId": "jobStatus",
             "summary": "One job.",
             "parameters": [_JOB_ID],
             "responses": {"200": _json("The job.", _schema("Job")), "404": _NOT_FOUND},
@@ -228,8 +268,8 @@ _PATHS: dict[str, Any] = {
         "get": {
             "summary": "Jobs, newest first: the admin sees all, a visitor its own.",
             "parameters": [
-                _query("limit", "At most 200.", kind="integer"),
-                _query("offset", "Skip.", kind="integer"),
+                _query("limit", "At most 200.", kind="integer", minimum=0, maximum=200),
+                _query("offset", "Skip.", kind="integer", minimum=0, maximum=1_000_000),
             ],
             "responses": {
                 "200": _json(
@@ -242,21 +282,35 @@ _PATHS: dict[str, Any] = {
     },
     "/api/jobs/{id}": {
         "delete": _job_op(
+            "deleteJob",
             "Delete a finished job.",
             _json("Deleted.", {"type": "object"}),
             **{"409": _error("The job is still active.")},
         )
     },
-    "/api/jobs/{id}/cancel": {"post": _job_op("Cancel a job.", _json("The job.", _schema("Job")))},
-    "/api/jobs/{id}/retry": {"post": _job_op("Retry the failed tracks.", _json("The job.", _schema("Job")))},
+    "/api/jobs/{id}/cancel": {
+        "post": _job_op("cancelJob", "Cancel a job.", _json("The job.", _schema("Job")))
+    },
+    "/api/jobs/{id}/retry": {
+        "post": _job_op(
+            "retryJob",
+            "Retry the failed tracks.",
+            _json("The job.", _schema("Job")),
+            **{"400": _error("The job has no failed tracks."), "409": _error("The job is still active.")},
+        )
+    },
     "/api/stream/{id}": {
         "get": {
+            "operationId": "streamJob",
             "summary": "Stream a browser-mode job's ZIP; the downloads run while it is sent.",
             "parameters": [_JOB_ID],
             "responses": {
                 "200": _ZIP,
+                "403": _error("The analysis met a refused target address (a redirect to one)."),
                 "404": _NOT_FOUND,
                 "409": _error("Another client is already receiving this stream, or the job has none."),
+                "422": _error("No audio was found on the page."),
+                "502": _error("The page could not be fetched."),
             },
         }
     },
@@ -264,10 +318,10 @@ _PATHS: dict[str, Any] = {
         "get": {
             "summary": "Analyse a page and stream its ZIP in the same response (for curl -OJ).",
             "parameters": [
-                _query("url", "The page.", required=True),
+                _query("url", "The page.", required=True, format="uri", maxLength=4096),
                 _query("name", "ZIP name."),
                 _query("plugin", "Extractor name, or auto."),
-                _query("workers", "Parallel downloads.", kind="integer"),
+                _query("workers", "Parallel downloads.", kind="integer", minimum=1, maximum=20),
                 _query("tags", "off (or false) leaves the MP3s untagged; the playlist is still added."),
             ],
             "responses": {"200": _ZIP, **_PAGE_ERRORS, "409": _error("Stream busy."), "429": _LIMIT},
@@ -277,7 +331,7 @@ _PATHS: dict[str, Any] = {
         "get": {
             "summary": "The tracks found on a page, without starting a job.",
             "parameters": [
-                _query("url", "The page.", required=True),
+                _query("url", "The page.", required=True, format="uri", maxLength=4096),
                 _query("plugin", "Extractor name, or auto."),
                 _query("prefer", "Formats, comma-separated, best first."),
             ],
@@ -288,14 +342,15 @@ _PATHS: dict[str, Any] = {
         "get": {
             "summary": "Server-Sent Events of jobs (`: ping` comments between events).",
             "parameters": [
-                _query("job", "Only this job's events."),
-                _query("last_event_id", "Resume after this id (or the Last-Event-ID header)."),
+                _query("job", "Only this job's events.", maxLength=64),
+                _query("last_event_id", "Resume after this id (or the Last-Event-ID header).", maxLength=64),
             ],
             "responses": {
                 "200": {
                     "description": "text/event-stream; each data line holds an Event.",
                     "content": {"text/event-stream": {"schema": _schema("Event")}},
                 },
+                "400": _error("A parameter over 64 characters."),
                 "403": _error("Cross-site handshake."),
             },
         }
@@ -304,11 +359,12 @@ _PATHS: dict[str, Any] = {
         "get": {
             "summary": "WebSocket carrying the same events as /api/events, one JSON text message each.",
             "parameters": [
-                _query("job", "Only this job's events."),
-                _query("last_event_id", "Resume point."),
+                _query("job", "Only this job's events.", maxLength=64),
+                _query("last_event_id", "Resume point.", maxLength=64),
             ],
             "responses": {
                 "101": {"description": "Switching to the WebSocket protocol."},
+                "400": _error("Not a WebSocket handshake, or a parameter over 64 characters."),
                 "403": _error("Cross-site."),
             },
         }
@@ -331,6 +387,8 @@ _PATHS: dict[str, Any] = {
                 ),
                 "400": _error("No password."),
                 "401": _error("Wrong password."),
+                "403": _CROSS_SITE,
+                "413": _TOO_LARGE,
                 "429": {**_error("Too many attempts."), "headers": _RETRY_AFTER},
             },
         }
@@ -338,7 +396,7 @@ _PATHS: dict[str, Any] = {
     "/api/auth/logout": {
         "post": {
             "summary": "Revoke the bearer token or the session's token.",
-            "responses": {"200": _json("Logged out.", {"type": "object"})},
+            "responses": {"200": _json("Logged out.", {"type": "object"}), "403": _CROSS_SITE},
         }
     },
     "/api/auth/me": {
@@ -384,6 +442,7 @@ _PATHS: dict[str, Any] = {
                 "200": _json("Deleted.", {"type": "object"}),
                 "400": _error("Bad name."),
                 "401": _UNAUTHORIZED,
+                "403": _CROSS_SITE,
                 "404": _error("No such folder."),
             },
         }
@@ -393,13 +452,33 @@ _PATHS: dict[str, Any] = {
             "summary": "A download folder as a streamed ZIP (admin).",
             "security": _ADMIN,
             "parameters": [_NAME],
-            "responses": {"200": _ZIP, "401": _UNAUTHORIZED, "404": _error("No such folder.")},
+            "responses": {
+                "200": _ZIP,
+                "400": _error("Bad name."),
+                "401": _UNAUTHORIZED,
+                "404": _error("No such folder."),
+            },
         }
     },
     "/api/openapi.json": {
         "get": {"summary": "This document.", "responses": {"200": _json("OpenAPI 3.1.", {"type": "object"})}}
     },
 }
+
+
+# aiohttp's HTTP parser answers a request line or header over 8 KiB itself, before any middleware, so
+# that 400 is plain text; every operation can get it (a long query, id or name).
+_PARSER_400 = {"text/plain": {"schema": {"type": "string"}}}
+
+
+def _with_parser_errors(paths: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy of ``paths`` where every operation's 400 also allows the parser's plain-text answer."""
+    paths = copy.deepcopy(paths)
+    for item in paths.values():
+        for operation in item.values():
+            bad = operation["responses"].setdefault("400", {"description": "Malformed request."})
+            bad["content"] = {**bad.get("content", {}), **_PARSER_400}
+    return paths
 
 
 def openapi_document() -> dict[str, Any]:
@@ -411,7 +490,7 @@ def openapi_document() -> dict[str, Any]:
             "version": __version__,
             "description": 'Give it a web page, get every audio track on it. Errors are {"error": "..."}.',
         },
-        "paths": _PATHS,
+        "paths": _with_parser_errors(_PATHS),
         "components": {
             "schemas": _SCHEMAS,
             "securitySchemes": {
@@ -427,8 +506,12 @@ def openapi_document() -> dict[str, Any]:
 
 
 async def openapi_json(request: web.Request) -> web.Response:
-    """``GET /api/openapi.json``."""
-    return web.json_response(openapi_document())
+    """``GET /api/openapi.json``; under a base path its ``servers`` entry names it, so paths resolve."""
+    document = openapi_document()
+    base = base_path(request.app)
+    if base:
+        document["servers"] = [{"url": base, "description": "AUDIOFETCH_BASE_PATH"}]
+    return web.json_response(document)
 
 
 def setup_openapi(app: web.Application) -> None:

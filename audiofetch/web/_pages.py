@@ -32,11 +32,13 @@ from audiofetch.web._csrf import (
     csrf_token_for,
     new_csrf_secret,
 )
-from audiofetch.web._keys import KEYRING_KEY, RUNNER_KEY, STORE_KEY
+from audiofetch.web._keys import KEYRING_KEY, RUNNER_KEY, SETTINGS_KEY, STORE_KEY
 from audiofetch.web._login import identify, session_client_id
 from audiofetch.web._login import login as api_login
 from audiofetch.web._login import logout as api_logout
 from audiofetch.web._middlewares import status_for
+from audiofetch.web._paths import base_path, local_url
+from audiofetch.web._throttle import client_key
 
 __all__ = ["FIELDS", "JOB_FIELDS", "setup_pages"]
 
@@ -82,12 +84,13 @@ def _is_htmx(request: web.Request) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
-def _see_other(location: str) -> web.HTTPSeeOther:
-    return web.HTTPSeeOther(location)
+def _see_other(request: web.Request, location: str) -> web.HTTPSeeOther:
+    """A 303 to an app-relative ``location`` (``/jobs/ID``), under the base path."""
+    return web.HTTPSeeOther(local_url(request, location))
 
 
 def _safe_next(value: object, default: str = "/") -> str:
-    """A local path to go back to after a no-JavaScript form (never another site)."""
+    """An app-relative path to go back to after a no-JavaScript form (never another site)."""
     if isinstance(value, str) and value.startswith("/") and not value.startswith(("//", "/\\")):
         return value
     return default
@@ -115,8 +118,6 @@ async def _form(request: web.Request) -> MultiDict[str]:
 
 
 def _settings_workers(app: web.Application) -> int:
-    from audiofetch.web._app import SETTINGS_KEY  # imported here: _app imports this module
-
     return app[SETTINGS_KEY].workers
 
 
@@ -149,7 +150,7 @@ async def _context(request: web.Request, **extra: Any) -> dict[str, Any]:
 
 def _bookmarklet(request: web.Request) -> str:
     """``javascript:`` link that opens this server with the current page's address filled in."""
-    home = json.dumps(f"{request.scheme}://{request.host}/?url=")
+    home = json.dumps(f"{request.scheme}://{request.host}{local_url(request, '/')}?url=")
     return f"javascript:void(window.open({home}+encodeURIComponent(location.href)))"
 
 
@@ -240,11 +241,11 @@ async def submit_job(request: web.Request) -> web.StreamResponse:
             raise FormError(401, "mode", "log in as admin to save on the server")
         spec = parse_spec(fields, await session_client_id(request))
         spec = replace(spec, selected=_selected(form))
-        job, duplicate = await request.app[RUNNER_KEY].submit(spec)
+        job, duplicate = await request.app[RUNNER_KEY].submit(spec, address=client_key(request.remote))
     except Exception as exc:  # expected errors go next to their field; bugs are re-raised
         return await _form_failed(request, _as_form_error(exc), dict(form or {}))
     if not _is_htmx(request):
-        raise _see_other(f"/jobs/{job.id}" + ("?duplicate=1" if duplicate else ""))
+        raise _see_other(request, f"/jobs/{job.id}" + ("?duplicate=1" if duplicate else ""))
     context = {
         "job": job,
         "csrf_token": await _csrf_token(request),
@@ -324,7 +325,7 @@ async def job_action(request: web.Request) -> web.StreamResponse:
         back = _safe_next(form.get("next") if form is not None else None)
         if result is not None and result.id != job_id:
             back = f"/jobs/{result.id}"
-        raise _see_other("/" if result is None and back.startswith("/jobs/") else back)
+        raise _see_other(request, "/" if result is None and back.startswith("/jobs/") else back)
     if result is None:
         return web.Response(text="", headers={"HX-Reswap": "delete"})
     context = {"job": result, "csrf_token": await _csrf_token(request)}
@@ -385,8 +386,8 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         context = await _context(request, errors={problem.field: problem.message})
         return aiohttp_jinja2.render_template("login.html", request, context, status=problem.status)
     if _is_htmx(request):
-        return web.Response(text="", headers={"HX-Redirect": "/"})
-    raise _see_other("/")
+        return web.Response(text="", headers={"HX-Redirect": local_url(request, "/")})
+    raise _see_other(request, "/")
 
 
 async def logout_submit(request: web.Request) -> web.StreamResponse:
@@ -398,8 +399,8 @@ async def logout_submit(request: web.Request) -> web.StreamResponse:
         return aiohttp_jinja2.render_template("error.html", request, context, status=problem.status)
     await api_logout(request)
     if _is_htmx(request):
-        return web.Response(text="", headers={"HX-Redirect": "/"})
-    raise _see_other("/")
+        return web.Response(text="", headers={"HX-Redirect": local_url(request, "/")})
+    raise _see_other(request, "/")
 
 
 async def downloads_fragment(request: web.Request) -> web.Response:
@@ -434,7 +435,7 @@ async def delete_download_folder(request: web.Request) -> web.StreamResponse:
         return aiohttp_jinja2.render_template("error.html", request, context, status=problem.status)
     if _is_htmx(request):
         return await downloads_fragment(request)
-    raise _see_other("/#downloads")
+    raise _see_other(request, "/#downloads")
 
 
 def _when(epoch: float | None) -> str:
@@ -462,6 +463,7 @@ def setup_pages(app: web.Application) -> None:
     """Register the pages and fragments, and the template helpers they use."""
     env = aiohttp_jinja2.get_env(app)
     env.globals["version"] = __version__
+    env.globals["base"] = base_path(app)  # hand-written URLs in templates start with it
     env.globals["job_fields"] = JOB_FIELDS
     env.filters["when"] = _when
     env.filters["duration"] = _duration

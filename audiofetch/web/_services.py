@@ -31,6 +31,7 @@ from audiofetch.web._keys import (
     REVOCATIONS_KEY,
     RUNNER_KEY,
     SESSION_STORAGE_KEY,
+    SETTINGS_KEY,
     STORE_KEY,
     Runner,
     WebOptions,
@@ -102,8 +103,6 @@ def _announce_password(credentials: AdminCredentials) -> None:
 
 async def services_ctx(app: web.Application) -> AsyncIterator[None]:
     """Open store, broker, fetcher, runner and keys for ``app``; close them in reverse order."""
-    from audiofetch.web._app import SETTINGS_KEY  # imported here: _app imports this module
-
     settings = app[SETTINGS_KEY]
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if OPTIONS_KEY not in app:
@@ -146,3 +145,14 @@ def setup_server(app: web.Application, *, services: bool = True) -> None:
     setup_openapi(app)
     if services:
         app.cleanup_ctx.append(services_ctx)
+        app.on_shutdown.append(_stop_jobs)
+
+
+async def _stop_jobs(app: web.Application) -> None:
+    """On shutdown, before aiohttp waits for busy handlers: end ZIP streams and job tasks now.
+
+    Without it a ZIP waiting on a slow upstream would hold a graceful stop for minutes. ``close`` runs
+    again at clean-up, harmlessly.
+    """
+    if RUNNER_KEY in app:
+        await app[RUNNER_KEY].close()

@@ -3,10 +3,13 @@
    The server sends JSON events ({id, type, job_id, data}); htmx swaps HTML, so this file does the rest:
    progress events move the bars in place, every other event reloads the job's card (/jobs/ID/card).
    After a cut it reconnects with the last event id seen, so missed events are replayed (or a snapshot
-   is sent). The footer says only "Live" or "Reconnecting"; body[data-live] tells tests "ws" or "sse". */
+   is sent). The footer says only "Live" or "Reconnecting"; body[data-live] tells tests "ws" or "sse".
+   Every URL starts with the base path from <meta name="audiofetch-base"> (AUDIOFETCH_BASE_PATH). */
 (function () {
   "use strict";
 
+  var baseMeta = document.querySelector('meta[name="audiofetch-base"]');
+  var BASE = baseMeta ? baseMeta.getAttribute("content") || "" : "";
   var TYPES = ["job.created", "job.status", "job.tracks", "track.progress", "job.completed",
     "job.deleted", "job.snapshot"];
   var lastEventId = null;
@@ -50,7 +53,7 @@
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
     var ws;
     try {
-      ws = new WebSocket(scheme + location.host + "/ws" + query());
+      ws = new WebSocket(scheme + location.host + BASE + "/ws" + query());
     } catch (err) {
       useSse = true;
       connectSse();
@@ -83,7 +86,7 @@
   }
 
   function connectSse() {
-    var source = new EventSource("/api/events" + query());
+    var source = new EventSource(BASE + "/api/events" + query());
     source.onopen = function () {
       retryDelay = 1000;
       setState("sse");
@@ -134,7 +137,7 @@
 
   function refreshDownloads() {
     if (document.getElementById("downloads") && window.htmx) {
-      window.htmx.ajax("GET", "/downloads", { target: "#downloads", swap: "outerHTML" });
+      window.htmx.ajax("GET", BASE + "/downloads", { target: "#downloads", swap: "outerHTML" });
     }
   }
 
@@ -149,7 +152,7 @@
     if (!cardOf(jobId) && !list) return;
     state = { again: false };
     refreshing.set(jobId, state);
-    fetch("/jobs/" + encodeURIComponent(jobId) + "/card", { headers: { "HX-Request": "true" }, credentials: "same-origin" })
+    fetch(BASE + "/jobs/" + encodeURIComponent(jobId) + "/card", { headers: { "HX-Request": "true" }, credentials: "same-origin" })
       .then(function (response) {
         if (response.status === 404) return "";
         if (!response.ok) throw new Error("card " + response.status);

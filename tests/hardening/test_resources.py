@@ -190,22 +190,21 @@ async def test_too_many_jobs_from_one_client_get_429_and_others_still_get_in(
     assert len(jobs) == 2  # the refused submissions left no job behind
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a browser that drops its session cookie gets a new client id, so only the overall limit stops "
-    "it. Owning jobs by address is not the fix (browsers behind one NAT would see and cancel each "
-    "other's jobs); the limit must count the address as well as the session id (open).",
-)
-async def test_dropping_the_cookie_does_not_escape_the_per_client_limit(
-    limited: TestClient, shop: tuple[Shop, TestServer]
+async def test_dropping_the_cookie_does_not_escape_the_per_address_limit(
+    aiohttp_client: Any, settings: Settings, shop: tuple[Shop, TestServer]
 ) -> None:
+    # Ownership stays per session (browsers behind one NAT must not see each other's jobs); the
+    # address has its own, larger limit (AUDIOFETCH_MAX_JOBS_PER_ADDRESS), set low here.
     site, server = shop
     albums(site, 3)
+    few = settings.with_overrides(max_jobs_per_client=2, max_jobs_per_address=2, max_active_jobs=10)
+    client: TestClient = await aiohttp_client(build_app(few))
     statuses = []
     for n in range(3):
-        limited.session.cookie_jar.clear()
-        statuses.append((await submit(limited, str(server.make_url(f"/album{n}")))).status)
-    assert statuses == [202, 202, 429]
+        client.session.cookie_jar.clear()
+        statuses.append(await submit(client, str(server.make_url(f"/album{n}"))))
+    assert [r.status for r in statuses] == [202, 202, 429]
+    assert "from your address" in (await statuses[2].json())["error"]
 
 
 # -- a browser leaving in the middle of its ZIP --------------------------------------------------------------

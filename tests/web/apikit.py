@@ -42,7 +42,7 @@ class StoreRunner:
     async def close(self) -> None:
         return None
 
-    async def submit(self, spec: JobSpec) -> tuple[Job, bool]:
+    async def submit(self, spec: JobSpec, *, address: str | None = None) -> tuple[Job, bool]:
         job, created = await self.store.create_or_find_active(spec)
         if created:
             self.broker.publish(JOB_CREATED, job.id, job.to_json())

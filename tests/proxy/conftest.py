@@ -1,0 +1,73 @@
+"""Fixtures for the reverse-proxy tests: the album site, settings under ``/audiofetch``, page helpers."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from html.parser import HTMLParser
+from typing import Any
+
+import pytest
+
+from tests.e2e.harness import AlbumSite
+
+PREFIX = "/audiofetch"
+ADMIN_PASSWORD = "correct horse battery staple"
+SAME_ORIGIN = {"Sec-Fetch-Site": "same-origin"}
+# Attributes whose value the browser turns into a request.
+URL_ATTRIBUTES = frozenset(
+    {"href", "src", "action", "formaction", "hx-get", "hx-post", "hx-put", "hx-patch", "hx-delete"}
+    | {"data-autostart"}
+)
+
+
+@pytest.fixture
+async def site(aiohttp_server: Any) -> AsyncIterator[tuple[AlbumSite, str]]:
+    """The upstream album site on a loopback port: (site, base URL)."""
+    album_site = AlbumSite()
+    server = await aiohttp_server(album_site.app())
+    yield album_site, f"http://127.0.0.1:{server.port}"
+    for gate in album_site.gates.values():
+        gate.set()
+
+
+class _UrlCollector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.urls: list[tuple[str, str, str]] = []  # (tag, attribute, value)
+        self.meta: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {name: value or "" for name, value in attrs}
+        if tag == "meta" and "name" in values:
+            self.meta[values["name"]] = values.get("content", "")
+        for name, value in values.items():
+            if name in URL_ATTRIBUTES:
+                self.urls.append((tag, name, value))
+
+
+def page_urls(html: str) -> tuple[list[tuple[str, str, str]], dict[str, str]]:
+    """Every (tag, attribute, URL) the page makes the browser request, and its ``<meta name>`` values."""
+    collector = _UrlCollector()
+    collector.feed(html)
+    collector.close()
+    return collector.urls, collector.meta
+
+
+def csrf_token(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "the page has no CSRF field"
+    return found.group(1)
+
+
+async def wait_for_status(client: Any, path: str, wanted: set[str]) -> dict[str, Any]:
+    """Poll ``GET path`` (a job's status URL) with a TestClient or ClientSession until it is in ``wanted``."""
+    for _ in range(400):
+        response = await client.get(path)
+        assert response.status == 200, await response.text()
+        job: dict[str, Any] = await response.json()
+        if job["status"] in wanted:
+            return job
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{path} never reached {wanted}: {job}")
