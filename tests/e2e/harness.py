@@ -146,7 +146,7 @@ async def audiofetch_server(data_dir: Path) -> AsyncIterator[str]:
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        await _wait_until_up(base, proc, log)
+        await wait_until_up(base, proc, log)
         yield base
     finally:
         proc.terminate()
@@ -157,7 +157,7 @@ async def audiofetch_server(data_dir: Path) -> AsyncIterator[str]:
             proc.wait()
 
 
-async def _wait_until_up(base: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+async def wait_until_up(base: str, proc: subprocess.Popen[bytes], log: Path) -> None:
     async with aiohttp.ClientSession() as session:
         for _ in range(600):
             if proc.poll() is not None:

@@ -25,6 +25,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from tests.e2e.harness import wait_until_up as _wait_until_up
+
 REPO = Path(__file__).resolve().parents[2]
 EXTENSION_DIR = REPO / "extension"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -132,21 +134,6 @@ async def audiofetch_server(data_dir: Path, cors_origins: str, host: str = "127.
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-
-
-async def _wait_until_up(base: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    async with aiohttp.ClientSession() as session:
-        for _ in range(400):
-            if proc.poll() is not None:
-                raise AssertionError("audiofetch serve exited:\n" + log.read_text())
-            try:
-                async with session.get(f"{base}/healthz") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientConnectionError:
-                pass
-            await asyncio.sleep(0.05)
-    raise AssertionError("audiofetch serve did not come up:\n" + log.read_text())
 
 
 async def job_status(base: str, job_id: str) -> dict[str, Any]:
