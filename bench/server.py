@@ -148,7 +148,11 @@ def bench_env() -> dict[str, str]:
     env = dict(os.environ, AUDIOFETCH_ALLOW_NETWORKS="127.0.0.0/8")
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     # One address is every client of this benchmark; the per-client caps are for real visitors.
-    env.update(AUDIOFETCH_MAX_JOBS_PER_CLIENT="1000", AUDIOFETCH_MAX_ACTIVE_JOBS="1000")
+    env.update(
+        AUDIOFETCH_MAX_JOBS_PER_CLIENT="1000",
+        AUDIOFETCH_MAX_ACTIVE_JOBS="1000",
+        AUDIOFETCH_MAX_JOBS_PER_ADDRESS="100000",  # every bench client comes from 127.0.0.1
+    )
     env.update(ADMIN_PASSWORD=secrets.token_urlsafe(16), SECRET_KEY=secrets.token_urlsafe(32))
     return env
 
