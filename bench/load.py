@@ -319,7 +319,7 @@ def start_server(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes
         AUDIOFETCH_MAX_ACTIVE_JOBS=str(MAX_ACTIVE_JOBS),
         AUDIOFETCH_MAX_JOBS_PER_CLIENT=str(MAX_JOBS_PER_CLIENT),
         # Every bench client comes from 127.0.0.1: the per-address limit would stand in for the others.
-        AUDIOFETCH_MAX_JOBS_PER_ADDRESS="100000",
+        AUDIOFETCH_MAX_JOBS_PER_ADDRESS="10000",
         AUDIOFETCH_LOG_LEVEL="WARNING",
     )
     with log.open("ab") as out:

@@ -151,7 +151,7 @@ def bench_env() -> dict[str, str]:
     env.update(
         AUDIOFETCH_MAX_JOBS_PER_CLIENT="1000",
         AUDIOFETCH_MAX_ACTIVE_JOBS="1000",
-        AUDIOFETCH_MAX_JOBS_PER_ADDRESS="100000",  # every bench client comes from 127.0.0.1
+        AUDIOFETCH_MAX_JOBS_PER_ADDRESS="10000",  # every bench client comes from 127.0.0.1
     )
     env.update(ADMIN_PASSWORD=secrets.token_urlsafe(16), SECRET_KEY=secrets.token_urlsafe(32))
     return env
