@@ -31,7 +31,7 @@ from audiofetch.jobs import (
     stream_prefixes,
 )
 from audiofetch.models import Detection
-from audiofetch.naming import sanitize_name
+from audiofetch.naming import UniqueNames, sanitize_name
 from audiofetch.net import Fetcher, open_fetcher
 
 from ._progress import ProgressView, human_bytes
@@ -43,6 +43,14 @@ async def inspect_page(settings: Settings, url: str, *, plugin: str, prefer: Seq
     """Detect the tracks of ``url`` without downloading them."""
     async with open_fetcher(settings) as fetcher:
         return await detect(fetcher, url, settings=settings, plugin=plugin, prefer=prefer)
+
+
+def _free_zip_path(out: Path, name: str) -> Path:
+    """``out/NAME.zip``, or ``NAME (2).zip`` when taken: an existing ZIP is never replaced."""
+    names = UniqueNames()
+    for existing in out.iterdir():
+        names.claim(existing.name)
+    return out / names.claim(f"{name}.zip")
 
 
 def _folder_name(name: str | None, detection: Detection) -> str:
@@ -152,7 +160,7 @@ async def get_page(
                 "audiofetch: the page only has streams that never end; nothing to download", file=sys.stderr
             )
             return 3
-        target = out / (folder_name + ".zip") if as_zip else out / folder_name
+        target = _free_zip_path(out, folder_name) if as_zip else out / folder_name
         print(f"{len(detection.tracks)} tracks from {detection.player} -> {target}", file=sys.stderr)
         if as_zip:
             report = await _to_zip(fetcher, detection, target, settings, view, tags=tags)

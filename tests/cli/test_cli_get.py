@@ -95,6 +95,18 @@ def test_get_zip_writes_one_archive_equal_to_upstream(site: Site, tmp_path: Path
     assert sum(line.startswith("ok     ") for line in result.stderr.splitlines()) == 21
 
 
+def test_get_zip_never_replaces_an_existing_archive(site: Site, tmp_path: Path) -> None:
+    page, expected = publish_album(site, 2)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "Live-Studio - Sessions.zip").write_bytes(b"mine, keep it")
+    result = run_cli("get", page, "--zip", "--out", "out", *ALLOW, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (out / "Live-Studio - Sessions.zip").read_bytes() == b"mine, keep it"
+    with zipfile.ZipFile(out / "Live-Studio - Sessions (2).zip") as opened:
+        assert all(opened.read(name) == data for name, data in expected.items())
+
+
 def test_get_reports_a_missing_track_and_keeps_the_others(site: Site, tmp_path: Path) -> None:
     page, expected = publish_album(site, 6, missing=(3,))
     result = run_cli("get", page, "--out", "out", *ALLOW, cwd=tmp_path)
