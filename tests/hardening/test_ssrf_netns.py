@@ -6,7 +6,6 @@ address must see no connection; a control run with --allow-network shows that it
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,26 +13,9 @@ from typing import Any
 
 import pytest
 
+from tests.netns import unshare_refusal
+
 REPO = Path(__file__).resolve().parents[2]
-
-
-def unshare_refusal() -> str | None:
-    """Why a network namespace cannot be made here, or None when it can."""
-    if shutil.which("unshare") is None or shutil.which("ip") is None:
-        return "unshare or ip is not installed"
-    try:
-        probe = subprocess.run(
-            ["unshare", "--net", "--", "ip", "link", "set", "lo", "up"],
-            capture_output=True,
-            text=True,
-            timeout=20,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"unshare failed: {exc}"
-    if probe.returncode != 0:
-        return f"unshare --net is not permitted here: {probe.stderr.strip() or probe.returncode}"
-    return None
 
 
 REFUSAL = unshare_refusal()

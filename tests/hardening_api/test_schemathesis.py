@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 
 from audiofetch.web._openapi import openapi_document
-from tests.hardening_api.serverproc import REPO, unshare_refusal
+from tests.hardening_api.serverproc import REPO
 from tests.hardening_api.st_netns import STREAMING_PATHS
+from tests.netns import unshare_refusal
 
 pytest.importorskip("schemathesis", reason="schemathesis is not installed (test extra)")
 REFUSAL = unshare_refusal()
