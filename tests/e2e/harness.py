@@ -15,7 +15,7 @@ import os
 import subprocess
 import sys
 import zipfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,9 +124,10 @@ def album_url(site_base: str, name: str, **params: Any) -> str:
 
 
 @asynccontextmanager
-async def audiofetch_server(data_dir: Path) -> AsyncIterator[str]:
-    """``audiofetch serve`` on a free loopback port; yields its base URL, stops it on exit."""
-    port = free_port()
+async def serve(data_dir: Path, extra_env: Mapping[str, str], host: str = "127.0.0.1") -> AsyncIterator[str]:
+    """``audiofetch serve`` on a free port of loopback ``host`` with 127.0.0.0/8 allowed and the test admin
+    password plus ``extra_env``; yields its base URL, stops it on exit."""
+    port = free_port(host)
     data_dir.mkdir(parents=True, exist_ok=True)
     log = data_dir.parent / f"audiofetch-{port}.log"
     env = {
@@ -134,17 +135,17 @@ async def audiofetch_server(data_dir: Path) -> AsyncIterator[str]:
         "AUDIOFETCH_DATA_DIR": str(data_dir),
         "AUDIOFETCH_ALLOW_NETWORKS": "127.0.0.0/8",
         "ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "AUDIOFETCH_MAX_JOBS_PER_CLIENT": "50",
+        **extra_env,
     }
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "audiofetch", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [sys.executable, "-m", "audiofetch", "serve", "--host", host, "--port", str(port)],
             cwd=REPO,
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    base = f"http://127.0.0.1:{port}"
+    base = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
     try:
         await wait_until_up(base, proc, log)
         yield base
@@ -155,6 +156,13 @@ async def audiofetch_server(data_dir: Path) -> AsyncIterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@asynccontextmanager
+async def audiofetch_server(data_dir: Path) -> AsyncIterator[str]:
+    """The server the page tests use (a high per-client job limit: every test tab is one client)."""
+    async with serve(data_dir, {"AUDIOFETCH_MAX_JOBS_PER_CLIENT": "50"}) as base:
+        yield base
 
 
 async def wait_until_up(base: str, proc: subprocess.Popen[bytes], log: Path) -> None:

@@ -12,11 +12,7 @@ import asyncio
 import base64
 import hashlib
 import json
-import os
 import random
-import socket
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -25,22 +21,14 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from tests.e2e.harness import wait_until_up as _wait_until_up
+from tests.conftest import free_port
+from tests.e2e.harness import serve
 
 REPO = Path(__file__).resolve().parents[2]
 EXTENSION_DIR = REPO / "extension"
 CHROMIUM = Path("/usr/bin/chromium")
-ADMIN_PASSWORD = "correct horse battery staple"
 TRACK = b"ID3\x04\x00\x00\x00\x00\x00\x00" + random.Random(7).randbytes(30_000)
 MENU_ID = "audiofetch-send-link"
-
-
-def free_port(host: str) -> int:
-    """A TCP port on the loopback address ``host`` that was free a moment ago."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 def ipv6_loopback() -> bool:
@@ -105,35 +93,9 @@ def album_site() -> web.Application:
 
 @asynccontextmanager
 async def audiofetch_server(data_dir: Path, cors_origins: str, host: str = "127.0.0.1") -> AsyncIterator[str]:
-    """``audiofetch serve`` on a free loopback port of ``host``; yields its base URL, stops it on exit."""
-    port = free_port(host)
-    log = data_dir.parent / f"audiofetch-{port}.log"
-    env = {
-        **os.environ,
-        "AUDIOFETCH_DATA_DIR": str(data_dir),
-        "AUDIOFETCH_ALLOW_NETWORKS": "127.0.0.0/8",
-        "AUDIOFETCH_CORS_ORIGINS": cors_origins,
-        "ADMIN_PASSWORD": ADMIN_PASSWORD,
-    }
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "audiofetch", "serve", "--host", host, "--port", str(port)],
-            cwd=REPO,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
-    try:
-        await _wait_until_up(base, proc, log)
+    """The server the extension talks to, with ``cors_origins`` listed (the extension's origin)."""
+    async with serve(data_dir, {"AUDIOFETCH_CORS_ORIGINS": cors_origins}, host) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 async def job_status(base: str, job_id: str) -> dict[str, Any]:

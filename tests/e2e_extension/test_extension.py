@@ -17,8 +17,8 @@ import pytest
 
 from audiofetch.config import load_settings
 from audiofetch.errors import ConfigError
+from tests.e2e.harness import ADMIN_PASSWORD
 from tests.e2e_extension.harness import (
-    ADMIN_PASSWORD,
     CHROMIUM,
     MENU_ID,
     album_site,

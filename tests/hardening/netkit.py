@@ -13,11 +13,9 @@ import functools
 import gzip
 import ipaddress
 import socket
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
-
-from aiohttp.abc import AbstractResolver, ResolveResult
 
 ID3 = b"ID3\x04\x00\x00\x00\x00\x00\x00"
 
@@ -31,31 +29,6 @@ def audio(size: int, fill: bytes = b"\x11") -> bytes:
 def gzip_bomb(expanded: int, prefix: bytes = b"") -> bytes:
     """``prefix`` plus ``expanded`` zero bytes, gzip-compressed (32 MiB shrink to about 32 KiB)."""
     return gzip.compress(prefix + b"\0" * expanded, compresslevel=6)
-
-
-class TableResolver(AbstractResolver):
-    """DNS from a table: any name can be pointed at any address without real DNS; lookups are logged."""
-
-    def __init__(self, table: Mapping[str, str]) -> None:
-        self.table = dict(table)
-        self.asked: list[str] = []
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        self.asked.append(host)
-        if host not in self.table:
-            raise OSError(f"no such host {host}")
-        address = self.table[host]
-        kind = socket.AF_INET6 if ":" in address else socket.AF_INET
-        return [
-            ResolveResult(
-                hostname=host, host=address, port=port, family=kind, proto=0, flags=socket.AI_NUMERICHOST
-            )
-        ]
-
-    async def close(self) -> None:
-        return None
 
 
 def is_loopback(address: Any) -> bool:

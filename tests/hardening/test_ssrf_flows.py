@@ -24,7 +24,8 @@ from audiofetch.download import DirectorySink, RetryPolicy, download_all, probe_
 from audiofetch.errors import BlockedURLError, FetchError
 from audiofetch.models import Track
 from audiofetch.net import MAX_REDIRECTS, open_fetcher
-from tests.hardening.netkit import Listener, TableResolver, audio, dial_tripwire, eventually, listening
+from tests.dns import TableResolver
+from tests.hardening.netkit import Listener, audio, dial_tripwire, eventually, listening
 from tests.web.apikit import SAME_ORIGIN, admin_settings, bearer, build_app, login
 
 GOOD = audio(30_000)

@@ -12,7 +12,8 @@ import pytest
 from audiofetch.config import Settings
 from audiofetch.errors import BlockedURLError
 from audiofetch.net import check_url, open_fetcher
-from tests.hardening.netkit import TableResolver, dial_tripwire, ipv6_loopback_available, listening
+from tests.dns import TableResolver
+from tests.hardening.netkit import dial_tripwire, ipv6_loopback_available, listening
 
 DEFAULT = Settings()  # empty allow-list: only public addresses
 
