@@ -80,7 +80,7 @@ case "$cmd" in
     exec "$VENV/bin/audiofetch" "$@"
     ;;
   serve|-*)
-    [ "$cmd" = serve ] && shift
+    if [ "$cmd" = serve ] && [ $# -gt 0 ]; then shift; fi
     ensure_venv
     pip_install ""
     exec "$VENV/bin/audiofetch" serve "$@"
