@@ -21,6 +21,9 @@ __all__ = ["SETTINGS", "Setting", "Settings", "load_settings", "parse_networks",
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 REPO_ROOT = Path(__file__).resolve().parent.parent
 _PATH_SEGMENT = re.compile(r"[A-Za-z0-9._~-]+")
+_ASCII_INT = re.compile(r"[+-]?[0-9]+")
+_ASCII_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+_HOST_NAME = re.compile(r"(?:\*\.)?[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?|\[[0-9a-f:.]{2,45}\]")
 
 
 def parse_networks(value: str) -> tuple[Network, ...]:
@@ -39,10 +42,10 @@ def parse_networks(value: str) -> tuple[Network, ...]:
 
 def _int_between(low: int, high: int) -> Callable[[str], int]:
     def parse(value: str) -> int:
-        try:
-            number = int(value.strip())
-        except ValueError as exc:
-            raise ValueError(f"{value!r} is not a whole number") from exc
+        text = value.strip()
+        if not _ASCII_INT.fullmatch(text):  # int() would also take Unicode digits ("٣", "３")
+            raise ValueError(f"{value!r} is not a whole number")
+        number = int(text)
         if not low <= number <= high:
             raise ValueError(f"{number} is outside the allowed range {low}-{high}")
         return number
@@ -51,10 +54,9 @@ def _int_between(low: int, high: int) -> Callable[[str], int]:
 
 
 def _positive_float(value: str) -> float:
-    try:
-        number = float(value.strip())
-    except ValueError as exc:
-        raise ValueError(f"{value!r} is not a number") from exc
+    if not _ASCII_NUMBER.fullmatch(value.strip()):  # float() would take "٣", "inf" and "1e9"
+        raise ValueError(f"{value!r} is not a number")
+    number = float(value.strip())
     if number <= 0:
         raise ValueError(f"{number} must be greater than zero")
     return number
@@ -67,10 +69,9 @@ def _size(value: str) -> int:
     if text and text[-1] in "KMGT":
         factor = 1024 ** ("KMGT".index(text[-1]) + 1)
         text = text[:-1]
-    try:
-        number = int(float(text) * factor)
-    except ValueError as exc:
-        raise ValueError(f"{value!r} is not a size such as 5M or 2G") from exc
+    if not _ASCII_NUMBER.fullmatch(text):  # float() would also take Unicode digits and "inf"
+        raise ValueError(f"{value!r} is not a size such as 5M or 2G")
+    number = int(float(text) * factor)
     if number <= 0:
         raise ValueError(f"{value!r} must be greater than zero")
     return number
@@ -78,6 +79,24 @@ def _size(value: str) -> int:
 
 def _text(value: str) -> str:
     return value
+
+
+def _hosts(value: str) -> tuple[str, ...]:
+    """Host names without port, lower case: ``audio.example``, ``*.example`` (any sub-domain), ``[::1]``."""
+    hosts: list[str] = []
+    for part in value.split(","):
+        host = part.strip().lower().rstrip(".")
+        if not host:
+            continue
+        if not _HOST_NAME.fullmatch(host):
+            raise ValueError(f"{part.strip()!r} is not a host name such as audio.example or *.example")
+        hosts.append(host)
+    return tuple(hosts)
+
+
+def _rate(value: str) -> int:
+    """Bytes per second, with an optional K/M suffix; 0 turns the check off."""
+    return 0 if value.strip() == "0" else _size(value)
 
 
 def _origins(value: str) -> tuple[str, ...]:
@@ -289,6 +308,75 @@ SETTINGS: tuple[Setting, ...] = (
         "Comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For, -Proto and -Host "
         "headers are believed (client address, https, host name). Empty: never believed.",
     ),
+    Setting(
+        "allowed_hosts",
+        "AUDIOFETCH_ALLOWED_HOSTS",
+        _hosts,
+        "",
+        "Comma-separated names the server answers to in the Host header (audio.example, *.example); "
+        "others get 421 (DNS rebinding). Empty: localhost, the HOST address (any IP address when HOST "
+        "is 0.0.0.0 or ::) and, from a trusted proxy, the host it forwards.",
+    ),
+    Setting(
+        "connections_per_client",
+        "AUDIOFETCH_CONNECTIONS_PER_CLIENT",
+        _int_between(1, 1000),
+        "24",
+        "Outgoing connections one client's jobs and previews may hold at once (of 100 in all).",
+    ),
+    Setting(
+        "connections_per_job",
+        "AUDIOFETCH_CONNECTIONS_PER_JOB",
+        _int_between(1, 1000),
+        "12",
+        "Outgoing connections one job may hold at once.",
+    ),
+    Setting(
+        "connection_wait",
+        "AUDIOFETCH_CONNECTION_WAIT",
+        _positive_float,
+        "20",
+        "Seconds a request waits for a free outgoing connection before it fails (a track is retried).",
+    ),
+    Setting(
+        "probe_deadline",
+        "AUDIOFETCH_PROBE_DEADLINE",
+        _positive_float,
+        "120",
+        "Seconds the format and size probe of a browser-mode job may take in all; tracks not probed "
+        "by then are left out.",
+    ),
+    Setting(
+        "min_rate",
+        "AUDIOFETCH_MIN_RATE",
+        _rate,
+        "1K",
+        "Slowest transfer kept (bytes per second, averaged over AUDIOFETCH_MIN_RATE_WINDOW): a slower "
+        "track is dropped and retried later. 0: no floor.",
+    ),
+    Setting(
+        "min_rate_window",
+        "AUDIOFETCH_MIN_RATE_WINDOW",
+        _positive_float,
+        "60",
+        "Seconds over which the transfer rate is averaged for AUDIOFETCH_MIN_RATE.",
+    ),
+    Setting(
+        "spool_lookahead",
+        "AUDIOFETCH_SPOOL_LOOKAHEAD",
+        _size,
+        "64M",
+        "Bytes a browser-mode ZIP may download ahead of what the browser has read (at least two tracks "
+        "are always allowed); past it downloads pause until the browser catches up.",
+    ),
+    Setting(
+        "slow_reader_timeout",
+        "AUDIOFETCH_SLOW_READER_TIMEOUT",
+        _positive_float,
+        "600",
+        "Seconds downloads may stay paused for a browser that reads its ZIP too slowly; then the ZIP "
+        "ends with an error and the job fails.",
+    ),
 )
 
 
@@ -322,6 +410,15 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     base_path: str = ""
     trusted_proxies: tuple[Network, ...] = ()
+    allowed_hosts: tuple[str, ...] = ()
+    connections_per_client: int = 24
+    connections_per_job: int = 12
+    connection_wait: float = 20.0
+    probe_deadline: float = 120.0
+    min_rate: int = 1024
+    min_rate_window: float = 60.0
+    spool_lookahead: int = 64 * 1024 * 1024
+    slow_reader_timeout: float = 600.0
     templates_dir: Path = REPO_ROOT / "templates"
     static_dir: Path = REPO_ROOT / "static"
 

@@ -219,7 +219,7 @@ def _master(lines: list[str], url: str) -> MasterPlaylist:
             variants.append(
                 Variant(
                     url=urljoin(url, line),
-                    bandwidth=int(bandwidth) if bandwidth.isdigit() else 0,
+                    bandwidth=int(bandwidth) if bandwidth.isascii() and bandwidth.isdigit() else 0,
                     codecs=codecs,
                     resolution=pending.get("RESOLUTION"),
                     audio_group=pending.get("AUDIO"),
@@ -241,7 +241,7 @@ def _media(lines: list[str], url: str) -> MediaPlaylist:
     for line in lines:
         tag, _, value = line.partition(":")
         if tag == "#EXT-X-MEDIA-SEQUENCE":
-            if not value.strip().isdigit():
+            if not (value.strip().isascii() and value.strip().isdigit()):
                 raise PlaylistError(f"unreadable media sequence {value!r}")
             media_sequence = int(value)
         elif tag == "#EXT-X-KEY":

@@ -47,7 +47,7 @@ def _full_size(page: FetchedPage) -> int | None:
     if page.header("Content-Encoding") not in (None, "identity"):
         return None
     length = page.header("Content-Length")
-    return int(length) if length is not None and length.isdigit() else None
+    return int(length) if length is not None and length.isascii() and length.isdigit() else None
 
 
 async def _probe_one(fetcher: Fetcher, track: Track, referer: str | None) -> Probe:
@@ -69,13 +69,31 @@ async def _probe_one(fetcher: Fetcher, track: Track, referer: str | None) -> Pro
 
 
 async def probe_tracks(
-    fetcher: Fetcher, tracks: Sequence[Track], *, referer: str | None, workers: int
+    fetcher: Fetcher,
+    tracks: Sequence[Track],
+    *,
+    referer: str | None,
+    workers: int,
+    deadline: float | None = None,
 ) -> list[Probe]:
-    """One ``Probe`` per track, in order; at most ``workers`` requests at a time. Never raises for a track."""
+    """One ``Probe`` per track, in order; at most ``workers`` requests at a time. Never raises for a track.
+
+    ``deadline`` (seconds) bounds the whole probe: tracks not probed by then get an error ``Probe``.
+    """
     gate = asyncio.Semaphore(max(1, workers))
 
     async def gated(track: Track) -> Probe:
         async with gate:
             return await _probe_one(fetcher, track, referer)
 
-    return list(await asyncio.gather(*(gated(track) for track in tracks)))
+    tasks = [asyncio.ensure_future(gated(track)) for track in tracks]
+    if not tasks:
+        return []
+    try:
+        await asyncio.wait(tasks, timeout=deadline)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    late = f"no answer within the {deadline:g} s allowed for checking the tracks" if deadline else ""
+    return [task.result() if not task.cancelled() else Probe(None, None, late) for task in tasks]

@@ -23,6 +23,7 @@ from audiofetch.models import Track
 from audiofetch.net import Fetcher, MediaStream
 
 from ._progress import ProgressBoard
+from ._rate import at_least
 from ._sinks import PartFile, SavedFile
 
 __all__ = ["WRITE_SIZE", "JobBudget", "RetryPolicy", "choose_extension", "fetch_track"]
@@ -171,7 +172,13 @@ async def _copy_body(job: _Transfer, stream: MediaStream, share: _Reservation) -
     unwritten = 0
     pending: list[bytes] = []
     try:
-        async with contextlib.aclosing(stream.chunks()) as pieces:
+        settings = job.settings
+        async with (
+            contextlib.aclosing(stream.chunks()) as received,
+            contextlib.aclosing(
+                at_least(received, rate=settings.min_rate, window=settings.min_rate_window, url=stream.url)
+            ) as pieces,
+        ):
             async for piece in pieces:
                 share.take(len(piece))
                 if part.size + unwritten + len(piece) > cap:

@@ -24,7 +24,7 @@ def _embeds(page: Page) -> list[Node]:
 
 def _duration(node: Node) -> float | None:
     raw = (node.get("data-duration-in-ms") or "").strip()
-    return int(raw) / 1000 if raw.isdigit() and int(raw) > 0 else None
+    return int(raw) / 1000 if raw.isascii() and raw.isdigit() and int(raw) > 0 else None
 
 
 class SquarespaceExtractor(Extractor):

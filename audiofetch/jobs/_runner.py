@@ -41,7 +41,7 @@ from audiofetch.errors import (
 from audiofetch.logs import job_id_var
 from audiofetch.models import Detection, Track
 from audiofetch.naming import UniqueNames, sanitize_name
-from audiofetch.net import Fetcher, check_url
+from audiofetch.net import Fetcher, Owner, check_url
 
 from ._browser import BrowserStream
 from ._events import JOB_COMPLETED, JOB_CREATED, JOB_DELETED, JOB_STATUS, JOB_TRACKS, Broker
@@ -72,6 +72,7 @@ class JobRunner:
         self._cancelling: set[str] = set()
         self._sinks: dict[str, DirectorySink] = {}
         self._by_address: dict[str, set[str]] = {}  # client address -> its active jobs (this run)
+        self._addresses: dict[str, str] = {}  # active job -> the address that submitted it (this run)
         self._submit_lock = asyncio.Lock()
         self._running = asyncio.Semaphore(settings.max_running_jobs)
         self._closing = False
@@ -112,7 +113,7 @@ class JobRunner:
     # -- submitting and following jobs ------------------------------------------------------------------
 
     async def submit(self, spec: JobSpec, *, address: str | None = None) -> tuple[Job, bool]:
-        """Create a job, or return the active one for the same page and mode (``True`` = duplicate).
+        """Create a job, or return the same client's active one for the page and mode (``True`` = duplicate).
 
         Raises BlockedURLError for URLs the guard refuses outright, BadRequestError for other bad input,
         JobLimitError (with ``retry_after``) when the limits are reached: overall, per client id (counted
@@ -126,7 +127,7 @@ class JobRunner:
         async with self._submit_lock:
             mine = self._by_address.setdefault(address, set()) if address else set()
             if address and len(mine) >= self._settings.max_jobs_per_address:
-                existing = await self._store.find_active(spec.url, spec.mode)
+                existing = await self._store.find_active(spec.url, spec.mode, client_id=spec.client_id)
                 if existing is not None:
                     return existing, True
                 raise JobLimitError(
@@ -139,6 +140,7 @@ class JobRunner:
             )
             if created and address:
                 mine.add(job.id)
+                self._addresses[job.id] = address
         if not created:
             return job, True
         self._broker.publish(JOB_CREATED, job.id, job.to_json())
@@ -152,16 +154,43 @@ class JobRunner:
             await event.wait()
         failure = self._failures.get(job_id)
         if failure is not None:
-            raise failure
+            raise _without_traceback(failure)  # a fresh one: raising the kept one would attach a traceback
         return await self._store.get(job_id)
 
-    async def preview(self, url: str, *, plugin: str = "auto", prefer: Sequence[str] = ()) -> Detection:
-        """The tracks of ``url`` without creating a job."""
+    async def preview(
+        self,
+        url: str,
+        *,
+        plugin: str = "auto",
+        prefer: Sequence[str] = (),
+        client_id: str = "",
+        address: str | None = None,
+    ) -> Detection:
+        """The tracks of ``url`` without creating a job.
+
+        While it runs, a preview counts as one of the ``address``'s jobs (``JobLimitError`` when they are
+        all taken) and its requests count against the client's and the address's connection shares.
+        """
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise BadRequestError("the address must be a web address starting with http:// or https://")
         check_url(url, self._settings.allow_networks)
-        return await detect(self._fetcher, url, settings=self._settings, plugin=plugin, prefer=prefer)
+        ticket = f"preview:{id(asyncio.current_task())}:{url}"
+        if address:
+            async with self._submit_lock:
+                mine = self._by_address.setdefault(address, set())
+                if len(mine) >= self._settings.max_jobs_per_address:
+                    raise JobLimitError(
+                        f"{len(mine)} jobs and previews from your address are running; wait for one to finish",
+                        retry_after=10,
+                    )
+                mine.add(ticket)
+        try:
+            fetcher = self._fetcher.for_owner(Owner(None, _groups(client_id, address)))
+            return await detect(fetcher, url, settings=self._settings, plugin=plugin, prefer=prefer)
+        finally:
+            if address:
+                self._by_address.get(address, set()).discard(ticket)
 
     async def cancel(self, job_id: str) -> Job:
         """Stop the job (its downloads and stream); a finished job is returned unchanged."""
@@ -181,8 +210,11 @@ class JobRunner:
         finally:
             self._cancelling.discard(job_id)
 
-    async def retry_failed(self, job_id: str) -> Job:
-        """Fetch the failed tracks again: server mode in the same job, browser mode as a new job."""
+    async def retry_failed(self, job_id: str, *, address: str | None = None) -> Job:
+        """Fetch the failed tracks again: server mode in the same job, browser mode as a new job.
+
+        A browser-mode retry is a new job and counts against the per-``address`` limit like one.
+        """
         job = await self._store.get(job_id)
         if job.active:
             raise JobActiveError("the job is still running; retry when it has finished")
@@ -190,7 +222,7 @@ class JobRunner:
         if not failed:
             raise BadRequestError("the job has no failed tracks to retry")
         if job.spec.mode == "browser":
-            retry, _ = await self.submit(replace(job.spec, selected=failed))
+            retry, _ = await self.submit(replace(job.spec, selected=failed), address=address)
             return retry
         tracks = [replace(t, status="pending", error=None) if t.status == "failed" else t for t in job.tracks]
         await self._store.set_tracks(job_id, tracks)
@@ -223,7 +255,7 @@ class JobRunner:
         saved = [SavedTrack(track, name) for track, name in zip(tracks, names, strict=True)]
         relay = ProgressRelay(self._store, self._broker, job_id)
         download = ZipDownload(
-            self._fetcher, tracks, probes, spool=self._spool_root() / job_id, settings=self._settings,
+            self._job_fetcher(job), tracks, probes, spool=self._spool_root() / job_id, settings=self._settings,
             workers=job.spec.workers or self._settings.workers, referer=job.spec.url, on_event=relay.on_event,
             prefixes=stream_prefixes(tracks, probes, page, tag=job.spec.tags),
             extra_entries=[playlist_entry(saved, page, numbered_total=len(tracks))],
@@ -295,7 +327,7 @@ class JobRunner:
         spec = job.spec
         try:
             detection = await detect(
-                self._fetcher,
+                self._job_fetcher(job),
                 spec.url,
                 settings=self._settings,
                 plugin=spec.plugin or "auto",
@@ -304,7 +336,7 @@ class JobRunner:
             if not detection.tracks:
                 raise NoAudioError("the page only has live streams, which cannot be downloaded")
         except AudioFetchError as exc:
-            self._failures[job.id] = exc
+            self._failures[job.id] = _without_traceback(exc)
             await self._finish(job.id, "failed", error=exc.user_message)
             return None
         self._remember(job.id, detection)
@@ -314,15 +346,16 @@ class JobRunner:
         chosen = [t for t in detection.tracks if wanted is None or t.index in wanted]
         if spec.mode == "browser":
             probes = await probe_tracks(
-                self._fetcher, chosen, referer=spec.url, workers=spec.workers or self._settings.workers
-            )
+                self._job_fetcher(job), chosen, referer=spec.url, workers=spec.workers or self._settings.workers,
+                deadline=self._settings.probe_deadline,
+            )  # fmt: skip
             by_index = {t.index: p for t, p in zip(chosen, probes, strict=True)}
             tracks = [self._with_probe(t, by_index.get(t.index)) for t in tracks]
             usable = [(t, p) for t, p in zip(chosen, probes, strict=True) if p.error is None]
             self._tracks[job.id] = ([t for t, _ in usable], [p for _, p in usable])
             page = PageTags.from_detection(detection)
             if spec.tags and any(p.ext == "mp3" for _, p in usable):  # only MP3s are tagged while streaming
-                page = await load_covers(self._fetcher, page, [t for t, _ in usable], referer=spec.url)
+                page = await load_covers(self._job_fetcher(job), page, [t for t, _ in usable], referer=spec.url)
             self._page_tags[job.id] = page
         await self._store.set_tracks(job.id, tracks)
         name = spec.name or detection.title or urlsplit(detection.page_url).hostname or "audio"
@@ -388,7 +421,7 @@ class JobRunner:
         await self._set_status(job.id, "downloading")
         try:
             report = await download_all(
-                self._fetcher, tracks, sink, workers=job.spec.workers or self._settings.workers,
+                self._job_fetcher(job), tracks, sink, workers=job.spec.workers or self._settings.workers,
                 settings=self._settings, referer=job.spec.url, on_event=relay.on_event,
             )  # fmt: skip
         finally:
@@ -418,7 +451,7 @@ class JobRunner:
             page = PageTags(job.title, len(job.tracks))
         try:
             await finish_folder(
-                self._fetcher, sink.folder, saved, page, tag=job.spec.tags, referer=job.spec.url,
+                self._job_fetcher(job), sink.folder, saved, page, tag=job.spec.tags, referer=job.spec.url,
                 numbered_total=numbered,
             )  # fmt: skip
         except Exception:
@@ -438,4 +471,25 @@ class JobRunner:
         self._page_tags.pop(job_id, None)
         for jobs in self._by_address.values():
             jobs.discard(job_id)
+        self._addresses.pop(job_id, None)
         return job
+
+    def _job_fetcher(self, job: Job) -> Fetcher:
+        """The fetcher for ``job``'s requests: counted against its own, its client's and its address's
+        connection shares, so one client's jobs cannot hold every connection."""
+        owner = Owner(job.id, _groups(job.spec.client_id, self._addresses.get(job.id)))
+        return self._fetcher.for_owner(owner)
+
+
+def _groups(client_id: str, address: str | None) -> tuple[str, ...]:
+    """The connection-share groups of a requester: its client id and its network address."""
+    return tuple(group for group in (client_id, f"addr:{address}" if address else "") if group)
+
+
+def _without_traceback(exc: AudioFetchError) -> AudioFetchError:
+    """A copy of ``exc`` with its message and fields but no traceback, cause or context: those hold
+    the frames of the analysis, and so the page and its parsed tree, for as long as the job is kept."""
+    clone = type(exc).__new__(type(exc), *exc.args)
+    clone.args = exc.args
+    clone.__dict__.update(exc.__dict__)
+    return clone

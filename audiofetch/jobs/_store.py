@@ -55,7 +55,11 @@ _INSERT_JOB = (
     "INSERT INTO jobs (id, url, url_key, name, mode, plugin, workers, prefer, client_id, selected, tags, "
     "status, error, title, player, created_at, updated_at, run_id) VALUES (" + ", ".join("?" * 18) + ")"
 )
-_FIND_ACTIVE = f"WHERE url_key = ? AND mode = ? AND status IN {_ACTIVE} ORDER BY created_at, rowid LIMIT 1"
+# Duplicate control stays within one owner: another client's job for the same page is never handed out.
+_FIND_ACTIVE = (
+    f"WHERE url_key = ? AND mode = ? AND client_id = ? AND status IN {_ACTIVE} "
+    "ORDER BY created_at, rowid LIMIT 1"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +116,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         2,
         "jobs.tags: write tags into the files (1) or leave them as sent (0)",
         ("ALTER TABLE jobs ADD COLUMN tags INTEGER NOT NULL DEFAULT 1 CHECK (tags IN (0, 1))",),
+    ),
+    Migration(
+        3,
+        "jobs_by_client: a visitor's job list is read by owner, newest first",
+        ("CREATE INDEX jobs_by_client ON jobs (client_id, created_at)",),
     ),
 )
 
@@ -313,16 +322,22 @@ class JobStore:
         """The job with this id; raises ``JobNotFound``."""
         return await self._read(lambda conn: _load_job(conn, job_id))
 
-    async def list(self, limit: int = 50, offset: int = 0) -> builtins.list[Job]:
-        """Jobs newest first, ``limit`` of them after skipping ``offset``."""
+    async def list(
+        self, limit: int = 50, offset: int = 0, *, client_id: str | None = None
+    ) -> builtins.list[Job]:
+        """Jobs newest first, ``limit`` of them after skipping ``offset``; only ``client_id``'s if given."""
         if limit < 0 or offset < 0:
             raise ValueError("limit and offset must not be negative")
-        where = "ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?"
-        return await self._read(lambda conn: _load_jobs(conn, where, (limit, offset)))
+        order = "ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?"
+        if client_id is None:
+            return await self._read(lambda conn: _load_jobs(conn, order, (limit, offset)))
+        mine = f"WHERE client_id = ? {order}"
+        return await self._read(lambda conn: _load_jobs(conn, mine, (client_id, limit, offset)))
 
-    async def find_active(self, url: str, mode: str) -> Job | None:
-        """The oldest active job for the same page (compared by ``normalise_url``) and mode, if any."""
-        jobs = await self._read(lambda conn: _load_jobs(conn, _FIND_ACTIVE, (normalise_url(url), mode)))
+    async def find_active(self, url: str, mode: str, *, client_id: str) -> Job | None:
+        """``client_id``'s oldest active job for the same page (by ``normalise_url``) and mode, if any."""
+        params = (normalise_url(url), mode, client_id)
+        jobs = await self._read(lambda conn: _load_jobs(conn, _FIND_ACTIVE, params))
         return jobs[0] if jobs else None
 
     async def count_active(self, client_id: str | None = None) -> int:
@@ -353,7 +368,7 @@ class JobStore:
     async def create_or_find_active(
         self, spec: JobSpec, *, max_active: int | None = None, max_per_client: int | None = None
     ) -> tuple[Job, bool]:
-        """``(new job, True)``, or ``(active job, False)`` when one has the same page and mode.
+        """``(new job, True)``, or ``(active job, False)`` when the same client has one for the page and mode.
 
         Atomic (it runs in the writer), so two identical requests racing each other get one job, and the
         limits are counted in the same transaction as the insert: simultaneous requests cannot all pass
@@ -363,7 +378,7 @@ class JobStore:
         job = Job.new(spec, time.time())
 
         def apply(conn: sqlite3.Connection) -> tuple[Job, bool]:
-            found = _load_jobs(conn, _FIND_ACTIVE, (normalise_url(spec.url), spec.mode))
+            found = _load_jobs(conn, _FIND_ACTIVE, (normalise_url(spec.url), spec.mode, spec.client_id))
             if found:
                 return found[0], False
             active = f"SELECT count(*) FROM jobs WHERE status IN {_ACTIVE}"

@@ -10,14 +10,17 @@ from ._errors import parse_retry_after
 from ._fetch import MAX_REDIRECTS, FetchedPage, Fetcher, MediaStream
 from ._guard import BAD_PORTS, address_problem, check_address, check_url, guarded_socket_factory
 from ._session import BROWSER_USER_AGENT, open_fetcher
+from ._shares import ConnectionShares, Owner
 
 __all__ = [
     "BAD_PORTS",
     "BROWSER_USER_AGENT",
+    "ConnectionShares",
     "MAX_REDIRECTS",
     "FetchedPage",
     "Fetcher",
     "MediaStream",
+    "Owner",
     "address_problem",
     "check_address",
     "check_url",

@@ -20,6 +20,7 @@ from audiofetch.errors import FetchError, TooLargeError
 
 from ._errors import status_error, translate_errors
 from ._guard import check_url
+from ._shares import ConnectionShares, Owner
 
 __all__ = ["MAX_REDIRECTS", "FetchedPage", "Fetcher", "MediaStream"]
 
@@ -90,12 +91,25 @@ def _range_outcome(response: aiohttp.ClientResponse, requested: int) -> tuple[in
 class Fetcher:
     """All HTTP access AudioFetch makes, over one shared, guarded ``aiohttp.ClientSession``.
 
-    Build it with ``open_fetcher``; it is safe to share between concurrent jobs.
+    Build it with ``open_fetcher``; it is safe to share between concurrent jobs. ``for_owner`` gives a
+    view whose requests count against a job's and a client's fair share of the connections.
     """
 
-    def __init__(self, session: aiohttp.ClientSession, settings: Settings) -> None:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        settings: Settings,
+        shares: ConnectionShares | None = None,
+        owner: Owner | None = None,
+    ) -> None:
         self._session = session
         self._settings = settings
+        self._shares = shares
+        self._owner = owner
+
+    def for_owner(self, owner: Owner) -> Fetcher:
+        """The same fetcher, its requests counted against ``owner``'s shares (see ``ConnectionShares``)."""
+        return Fetcher(self._session, self._settings, self._shares, owner)
 
     @property
     def settings(self) -> Settings:
@@ -177,6 +191,19 @@ class Fetcher:
     ) -> AsyncIterator[aiohttp.ClientResponse]:
         allow = self._settings.allow_networks
         current = check_url(url, allow)
+        if self._shares is None:
+            slot: contextlib.AbstractAsyncContextManager[None] = contextlib.nullcontext()
+        else:
+            slot = self._shares.slot(self._owner, str(current))
+        async with slot:
+            async with self._follow(url, current, headers, referer, read_bufsize) as response:
+                yield response
+
+    @contextlib.asynccontextmanager
+    async def _follow(
+        self, url: str, current: URL, headers: Mapping[str, str], referer: str | None, read_bufsize: int | None
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        allow = self._settings.allow_networks
         request_headers = dict(headers)
         if referer:
             request_headers["Referer"] = referer

@@ -13,6 +13,7 @@ from audiofetch.config import Settings
 
 from ._fetch import Fetcher
 from ._guard import guarded_socket_factory
+from ._shares import ConnectionShares
 
 __all__ = ["BROWSER_USER_AGENT", "open_fetcher"]
 
@@ -45,7 +46,13 @@ async def open_fetcher(
         cookie_jar=aiohttp.DummyCookieJar(),  # shared by every job: keep no site's cookies across them
         trust_env=False,  # no proxy from the environment: the guard must see the real destination
     )
+    shares = ConnectionShares(
+        total=_CONNECTION_LIMIT,
+        per_group=settings.connections_per_client,
+        per_job=settings.connections_per_job,
+        wait=settings.connection_wait,
+    )
     try:
-        yield Fetcher(session, settings)
+        yield Fetcher(session, settings, shares)
     finally:
         await session.close()

@@ -45,7 +45,7 @@ def _text(body: Mapping[str, Any], key: str, limit: int) -> str | None:
 def _workers(value: object) -> int | None:
     if value is None or value == "":
         return None
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_WORKERS:
         raise BadRequestError(f"workers must be a whole number from 1 to {MAX_WORKERS}")
@@ -131,7 +131,7 @@ def _bounded_int(request: web.Request, name: str, default: int, high: int) -> in
     text = request.query.get(name)
     if text is None or text == "":
         return default
-    if not text.isdigit() or not 0 <= int(text) <= high:
+    if not (text.isascii() and text.isdigit()) or not 0 <= int(text) <= high:
         raise BadRequestError(f"{name} must be a whole number from 0 to {high}")
     return int(text)
 
@@ -142,11 +142,8 @@ async def list_jobs(request: web.Request) -> web.Response:
     offset = _bounded_int(request, "offset", 0, 1_000_000)
     identity = await identify(request)
     store = request.app[STORE_KEY]
-    if identity.admin:
-        jobs = await store.list(limit=limit, offset=offset)
-    else:
-        recent = await store.list(limit=offset + limit + 500, offset=0)
-        jobs = [job for job in recent if job.spec.client_id == identity.client_id][offset : offset + limit]
+    owner = None if identity.admin else identity.client_id
+    jobs = await store.list(limit=limit, offset=offset, client_id=owner)
     return web.json_response({"jobs": [job.to_json() for job in jobs]})
 
 
@@ -177,7 +174,8 @@ async def cancel_job(request: web.Request) -> web.Response:
 async def retry_job(request: web.Request) -> web.Response:
     """``POST /api/jobs/{id}/retry``: fetch the failed tracks again."""
     job = await _owned_job(request)
-    return _job_response(await request.app[RUNNER_KEY].retry_failed(job.id))
+    address = client_key(request.remote)
+    return _job_response(await request.app[RUNNER_KEY].retry_failed(job.id, address=address))
 
 
 async def _stream_job(request: web.Request, job_id: str) -> web.StreamResponse:
@@ -235,7 +233,11 @@ async def preview(request: web.Request) -> web.Response:
         raise BadRequestError("url is required")
     plugin = _text(request.query, "plugin", 64) or "auto"
     detection = await request.app[RUNNER_KEY].preview(
-        url, plugin=plugin, prefer=_prefer(request.query.get("prefer"))
+        url,
+        plugin=plugin,
+        prefer=_prefer(request.query.get("prefer")),
+        client_id=(await identify(request)).client_id,
+        address=client_key(request.remote),
     )
     return web.json_response(detection_json(detection))
 

@@ -36,8 +36,7 @@ log = logging.getLogger(__name__)
 
 # Most specific first: the first class the exception is an instance of decides.
 ERROR_STATUSES: tuple[tuple[type[BaseException], int], ...] = (
-    (errors.BadRequestError, 400),
-    (ValueError, 400),
+    (errors.BadRequestError, 400),  # our own validation only: a stray ValueError is a bug (500, logged)
     (errors.BlockedURLError, 403),
     (errors.DetectError, 422),  # NoAudioError, ParseError
     (errors.ExtractError, 422),

@@ -124,10 +124,8 @@ def _settings_workers(app: web.Application) -> int:
 async def _visible_jobs(request: web.Request) -> list[Job]:
     """The requester's jobs, newest first (every job for the admin)."""
     identity = await identify(request)
-    jobs = await request.app[STORE_KEY].list(limit=MAX_JOBS_SHOWN if identity.admin else 500)
-    if identity.admin:
-        return jobs
-    return [job for job in jobs if job.spec.client_id == identity.client_id][:MAX_JOBS_SHOWN]
+    owner = None if identity.admin else identity.client_id  # by owner in SQL: nobody's jobs crowd out hers
+    return await request.app[STORE_KEY].list(limit=MAX_JOBS_SHOWN, client_id=owner)
 
 
 async def _context(request: web.Request, **extra: Any) -> dict[str, Any]:
@@ -196,7 +194,12 @@ async def preview(request: web.Request) -> web.Response:
         if not url:
             raise FormError(400, "url", "enter the address of a page first")
         plugin = values.get("plugin") or "auto"
-        detection = await request.app[RUNNER_KEY].preview(url[:MAX_URL_CHARS], plugin=plugin)
+        detection = await request.app[RUNNER_KEY].preview(
+            url[:MAX_URL_CHARS],
+            plugin=plugin,
+            client_id=(await identify(request)).client_id,
+            address=client_key(request.remote),
+        )
     except Exception as exc:  # expected errors are shown; _as_form_error re-raises bugs
         problem = _as_form_error(exc)
     errors_by_field = {problem.field: problem.message} if problem else {}
@@ -222,7 +225,7 @@ def _selected(form: MultiDict[str]) -> tuple[int, ...] | None:
     if not previewed or previewed != form.get("url", "").strip():
         return None
     values = form.getall("selected", [])
-    if len(values) > MAX_SELECTED or not all(v.isdigit() and 0 < int(v) <= MAX_SELECTED for v in values):
+    if len(values) > MAX_SELECTED or not all(v.isascii() and v.isdigit() and 0 < int(v) <= MAX_SELECTED for v in values):
         raise FormError(400, "selected", "the ticked tracks are not valid; preview the page again")
     if not values:
         raise FormError(400, "selected", "tick at least one track to download")
@@ -315,7 +318,7 @@ async def job_action(request: web.Request) -> web.StreamResponse:
         if action == "cancel":
             result: Job | None = await runner.cancel(job_id)
         elif action == "retry":
-            result = await runner.retry_failed(job_id)
+            result = await runner.retry_failed(job_id, address=client_key(request.remote))
         else:
             await runner.delete(job_id)
             result = None

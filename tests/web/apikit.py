@@ -51,7 +51,15 @@ class StoreRunner:
     async def analyse(self, job_id: str) -> Job:
         return await self.store.get(job_id)
 
-    async def preview(self, url: str, *, plugin: str = "auto", prefer: Any = ()) -> Detection:
+    async def preview(
+        self,
+        url: str,
+        *,
+        plugin: str = "auto",
+        prefer: Any = (),
+        client_id: str = "",
+        address: str | None = None,
+    ) -> Detection:
         raise NoAudioError(f"no audio found on {url}")
 
     async def cancel(self, job_id: str) -> Job:
@@ -59,7 +67,7 @@ class StoreRunner:
         self.broker.publish(JOB_STATUS, job_id, {"status": "cancelled"})
         return job
 
-    async def retry_failed(self, job_id: str) -> Job:
+    async def retry_failed(self, job_id: str, *, address: str | None = None) -> Job:
         return await self.store.get(job_id)
 
     async def delete(self, job_id: str) -> None:

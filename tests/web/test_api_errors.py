@@ -19,7 +19,6 @@ from audiofetch.web._middlewares import (
 
 CASES: list[tuple[BaseException, int]] = [
     (errors.BadRequestError("url is required"), 400),
-    (ValueError("workers must be at least 1, not 0"), 400),
     (errors.BlockedURLError("refused: 10.0.0.1 is a private address", url="http://10.0.0.1/"), 403),
     (errors.NoAudioError("no audio found on the page"), 422),
     (errors.ParseError("the page could not be parsed in time"), 422),
