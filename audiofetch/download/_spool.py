@@ -4,8 +4,10 @@ Used by browser mode (the ZIP streams to the browser as it is built) and ``audio
 
 - Each track is written to ``<spool>/<position>.part``; the ZIP entry for it reads that file *as it
   grows*, so the first byte of the archive leaves as soon as the first track's first bytes arrive.
-- Downloads may run ahead of the reader by at most ``lookahead`` tracks (backpressure): temporary disk
-  use is bounded by the files of that window, and each file is deleted once its entry is written.
+- Downloads may run ahead of the reader by at most ``lookahead`` tracks (backpressure), and by at most
+  ``AUDIOFETCH_SPOOL_LOOKAHEAD`` unread bytes (``ReadWindow``: writes, and so upstream reads, pause until
+  the reader catches up; a reader too slow for too long stalls the window). Each file is deleted once
+  its entry is written.
 - If a download restarts from zero (the server ignored Range) after the reader already passed some
   bytes, the reader waits until the new file is at least as long as what it sent, checks that its
   start has the CRC-32 of the bytes already sent, and goes on from there. Other bytes (the server
@@ -40,6 +42,7 @@ from ._pool import DownloadReport, download_all
 from ._probe import Probe
 from ._progress import OnEvent, ProgressEvent, TrackProgress
 from ._sinks import _DISK_THREADS, HEAD_BYTES, PartFile, SavedFile, _write_all
+from ._window import ReadWindow
 
 __all__ = ["READ_SIZE", "SpoolSink", "ZipDownload", "entry_names"]
 
@@ -68,8 +71,8 @@ class _Slot:
 class _SpoolPart:
     """The writing side of a slot (a ``PartFile``)."""
 
-    def __init__(self, slot: _Slot) -> None:
-        self._slot = slot
+    def __init__(self, slot: _Slot, position: int, window: ReadWindow | None) -> None:
+        self._slot, self._position, self._window = slot, position, window
         # O_APPEND: after a restart truncates the file, writes must start again at offset 0.
         flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND
         self._fd: int | None = os.open(slot.path, flags, 0o600)
@@ -85,18 +88,24 @@ class _SpoolPart:
 
     async def write(self, pieces: Sequence[bytes]) -> None:
         assert self._fd is not None
+        if self._window is not None:
+            await self._window.room(self._position)  # back-pressure: wait for the reader to catch up
         loop = asyncio.get_running_loop()
         written = await loop.run_in_executor(_DISK_THREADS, _write_all, self._fd, list(pieces))
         slot = self._slot
         if len(slot.head) < HEAD_BYTES:
             slot.head = (slot.head + b"".join(pieces))[:HEAD_BYTES]
         slot.size += written
+        if self._window is not None:
+            self._window.sized(self._position, slot.size)
         slot.touch()
 
     async def restart(self) -> None:
         assert self._fd is not None
         os.ftruncate(self._fd, 0)
         self._slot.size, self._slot.head = 0, b""
+        if self._window is not None:
+            self._window.sized(self._position, 0)
         self._slot.generation += 1
         self._slot.touch()
 
@@ -125,9 +134,12 @@ def _unlink_quietly(path: Path) -> None:
 class SpoolSink:
     """A ``Sink`` whose files are read while they are written, then deleted; see the module docstring."""
 
-    def __init__(self, folder: Path, *, lookahead: int, names: Sequence[str] = ()) -> None:
+    def __init__(
+        self, folder: Path, *, lookahead: int, names: Sequence[str] = (), window: ReadWindow | None = None
+    ) -> None:
         self.folder = folder
         self._lookahead = max(1, lookahead)
+        self.read_window = window
         self._names = list(names)
         self._slots: list[_Slot] = []
         self._released = 0  # entries the reader finished with, in order
@@ -151,7 +163,7 @@ class SpoolSink:
         async with self._window:
             await self._window.wait_for(lambda: position < self._released + self._lookahead)
         try:
-            return _SpoolPart(self._slots[position])
+            return _SpoolPart(self._slots[position], position, self.read_window)
         except OSError as exc:
             raise DownloadError(f"cannot create a temporary file: {exc.strerror}") from exc
 
@@ -199,6 +211,8 @@ class SpoolSink:
                     if not chunk or slot.generation != generation:  # restarted under us: check first
                         continue
                     offset += len(chunk)
+                    if self.read_window is not None:
+                        self.read_window.sent(position, offset)
                     sent_crc = zlib.crc32(chunk, sent_crc)
                     yield chunk
                 elif slot.done:
@@ -219,6 +233,8 @@ class SpoolSink:
     async def _release(self, position: int) -> None:
         # Deleting a large file takes tens of milliseconds: never on the event loop, and nobody waits for it.
         asyncio.get_running_loop().run_in_executor(_DISK_THREADS, _unlink_quietly, self._slots[position].path)
+        if self.read_window is not None:
+            self.read_window.released(position)
         async with self._window:
             self._released = max(self._released, position + 1)
             self._window.notify_all()
@@ -309,7 +325,8 @@ class ZipDownload:
         self._workers, self._referer, self._on_event = workers, referer, on_event
         self._positions = {track.index or pos + 1: pos for pos, track in enumerate(self._tracks)}
         names = entry_names(self._tracks, probes)
-        self._sink = SpoolSink(spool, lookahead=2 * max(1, workers), names=names)
+        window = ReadWindow(settings.spool_lookahead, settings.slow_reader_timeout)
+        self._sink = SpoolSink(spool, lookahead=2 * max(1, workers), names=names, window=window)
         self.entries = [
             ZipEntry(
                 name,
@@ -343,6 +360,19 @@ class ZipDownload:
             message = exc.user_message if isinstance(exc, DownloadError) else "the download was stopped"
             self._sink.fail_all(message)
             raise
+
+    @property
+    def stall_reason(self) -> str | None:
+        """Why the downloads gave up on a reader too slow for too long (None while it keeps up)."""
+        window = self._sink.read_window
+        return None if window is None else window.reason
+
+    async def stalled(self) -> None:
+        """Return once the reader has been too slow for too long (see ``ReadWindow``); never otherwise."""
+        if self._sink.read_window is not None:
+            await self._sink.read_window.stalled.wait()
+        else:
+            await asyncio.Event().wait()
 
     @property
     def report(self) -> DownloadReport | None:

@@ -38,6 +38,15 @@ class BrowserStream:
     def entries(self) -> Sequence[ZipEntry]:
         return self._download.entries
 
+    @property
+    def stall_reason(self) -> str | None:
+        """Why the stream was given up on a reader too slow for too long, if it was."""
+        return self._download.stall_reason
+
+    async def stalled(self) -> None:
+        """Return once the reader is too slow for too long: the HTTP layer then ends the response."""
+        await self._download.stalled()
+
     async def close(self) -> None:
         """Stop and clean up (idempotent); the job ends completed only if every entry was read through."""
         if self._closed:

@@ -181,7 +181,7 @@ class JobRunner:
                 mine = self._by_address.setdefault(address, set())
                 if len(mine) >= self._settings.max_jobs_per_address:
                     raise JobLimitError(
-                        f"{len(mine)} jobs and previews from your address are running; wait for one to finish",
+                        f"{len(mine)} jobs and previews from your address are running; wait for one",
                         retry_after=10,
                     )
                 mine.add(ticket)
@@ -254,8 +254,9 @@ class JobRunner:
         names = ZipDownload.entry_names(tracks, probes)
         saved = [SavedTrack(track, name) for track, name in zip(tracks, names, strict=True)]
         relay = ProgressRelay(self._store, self._broker, job_id)
+        fetcher = self._job_fetcher(job)
         download = ZipDownload(
-            self._job_fetcher(job), tracks, probes, spool=self._spool_root() / job_id, settings=self._settings,
+            fetcher, tracks, probes, spool=self._spool_root() / job_id, settings=self._settings,
             workers=job.spec.workers or self._settings.workers, referer=job.spec.url, on_event=relay.on_event,
             prefixes=stream_prefixes(tracks, probes, page, tag=job.spec.tags),
             extra_entries=[playlist_entry(saved, page, numbered_total=len(tracks))],
@@ -267,7 +268,9 @@ class JobRunner:
             report = finished.report
             if job_id in self._cancelling or self._closing:
                 return
-            if finished.finished and report is not None and report.succeeded:
+            if finished.stall_reason is not None:
+                await self._finish(job_id, "failed", error=finished.stall_reason)
+            elif finished.finished and report is not None and report.succeeded:
                 await self._finish(job_id, "completed")
             elif finished.finished:
                 await self._finish(job_id, "failed", error="no track could be downloaded")
@@ -346,8 +349,8 @@ class JobRunner:
         chosen = [t for t in detection.tracks if wanted is None or t.index in wanted]
         if spec.mode == "browser":
             probes = await probe_tracks(
-                self._job_fetcher(job), chosen, referer=spec.url, workers=spec.workers or self._settings.workers,
-                deadline=self._settings.probe_deadline,
+                self._job_fetcher(job), chosen, referer=spec.url, deadline=self._settings.probe_deadline,
+                workers=spec.workers or self._settings.workers,
             )  # fmt: skip
             by_index = {t.index: p for t, p in zip(chosen, probes, strict=True)}
             tracks = [self._with_probe(t, by_index.get(t.index)) for t in tracks]
@@ -355,7 +358,9 @@ class JobRunner:
             self._tracks[job.id] = ([t for t, _ in usable], [p for _, p in usable])
             page = PageTags.from_detection(detection)
             if spec.tags and any(p.ext == "mp3" for _, p in usable):  # only MP3s are tagged while streaming
-                page = await load_covers(self._job_fetcher(job), page, [t for t, _ in usable], referer=spec.url)
+                page = await load_covers(
+                    self._job_fetcher(job), page, [t for t, _ in usable], referer=spec.url
+                )
             self._page_tags[job.id] = page
         await self._store.set_tracks(job.id, tracks)
         name = spec.name or detection.title or urlsplit(detection.page_url).hostname or "audio"

@@ -195,13 +195,17 @@ class Fetcher:
             slot: contextlib.AbstractAsyncContextManager[None] = contextlib.nullcontext()
         else:
             slot = self._shares.slot(self._owner, str(current))
-        async with slot:
-            async with self._follow(url, current, headers, referer, read_bufsize) as response:
-                yield response
+        async with slot, self._follow(url, current, headers, referer, read_bufsize) as response:
+            yield response
 
     @contextlib.asynccontextmanager
     async def _follow(
-        self, url: str, current: URL, headers: Mapping[str, str], referer: str | None, read_bufsize: int | None
+        self,
+        url: str,
+        current: URL,
+        headers: Mapping[str, str],
+        referer: str | None,
+        read_bufsize: int | None,
     ) -> AsyncIterator[aiohttp.ClientResponse]:
         allow = self._settings.allow_networks
         request_headers = dict(headers)

@@ -7,6 +7,8 @@ alone is enough to read a job or open its stream (it is unguessable and only its
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,7 +17,7 @@ from aiohttp import web
 from audiofetch.errors import BadRequestError
 from audiofetch.jobs import Job, JobMode, JobSpec, delete_download, folder_entries, list_downloads
 from audiofetch.models import Detection
-from audiofetch.web._keys import RUNNER_KEY, STORE_KEY
+from audiofetch.web._keys import RUNNER_KEY, STORE_KEY, ZipStreamSource
 from audiofetch.web._login import admin_only, identify, read_body, require_admin, session_client_id
 from audiofetch.web._middlewares import api_error
 from audiofetch.web._paths import local_url
@@ -23,6 +25,8 @@ from audiofetch.web._throttle import client_key
 from audiofetch.web.zipresponse import send_zip
 
 __all__ = ["MAX_URL_CHARS", "detection_json", "parse_spec", "setup_api", "setup_downloads"]
+
+log = logging.getLogger(__name__)
 
 MAX_URL_CHARS = 4096
 MAX_NAME_CHARS = 200
@@ -181,10 +185,21 @@ async def retry_job(request: web.Request) -> web.Response:
 async def _stream_job(request: web.Request, job_id: str) -> web.StreamResponse:
     """Open the job's archive (errors still become JSON) and stream it; closing stops the downloads."""
     stream = await request.app[RUNNER_KEY].open_stream(job_id)
+    dropper = asyncio.create_task(_drop_when_stalled(request, stream))
     try:
         return await send_zip(request, stream.entries, filename=stream.filename)
     finally:
+        dropper.cancel()
         await stream.close()
+
+
+async def _drop_when_stalled(request: web.Request, stream: ZipStreamSource) -> None:
+    """End the response of a reader too slow for too long: its browser sees a failed download (the
+    job says why), and the downloads and the spool it held stop with it."""
+    await stream.stalled()
+    log.warning("dropped a ZIP reader too slow for too long (%s)", request.remote)
+    if request.transport is not None:
+        request.transport.abort()
 
 
 async def stream_job(request: web.Request) -> web.StreamResponse:

@@ -57,6 +57,10 @@ class ZipStreamSource(Protocol):
     @property
     def entries(self) -> Iterable[ZipEntry] | AsyncIterable[ZipEntry]: ...
 
+    async def stalled(self) -> None:
+        """Return once the reader is too slow for too long (the response is then ended)."""
+        ...
+
     async def close(self) -> None: ...
 
 

@@ -225,7 +225,9 @@ def _selected(form: MultiDict[str]) -> tuple[int, ...] | None:
     if not previewed or previewed != form.get("url", "").strip():
         return None
     values = form.getall("selected", [])
-    if len(values) > MAX_SELECTED or not all(v.isascii() and v.isdigit() and 0 < int(v) <= MAX_SELECTED for v in values):
+    if len(values) > MAX_SELECTED or not all(
+        v.isascii() and v.isdigit() and 0 < int(v) <= MAX_SELECTED for v in values
+    ):
         raise FormError(400, "selected", "the ticked tracks are not valid; preview the page again")
     if not values:
         raise FormError(400, "selected", "tick at least one track to download")
