@@ -7,6 +7,7 @@ import jinja2
 from aiohttp import web
 
 from audiofetch.config import Settings
+from audiofetch.web._hosts import host_middleware
 from audiofetch.web._keys import SETTINGS_KEY
 from audiofetch.web._pages import setup_pages
 from audiofetch.web._proxy import behind_proxy
@@ -34,4 +35,6 @@ def create_app(settings: Settings) -> web.Application:
     setup_pages(app)
     app.router.add_static("/static/", settings.static_dir, name="static", append_version=True)
     setup_server(app)
-    return behind_proxy(app, settings, client_max_size=MAX_BODY_BYTES)
+    served = behind_proxy(app, settings, client_max_size=MAX_BODY_BYTES)
+    served.middlewares.insert(0, host_middleware(settings))  # outermost: before any handler runs
+    return served

@@ -101,14 +101,15 @@ async def test_set_tracks_replaces_the_list_and_delete_removes_tracks(store: Job
 
 async def test_duplicate_control_finds_the_active_job_for_the_same_page(store: JobStore) -> None:
     job = await store.create(JobSpec("https://example.com/album", mode="browser", client_id="a"))
-    assert await store.find_active("HTTPS://EXAMPLE.com/album#top", "browser") == job
-    assert await store.find_active("https://example.com/album", "server") is None
+    assert await store.find_active("HTTPS://EXAMPLE.com/album#top", "browser", client_id="a") == job
+    assert await store.find_active("https://example.com/album", "server", client_id="a") is None
+    assert await store.find_active("https://example.com/album", "browser", client_id="b") is None
     assert await store.count_active() == 1
     assert await store.count_active("a") == 1
     assert await store.count_active("b") == 0
 
     await store.update(job.id, status="completed")
-    assert await store.find_active("https://example.com/album", "browser") is None
+    assert await store.find_active("https://example.com/album", "browser", client_id="a") is None
     assert await store.count_active() == 0
 
 
@@ -118,6 +119,20 @@ async def test_create_or_find_active_gives_one_job_to_racing_requests(store: Job
     assert sum(created for _, created in results) == 1
     assert len({job.id for job, _ in results}) == 1
     assert len(await store.list()) == 1
+
+
+async def test_two_owners_of_one_page_get_two_jobs_and_lists_are_by_owner(store: JobStore) -> None:
+    mine, created = await store.create_or_find_active(JobSpec("https://example.com/a", client_id="me"))
+    theirs, also = await store.create_or_find_active(JobSpec("https://example.com/a", client_id="you"))
+    again, fresh = await store.create_or_find_active(JobSpec("https://example.com/a#x", client_id="me"))
+    assert created and also and not fresh
+    assert mine.id != theirs.id and again.id == mine.id
+    for n in range(30):
+        await store.create(JobSpec(f"https://example.com/other/{n}", client_id="you"))
+    assert [job.id for job in await store.list(limit=5, client_id="me")] == [mine.id]
+    assert len(await store.list(limit=50, client_id="you")) == 31
+    paged = await store.list(limit=10, offset=30, client_id="you")
+    assert [job.id for job in paged] == [theirs.id]
 
 
 async def test_concurrent_creates_from_many_tasks_all_land(store: JobStore) -> None:
