@@ -64,6 +64,10 @@ SECURITY_HEADERS: Mapping[str, str] = {
 _API_PREFIXES = ("/api/", "/zip", "/ws")
 _UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _HANDSHAKE_PATHS = frozenset({"/ws", "/api/events"})
+# GET routes that start work: from another site, only a top-level navigation (a link) may reach them,
+# never a subresource (<img src>, <script src>, fetch) that any page could make a visitor's browser send.
+_NAVIGATION_ONLY_PATHS = frozenset({"/zip"})
+_OTHER_SITES = frozenset({"cross-site", "same-site"})
 _CORS_METHODS = "GET, POST, DELETE"
 _CORS_HEADERS = "Authorization, Content-Type, Last-Event-ID"
 _CORS_EXPOSE = "Retry-After, Content-Disposition, Content-Length"
@@ -177,6 +181,18 @@ def _cross_site_refused(request: web.Request) -> bool:
     )
 
 
+def _subresource_refused(request: web.Request) -> bool:
+    """A cross-site request for a navigation-only route that the browser says is not a navigation.
+
+    Browsers send ``Sec-Fetch-Site``/``-Mode``; scripts (curl) send neither and pass, as do navigations.
+    """
+    if app_path(request) not in _NAVIGATION_ONLY_PATHS:
+        return False
+    site = request.headers.get("Sec-Fetch-Site", "").strip().lower()
+    mode = request.headers.get("Sec-Fetch-Mode", "").strip().lower()
+    return site in _OTHER_SITES and mode != "navigate"
+
+
 def _cors_origin(request: web.Request) -> str | None:
     """The request's Origin when it is one of the configured CORS origins."""
     origin = request.headers.get(hdrs.ORIGIN)
@@ -191,7 +207,8 @@ def _cors_origin(request: web.Request) -> str | None:
 
 @web.middleware
 async def cross_site_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Answer CORS preflights; refuse unsafe requests and live handshakes from other sites (403)."""
+    """Answer CORS preflights; refuse unsafe requests, live handshakes and non-navigation ``/zip`` loads
+    from other sites (403)."""
     if request.method == "OPTIONS" and hdrs.ACCESS_CONTROL_REQUEST_METHOD in request.headers:
         if _cors_origin(request) is None:
             raise api_error(web.HTTPForbidden, "cross-origin requests from this site are not allowed")
@@ -208,6 +225,11 @@ async def cross_site_middleware(request: web.Request, handler: Handler) -> web.S
             "refused cross-site %s %s from %r", request.method, request.path, request.headers.get("Origin")
         )
         raise api_error(web.HTTPForbidden, "cross-site request refused")
+    if _subresource_refused(request):
+        log.info("refused a cross-site %s subresource request for %s", request.method, request.path)
+        raise api_error(
+            web.HTTPForbidden, "another site may link to this address, but not load it as part of its page"
+        )
     return await handler(request)
 
 
