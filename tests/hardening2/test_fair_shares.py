@@ -42,7 +42,9 @@ async def test_one_client_dripping_tracks_cannot_starve_another_clients_preview(
 async def test_a_track_slower_than_the_minimum_rate_is_dropped_and_the_job_goes_on(tmp_path: Path) -> None:
     async with (
         site() as album,
-        serve(tmp_path, AUDIOFETCH_MIN_RATE="1K", AUDIOFETCH_MIN_RATE_WINDOW="1", AUDIOFETCH_RETRIES="1") as server,
+        serve(
+            tmp_path, AUDIOFETCH_MIN_RATE="1K", AUDIOFETCH_MIN_RATE_WINDOW="1", AUDIOFETCH_RETRIES="1"
+        ) as server,
     ):
         admin = Browser(server.base)
         try:
