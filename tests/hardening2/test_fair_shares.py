@@ -22,20 +22,23 @@ SHARE = 24  # AUDIOFETCH_CONNECTIONS_PER_CLIENT's default
 
 
 async def test_one_client_dripping_tracks_cannot_starve_another_clients_preview(tmp_path: Path) -> None:
-    async with site() as album, serve(tmp_path) as server:
-        async with browsers(server.base, "127.0.0.1", "127.0.0.2") as (attacker, visitor):
-            for n in range(5):
-                url = album.url(f"/album?n=20&kind=drip&title=Drip{n}")
-                status, job = await attacker.submit(url, workers=20)
-                assert status == 202, job
-            assert await eventually(lambda: album.open_drips >= SHARE, tries=1000)
+    async with (
+        site() as album,
+        serve(tmp_path) as server,
+        browsers(server.base, "127.0.0.1", "127.0.0.2") as (attacker, visitor),
+    ):
+        for n in range(5):
+            url = album.url(f"/album?n=20&kind=drip&title=Drip{n}")
+            status, job = await attacker.submit(url, workers=20)
+            assert status == 202, job
+        assert await eventually(lambda: album.open_drips >= SHARE, tries=1000)
 
-            status, preview = await visitor.json("GET", "/api/preview", params={"url": album.url("/tiny")})
-            assert status == 200, preview
-            assert [t["title"] for t in preview["tracks"]] == ["Tiny"]
-            status, job = await visitor.submit(album.url("/tiny"))
-            assert status == 202
-            assert (await visitor.wait_status(job["id"], "ready"))["tracks"][0]["size"] == 20_000
+        status, preview = await visitor.json("GET", "/api/preview", params={"url": album.url("/tiny")})
+        assert status == 200, preview
+        assert [t["title"] for t in preview["tracks"]] == ["Tiny"]
+        status, job = await visitor.submit(album.url("/tiny"))
+        assert status == 202
+        assert (await visitor.wait_status(job["id"], "ready"))["tracks"][0]["size"] == 20_000
         assert album.most_drips <= SHARE
 
 
@@ -66,11 +69,14 @@ async def test_a_track_slower_than_the_minimum_rate_is_dropped_and_the_job_goes_
 
 
 async def test_probing_has_an_overall_deadline(tmp_path: Path) -> None:
-    async with site() as album, serve(tmp_path, AUDIOFETCH_PROBE_DEADLINE="1") as server:
-        async with browsers(server.base, "127.0.0.1") as (visitor,):
-            status, job = await visitor.submit(album.url("/album?n=2&kind=drip,ok"))
-            assert status == 202, job
-            ready = await visitor.wait_status(job["id"], "ready", "failed")
+    async with (
+        site() as album,
+        serve(tmp_path, AUDIOFETCH_PROBE_DEADLINE="1") as server,
+        browsers(server.base, "127.0.0.1") as (visitor,),
+    ):
+        status, job = await visitor.submit(album.url("/album?n=2&kind=drip,ok"))
+        assert status == 202, job
+        ready = await visitor.wait_status(job["id"], "ready", "failed")
     assert ready["status"] == "ready"
     stuck, quick = ready["tracks"]
     assert stuck["status"] == "failed" and "no answer within the 1 s" in stuck["error"]
