@@ -40,10 +40,14 @@ def setup_logging(level: str = "INFO", data_dir: Path | None = None) -> None:
     console.addFilter(_JobIdFilter())
     logger.addHandler(console)
     if data_dir is not None:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        file_handler = RotatingFileHandler(
-            data_dir / "audiofetch.log", maxBytes=10 * 1024 * 1024, backupCount=3, encoding="utf-8"
-        )
+        try:
+            data_dir.mkdir(parents=True, exist_ok=True)
+            file_handler = RotatingFileHandler(
+                data_dir / "audiofetch.log", maxBytes=10 * 1024 * 1024, backupCount=3, encoding="utf-8"
+            )
+        except OSError as exc:  # a read-only data folder: the server refuses it clearly at start-up
+            logger.warning("cannot write the log file in %s (%s); logging to the console only", data_dir, exc)
+            return
         file_handler.setLevel(logging.DEBUG)
         file_handler.setFormatter(logging.Formatter(_FORMAT))
         file_handler.addFilter(_JobIdFilter())

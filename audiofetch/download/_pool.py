@@ -7,6 +7,7 @@ arrived. Cancelling the calling task cancels every worker, and each removes its 
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import shutil
 import time
@@ -118,16 +119,33 @@ class _FloorGuard:
 
     async def write(self, pieces: Sequence[bytes]) -> None:
         self._floor.check()
-        await self._part.write(pieces)
+        try:
+            await self._part.write(pieces)
+        except OSError as exc:
+            raise _disk_error(exc) from exc
 
     async def restart(self) -> None:
-        await self._part.restart()
+        try:
+            await self._part.restart()
+        except OSError as exc:
+            raise _disk_error(exc) from exc
 
     async def commit(self, ext: str) -> SavedFile:
-        return await self._part.commit(ext)
+        try:
+            return await self._part.commit(ext)
+        except OSError as exc:
+            raise _disk_error(exc) from exc
 
     def discard(self) -> None:
         self._part.discard()
+
+
+def _disk_error(exc: OSError) -> DownloadError:
+    """The track's own failure for a disk that refuses a write (full, quota, read-only, I/O error)."""
+    reason = exc.strerror or str(exc)
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return DownloadError(f"the disk is full ({reason}); the partial file was removed")
+    return DownloadError(f"the file could not be written ({reason}); the partial file was removed")
 
 
 async def download_all(

@@ -40,6 +40,7 @@ from audiofetch.jobs._folders import (
     list_downloads,
     resolve_folder,
 )
+from audiofetch.jobs._lock import LOCK_FILE, DataFolderLock
 from audiofetch.jobs._model import (
     ACTIVE_STATUSES,
     JOB_STATUSES,
@@ -58,6 +59,8 @@ from audiofetch.jobs._runner import JobRunner
 from audiofetch.jobs._store import MIGRATIONS, JobStore, Migration
 
 __all__ = [
+    "LOCK_FILE",
+    "DataFolderLock",
     "MAX_COVERS",
     "MAX_STREAM_TAG_BYTES",
     "PageTags",

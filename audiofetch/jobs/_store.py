@@ -171,6 +171,21 @@ def _store_error(exc: BaseException) -> BaseException:
     return exc
 
 
+def _open_error(path: Path, cause: sqlite3.Error) -> JobError:
+    """One clear line for a store that cannot be opened; the file is left exactly as it was."""
+    name = getattr(cause, "sqlite_errorname", "")
+    if name in ("SQLITE_NOTADB", "SQLITE_CORRUPT"):
+        return JobError(
+            f"the job database {path} is damaged or is not an AudioFetch database ({cause}); it was left "
+            "untouched: restore it from a backup, or move it away to start with an empty one"
+        )
+    if name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_PERM")):
+        return JobError(f"cannot write the job database {path} ({cause}); check that its folder is writable")
+    if name.startswith("SQLITE_BUSY"):
+        return JobError(f"the job database {path} is locked by another program ({cause})")
+    return JobError(f"cannot open the job database {path}: {cause}")
+
+
 def _connect(path: Path, busy_timeout: float, *, writer: bool) -> sqlite3.Connection:
     if writer:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -298,8 +313,11 @@ class JobStore:
         store._thread.start()
         try:
             await store._write(lambda conn: _migrate(conn, migrations))
-        except BaseException:
+        except BaseException as exc:
             await store.close()
+            cause = exc.__cause__ if isinstance(exc, JobError) else None
+            if isinstance(cause, sqlite3.Error):
+                raise _open_error(store.path, cause) from exc
             raise
         return store
 

@@ -214,7 +214,10 @@ async def read_body(request: web.Request) -> dict[str, Any]:
             raise BadRequestError("the request body must be a JSON object")
         return body
     if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        form = await request.post()
+        try:
+            form = await request.post()
+        except ValueError as exc:  # aiohttp's own words for a broken form (no boundary...): ours instead
+            raise BadRequestError("the form in the request body cannot be read") from exc
         return {key: value for key, value in form.items() if isinstance(value, str)}
     if not request.can_read_body:
         return {}

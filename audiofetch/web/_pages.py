@@ -108,7 +108,10 @@ async def _csrf_token(request: web.Request) -> str:
 
 async def _form(request: web.Request) -> MultiDict[str]:
     """The posted form fields (files ignored), after checking the CSRF token."""
-    posted = await request.post()
+    try:
+        posted = await request.post()
+    except ValueError as exc:  # a broken form (multipart without a boundary...): the user's mistake
+        raise FormError(400, "form", "the form could not be read; reload the page and try again") from exc
     form: MultiDict[str] = MultiDict((k, v) for k, v in posted.items() if isinstance(v, str))
     session = await get_session(request)
     presented = request.headers.get(CSRF_HEADER) or form.get(CSRF_FIELD)

@@ -18,7 +18,7 @@ from aiohttp import web
 
 from audiofetch.config import Settings
 from audiofetch.errors import JobNotFound
-from audiofetch.jobs import Broker, JobRunner, JobStore, SnapshotFn
+from audiofetch.jobs import Broker, DataFolderLock, JobRunner, JobStore, SnapshotFn
 from audiofetch.net import Fetcher, open_fetcher
 from audiofetch.web._api import setup_api
 from audiofetch.web._auth import REVOKED_FILE, RevocationList
@@ -104,7 +104,16 @@ def _announce_password(credentials: AdminCredentials) -> None:
 async def services_ctx(app: web.Application) -> AsyncIterator[None]:
     """Open store, broker, fetcher, runner and keys for ``app``; close them in reverse order."""
     settings = app[SETTINGS_KEY]
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    lock = DataFolderLock(settings.data_dir)  # one server per data folder; refuses a read-only one too
+    await asyncio.to_thread(lock.acquire)
+    try:
+        async for _ in _services(app, settings):
+            yield
+    finally:
+        lock.release()
+
+
+async def _services(app: web.Application, settings: Settings) -> AsyncIterator[None]:
     if OPTIONS_KEY not in app:
         app[OPTIONS_KEY] = options_from_settings(settings)
     master = await asyncio.to_thread(load_or_create_secret, settings)
