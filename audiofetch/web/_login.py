@@ -34,12 +34,13 @@ from audiofetch.web._keys import (
     REVOCATIONS_KEY,
     SESSION_COOKIE,
     SESSION_STORAGE_KEY,
+    SETTINGS_KEY,
     wall_clock,
     web_options,
 )
 from audiofetch.web._middlewares import api_error, error_response
 from audiofetch.web._paths import base_path
-from audiofetch.web._secrets import verify_password
+from audiofetch.web._secrets import needs_rehash, rehash_admin, verify_password
 from audiofetch.web._throttle import client_key
 
 __all__ = [
@@ -242,7 +243,10 @@ async def login(request: web.Request) -> web.Response:
             headers={hdrs.RETRY_AFTER: str(seconds)},
         )
     async with app[_VERIFY_LOCK_KEY]:
-        right = await asyncio.to_thread(verify_password, app[ADMIN_KEY], password)
+        credentials = app[ADMIN_KEY]
+        right = await asyncio.to_thread(verify_password, credentials, password)
+        if right and needs_rehash(credentials):  # a hash of an older, cheaper cost: redo it now
+            app[ADMIN_KEY] = await asyncio.to_thread(rehash_admin, app[SETTINGS_KEY], credentials, password)
     if not right:
         return error_response(401, "wrong password")
     throttle.record_success(peer)

@@ -39,6 +39,8 @@ __all__ = [
     "hash_password",
     "load_or_create_admin",
     "load_or_create_secret",
+    "needs_rehash",
+    "rehash_admin",
     "verify_password",
     "write_private_file",
 ]
@@ -53,8 +55,9 @@ REFUSED_PASSWORDS = frozenset({"admin123"})
 MIN_PASSWORD_CHARS = 8
 # Longer candidates are refused unhashed: nobody types more, and it caps the work one request can cause.
 MAX_PASSWORD_CHARS = 1024
-# scrypt cost: 2**15 x 8 uses 32 MiB and about 0.1 s per hash; recorded in admin.json so it can grow later.
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
+# scrypt cost, OWASP's current recommendation: 2**17 x 8 uses 128 MiB and about 0.4 s per hash. Recorded in
+# admin.json; a hash made with other parameters is redone with these at the next successful login.
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**17, 8, 1
 _SCRYPT_LIMITS = {"n": 2**20, "r": 32, "p": 16}
 _NO_HARD_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV}
 
@@ -227,12 +230,13 @@ def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
     )
 
 
-def hash_password(password: str) -> PasswordHash:
-    """Hash ``password`` with scrypt and a fresh 16-byte salt (about 0.1 s of CPU: call from a thread)."""
+def hash_password(password: str, *, n: int = SCRYPT_N) -> PasswordHash:
+    """Hash ``password`` with scrypt and a fresh 16-byte salt (about 0.4 s of CPU: call from a thread).
+
+    ``n`` other than ``SCRYPT_N`` is for tests that hash many times, and for making older records.
+    """
     salt = secrets.token_bytes(16)
-    return PasswordHash(
-        salt, SCRYPT_N, SCRYPT_R, SCRYPT_P, _scrypt(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
-    )
+    return PasswordHash(salt, n, SCRYPT_R, SCRYPT_P, _scrypt(password, salt, n, SCRYPT_R, SCRYPT_P))
 
 
 def _refused(password: str) -> bool:
@@ -255,7 +259,7 @@ def load_or_create_admin(settings: Settings) -> AdminCredentials:
     A generated password (24 URL-safe characters, 144 random bits) is returned in ``generated_password``
     for the caller to print once; only its scrypt hash is written (0600). Raises ``ConfigError`` for
     ``admin123``, an ``ADMIN_PASSWORD`` under 8 characters, or an unreadable ``admin.json``.
-    Takes about 0.1 s (one scrypt): call it at start-up, not per request.
+    Takes about 0.4 s (one scrypt): call it at start-up, not per request.
     """
     password = settings.admin_password
     if password:
@@ -287,10 +291,35 @@ def load_or_create_admin(settings: Settings) -> AdminCredentials:
     raise ConfigError(f"{path} disappeared while it was being created")
 
 
+def needs_rehash(credentials: AdminCredentials) -> bool:
+    """True when ``admin.json`` holds a hash made with other scrypt parameters than the current ones."""
+    stored = credentials.password_hash
+    current = (SCRYPT_N, SCRYPT_R, SCRYPT_P)
+    return credentials.source != "setting" and (stored.n, stored.r, stored.p) != current
+
+
+def rehash_admin(settings: Settings, credentials: AdminCredentials, password: str) -> AdminCredentials:
+    """The admin hash redone at the current cost and written to ``admin.json`` (0600, replaced whole).
+
+    Call only with the password just verified, from a thread. If the file cannot be written the old
+    credentials are returned and the problem logged: the login itself must not fail for it.
+    """
+    record = hash_password(password)
+    path = settings.data_dir / ADMIN_FILE
+    try:
+        write_private_file(path, record.to_json().encode("utf-8"), replace=True)
+    except OSError as exc:
+        log.error("cannot rewrite %s with the stronger hash (%s); it keeps the old one", path, exc)
+        return credentials
+    old = credentials.password_hash
+    log.info("admin password hash upgraded from scrypt N=%d to N=%d in %s", old.n, record.n, path)
+    return AdminCredentials(record, "file")
+
+
 def verify_password(credentials: AdminCredentials, candidate: str) -> bool:
     """True when ``candidate`` is the admin password; constant-time compare, never raises.
 
-    ``admin123`` never verifies, whatever the stored hash. Takes about 0.1 s (scrypt): call it through
+    ``admin123`` never verifies, whatever the stored hash. Takes about 0.4 s (scrypt): call it through
     ``asyncio.to_thread`` behind the login throttle, one at a time.
     """
     if not isinstance(candidate, str) or not candidate or len(candidate) > MAX_PASSWORD_CHARS:

@@ -225,6 +225,7 @@ async def test_a_generated_admin_password_is_shown_once_and_works(
     assert password in banners[0].getMessage()
     assert password not in (settings.data_dir / "admin.json").read_text()
     assert await login(client, password)
+    await client.close()  # one server per data folder: the next start comes after this one stopped
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="audiofetch.web._services"):
         await aiohttp_client(build_app(settings))

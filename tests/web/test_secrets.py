@@ -223,5 +223,5 @@ def test_unreadable_admin_file_is_a_clear_config_error(settings: Settings, conte
 
 @pytest.mark.parametrize("candidate", ["", "x" * 5000, "\ud800", "\x00", None, 12, b"bytes"])
 def test_verify_password_refuses_odd_candidates_without_raising(candidate: object) -> None:
-    credentials = AdminCredentials(hash_password("right password"), "setting")
+    credentials = AdminCredentials(hash_password("right password", n=2**14), "setting")
     assert verify_password(credentials, candidate) is False  # type: ignore[arg-type]
