@@ -171,8 +171,9 @@ def _store_error(exc: BaseException) -> BaseException:
     return exc
 
 
-def _open_error(path: Path, cause: sqlite3.Error) -> JobError:
-    """One clear line for a store that cannot be opened; the file is left exactly as it was."""
+def _open_error(path: Path, cause: sqlite3.Error) -> JobError | None:
+    """One clear line for a store the disk or the file keeps from opening (None: not such a problem,
+    a bug of ours such as a broken migration); the file is left exactly as it was."""
     name = getattr(cause, "sqlite_errorname", "")
     if name in ("SQLITE_NOTADB", "SQLITE_CORRUPT"):
         return JobError(
@@ -183,7 +184,7 @@ def _open_error(path: Path, cause: sqlite3.Error) -> JobError:
         return JobError(f"cannot write the job database {path} ({cause}); check that its folder is writable")
     if name.startswith("SQLITE_BUSY"):
         return JobError(f"the job database {path} is locked by another program ({cause})")
-    return JobError(f"cannot open the job database {path}: {cause}")
+    return None
 
 
 def _connect(path: Path, busy_timeout: float, *, writer: bool) -> sqlite3.Connection:
@@ -316,8 +317,9 @@ class JobStore:
         except BaseException as exc:
             await store.close()
             cause = exc.__cause__ if isinstance(exc, JobError) else None
-            if isinstance(cause, sqlite3.Error):
-                raise _open_error(store.path, cause) from exc
+            clear = _open_error(store.path, cause) if isinstance(cause, sqlite3.Error) else None
+            if clear is not None:
+                raise clear from exc
             raise
         return store
 

@@ -36,7 +36,7 @@ class Site:
 
     - ``/tiny``: one small track.  ``/album?n=N&kind=K``: N tracks of kind ``drip`` (one byte every
       ``drip_pause`` s of a file announced as 1 MiB), ``big`` (``big_size`` bytes sent as fast as the
-      server reads them) or ``ok`` (small), or ``missing`` (404).
+      server reads them), ``ok`` (20 kB), ``small`` (300 bytes) or ``missing`` (404).
     - ``/slowpage``: a page that answers only when ``release_pages`` is set.
     """
 
@@ -95,6 +95,8 @@ class Site:
             raise web.HTTPNotFound()
         if kind == "ok":
             return web.Response(body=audio(20_000), content_type="audio/mpeg")
+        if kind == "small":
+            return web.Response(body=audio(300), content_type="audio/mpeg")
         response = web.StreamResponse(headers={"Content-Type": "audio/mpeg"})
         if kind == "drip":
             response.content_length = MIB
