@@ -348,7 +348,10 @@ class JobRunner:
         self._remember(job.id, detection)
         if job.id in self._cookies:  # only the tracks' own sites get the user's cookies
             urls = [url for track in detection.tracks for url in (track.url, *track.alternates)]
-            self._cookies[job.id] = self._cookies[job.id].only_for(urls)
+            kept = self._cookies[job.id] = self._cookies[job.id].only_for(urls)
+            log.debug(
+                "downloads use %d of the cookies sent, for %s", len(kept), ", ".join(sorted(kept.domains))
+            )
         wanted = set(spec.selected) if spec.selected is not None else None
         tracks = [JobTrack.from_track(t) for t in detection.tracks]
         tracks = [t if wanted is None or t.index in wanted else replace(t, status="skipped") for t in tracks]

@@ -97,18 +97,23 @@ def _paired(request: web.Request) -> TokenClaims:
     return claims
 
 
+def _too_large(message: str, limit: int, size: int) -> web.HTTPRequestEntityTooLarge:
+    return web.HTTPRequestEntityTooLarge(
+        max_size=limit, actual_size=size, text=json.dumps({"error": message}), content_type="application/json"
+    )
+
+
 async def _read_json(request: web.Request, limit: int) -> dict[str, Any]:
     """The JSON object body, read up to ``limit`` bytes (413 beyond), parsed off the event loop."""
     if request.content_type != "application/json":
         raise BadRequestError("send the page as JSON (Content-Type: application/json)")
-    too_large = api_error(web.HTTPRequestEntityTooLarge, f"the page sent is larger than {limit} bytes")
     if request.content_length is not None and request.content_length > limit:
-        raise too_large
+        raise _too_large(f"the page sent is larger than {limit} bytes", limit, request.content_length)
     data = bytearray()
     async for chunk in request.content.iter_chunked(256 * 1024):
         data += chunk
         if len(data) > limit:
-            raise too_large
+            raise _too_large(f"the page sent is larger than {limit} bytes", limit, len(data))
     try:
         body = await asyncio.to_thread(json.loads, bytes(data))
     except (ValueError, RecursionError) as exc:
@@ -164,13 +169,12 @@ async def send_page(request: web.Request) -> web.Response:
     html = body.get("html")
     if not isinstance(html, str) or not html.strip():
         raise BadRequestError("html is required: the page's serialised document")
-    if (
-        len(html) > settings.max_page_bytes
-        or len(html.encode("utf-8", "surrogatepass")) > settings.max_page_bytes
-    ):
-        raise api_error(
-            web.HTTPRequestEntityTooLarge,
+    size = len(html) if len(html) > settings.max_page_bytes else len(html.encode("utf-8", "surrogatepass"))
+    if size > settings.max_page_bytes:
+        raise _too_large(
             f"the page sent is larger than the {settings.max_page_bytes} byte page limit",
+            settings.max_page_bytes,
+            size,
         )
     title = body.get("title")
     if title is not None and (not isinstance(title, str) or len(title) > MAX_TITLE_CHARS):
