@@ -28,8 +28,8 @@ def _is_ip(host: str) -> bool:
 class JobCookie:
     """One cookie as a browser holds it (RFC 6265 §5.3): ``domain`` without a leading dot, lower case.
 
-    ``host_only`` cookies go to exactly ``domain``; the others also to its subdomains. ``value`` is
-    kept out of ``repr``.
+    ``host_only`` cookies go to exactly ``domain``; the others also to its subdomains (never when the
+    domain is an IP address). ``value`` is kept out of ``repr``.
     """
 
     name: str
@@ -43,7 +43,9 @@ class JobCookie:
         """Whether a browser would send this cookie to ``scheme://host/path`` (RFC 6265 §5.4)."""
         if self.secure and scheme != "https":
             return False
-        if host != self.domain and (self.host_only or _is_ip(host) or not host.endswith("." + self.domain)):
+        if host != self.domain and (
+            self.host_only or _is_ip(host) or _is_ip(self.domain) or not host.endswith("." + self.domain)
+        ):
             return False
         wanted = self.path or "/"
         if path == wanted or wanted == "/":
@@ -85,7 +87,7 @@ class JobCookies:
 
     def only_for(self, urls: Iterable[str]) -> JobCookies:
         """The cookies a request to at least one of ``urls`` would carry; the others are dropped."""
-        targets = [url for url in urls]
+        targets = list(urls)
         return JobCookies(c for c in self._cookies if any(self._matches_url(c, url) for url in targets))
 
     @staticmethod
