@@ -260,3 +260,23 @@ async def test_a_sent_page_cannot_point_audiofetch_at_a_private_address(
     assert refused["status"] == "failed"
     assert "refused" in refused["error"] and "127.0.0.2" in refused["error"], refused
     assert peers == []
+
+
+async def test_the_popup_explains_the_cookie_box_and_messages_the_handler(browser: Any, server: str) -> None:
+    context, worker = browser
+    admin = await admin_token(server)
+    await worker.evaluate("(server) => chrome.storage.local.set({server, mode: 'browser'})", server)
+    popup = await context.new_page()
+    await popup.goto(f"{EXT_ORIGIN}/popup.html")
+    await popup.wait_for_selector("body[data-ready=true]")
+    assert await popup.is_checked("#cookies") is False
+    hint = await popup.text_content("#cookies-hint")
+    assert hint is not None and hint.count(".") == 1  # one sentence
+    assert "only" in hint and "memory" in hint and "forgets them when the job ends" in hint
+
+    # Opened as a tab, the popup's "current tab" is itself: the click reaches the handler, which
+    # refuses a page that is not on the web, and nothing reaches the server.
+    await popup.click("#send-page")
+    await popup.wait_for_selector("#status.error")
+    assert await popup.text_content("#status") == "AudioFetch takes http:// and https:// pages only"
+    assert await all_jobs(server, admin) == []
