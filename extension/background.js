@@ -124,9 +124,10 @@ async function sendToAudioFetch(pageUrl, tab) {
 async function pairingToken(settings, renew) {
   const stored = await api.storage.local.get({ token: "", tokenServer: "" });
   if (!renew && stored.token && stored.tokenServer === settings.server) return stored.token;
+  // With this browser's AudioFetch cookie: the jobs sent are then this browser's own.
   const response = await fetch(`${settings.server}/api/extension/pair`, {
     method: "POST",
-    credentials: "omit",
+    credentials: "include",
     headers: { Accept: "application/json" },
   });
   if (!response.ok) throw new Error(await refusalReason(response, settings));

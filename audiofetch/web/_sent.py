@@ -1,9 +1,13 @@
 """Pages sent by the browser extension "as I see it": pairing and ``POST /api/page``.
 
 - ``POST /api/extension/pair``: a browser extension whose origin the admin listed in
-  ``AUDIOFETCH_CORS_ORIGINS`` gets a long-lived bearer token (subject ``extension``). Only that origin
-  can ask (the cross-site middleware refuses other browser origins; no web page can claim an
-  extension's origin); logging out with the token revokes it.
+  ``AUDIOFETCH_CORS_ORIGINS`` gets a long-lived bearer token (subject ``extension:<client id>``). Only
+  that origin can ask (the cross-site middleware refuses other browser origins; no web page can claim
+  an extension's origin). The client id is the browser's own (from the AudioFetch session cookie the
+  extension's request carries, created if needed), so the jobs the extension sends are that browser's
+  jobs: listed, cancelled and retried from its pages, and counted in its per-client limit. The token
+  grants nothing else: on every other route it is an anonymous client of its own. Logging out with it
+  revokes it.
 - ``POST /api/page`` (that token, or the admin's): the page's address, title, serialised DOM, the media
   URLs the tab loaded, and, only when the user ticked the box for this job, cookies for the tracks'
   sites. Everything in it is untrusted: the DOM gets the page size limit and the parsing budget, every
@@ -26,7 +30,7 @@ from audiofetch.detect import MAX_MEDIA_URLS, GivenPage
 from audiofetch.errors import BadRequestError
 from audiofetch.net import JobCookie, JobCookies
 from audiofetch.web._api import MAX_URL_CHARS, parse_spec
-from audiofetch.web._auth import TokenClaims, issue_token, verify_token
+from audiofetch.web._auth import issue_token, verify_token
 from audiofetch.web._csrf import normalize_origin
 from audiofetch.web._keys import (
     KEYRING_KEY,
@@ -36,14 +40,14 @@ from audiofetch.web._keys import (
     wall_clock,
     web_options,
 )
-from audiofetch.web._login import ADMIN_SUBJECT
+from audiofetch.web._login import ADMIN_SUBJECT, session_client_id
 from audiofetch.web._middlewares import api_error
 from audiofetch.web._paths import local_url
 from audiofetch.web._throttle import client_key
 
 __all__ = ["EXTENSION_SUBJECT", "PAIRING_TTL_SECONDS", "parse_cookies", "setup_sent_pages"]
 
-EXTENSION_SUBJECT = "extension"
+EXTENSION_SUBJECT = "extension"  # the token's subject is "extension:<client id>"
 PAIRING_TTL_SECONDS = 180 * 24 * 3600.0
 MAX_TITLE_CHARS = 1000
 MAX_MEDIA_ITEMS = 4 * MAX_MEDIA_URLS  # accepted in the request; detection keeps the first MAX_MEDIA_URLS
@@ -72,15 +76,17 @@ async def pair(request: web.Request) -> web.Response:
             web.HTTPForbidden,
             "only a browser extension listed in AUDIOFETCH_CORS_ORIGINS can pair with this server",
         )
+    client = await session_client_id(request)
     now = wall_clock(request.app)
-    token = issue_token(request.app[KEYRING_KEY].token, EXTENSION_SUBJECT, PAIRING_TTL_SECONDS, now)
+    subject = f"{EXTENSION_SUBJECT}:{client}"
+    token = issue_token(request.app[KEYRING_KEY].token, subject, PAIRING_TTL_SECONDS, now)
     return web.json_response(
         {"token": token, "token_type": "Bearer", "expires_at": now + PAIRING_TTL_SECONDS}
     )
 
 
-def _paired(request: web.Request) -> TokenClaims:
-    """The claims of the extension's (or the admin's) bearer token; 401 without a valid one."""
+def _paired_client(request: web.Request) -> str:
+    """The client id a paired extension's (or the admin's) bearer token speaks for; 401 without one."""
     scheme, _, value = request.headers.get(hdrs.AUTHORIZATION, "").partition(" ")
     claims = None
     if scheme.lower() == "bearer":
@@ -88,13 +94,16 @@ def _paired(request: web.Request) -> TokenClaims:
         claims = verify_token(
             app[KEYRING_KEY].token, value.strip(), wall_clock(app), revoked=app[REVOCATIONS_KEY]
         )
-    if claims is None or claims.subject not in (EXTENSION_SUBJECT, ADMIN_SUBJECT):
+    if claims is not None and claims.subject == ADMIN_SUBJECT:
+        return f"token:{claims.token_id}"
+    kind, _, client = claims.subject.partition(":") if claims is not None else ("", "", "")
+    if kind != EXTENSION_SUBJECT or not client:
         raise api_error(
             web.HTTPUnauthorized,
             "pair the browser extension first (POST /api/extension/pair), then send its token",
             headers={hdrs.WWW_AUTHENTICATE: 'Bearer realm="audiofetch"'},
         )
-    return claims
+    return client
 
 
 def _too_large(message: str, limit: int, size: int) -> web.HTTPRequestEntityTooLarge:
@@ -163,7 +172,7 @@ def parse_cookies(value: object) -> JobCookies | None:
 
 async def send_page(request: web.Request) -> web.Response:
     """``POST /api/page``: start a browser-mode job for a page as the user's browser showed it; 202."""
-    claims = _paired(request)
+    client = _paired_client(request)
     settings = request.app[SETTINGS_KEY]
     body = await _read_json(request, 2 * settings.max_page_bytes + 1024 * 1024)
     html = body.get("html")
@@ -182,7 +191,7 @@ async def send_page(request: web.Request) -> web.Response:
     media = _strings(body, "media", most=MAX_MEDIA_ITEMS, longest=MAX_URL_CHARS)
     cookies = parse_cookies(body.get("cookies"))
     fields = {key: body.get(key) for key in ("url", "name", "plugin", "workers", "prefer", "tags")}
-    spec = parse_spec({**fields, "mode": "browser"}, f"token:{claims.token_id}")
+    spec = parse_spec({**fields, "mode": "browser"}, client)
     given = GivenPage(url=spec.url, html=html, title=title or None, media_urls=media)
     job, _ = await request.app[RUNNER_KEY].submit(
         spec, address=client_key(request.remote), given=given, cookies=cookies

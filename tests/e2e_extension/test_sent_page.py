@@ -115,6 +115,17 @@ async def send_as_seen(context: Any, worker: Any, server: str, tab: dict[str, An
         result["opened"],
     )
     assert opened is not None and opened["openerTabId"] == tab["id"]
+    # The job is this browser's own: its AudioFetch pages list it (the pairing carried their cookie).
+    page = None
+    for _ in range(200):
+        page = next((p for p in context.pages if p.url == result["opened"]), None)
+        if page is not None:
+            break
+        await asyncio.sleep(0.05)
+    assert page is not None, [p.url for p in context.pages]
+    await page.wait_for_load_state()
+    mine = await page.evaluate("fetch('/api/jobs').then((r) => r.json())")
+    assert result["jobId"] in [j["id"] for j in mine["jobs"]]
     return result
 
 

@@ -68,8 +68,8 @@ def page(track: str, **extra: Any) -> dict[str, Any]:
 
 
 async def send(client: TestClient, token: str | None, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    headers = {"Origin": EXTENSION, **(bearer(token) if token else {})}
-    response = await client.post("/api/page", json=body, headers=headers)
+    headers = {"Origin": EXTENSION, "Content-Type": "application/json", **(bearer(token) if token else {})}
+    response = await client.post("/api/page", data=io.BytesIO(json.dumps(body).encode()), headers=headers)
     return response.status, await response.json()
 
 
@@ -114,13 +114,8 @@ async def test_the_page_size_limit_applies(make_client: Any, held_track: str) ->
     body["html"] += "<!--" + "é" * 2000 + "-->"  # under 4000 characters, over 4000 bytes
     status, error = await send(client, token, body)
     assert status == 413 and "4000 byte page limit" in error["error"]
-    padded = json.dumps({**page(held_track), "padding": "x" * (2 * 4000 + 1024 * 1024)}).encode()
-    response = await client.post(
-        "/api/page",
-        data=io.BytesIO(padded),
-        headers={"Origin": EXTENSION, "Content-Type": "application/json", **bearer(token)},
-    )
-    assert response.status == 413 and "larger than" in (await response.json())["error"]
+    status, error = await send(client, token, {**page(held_track), "padding": "x" * (2 * 4000 + 1024 * 1024)})
+    assert status == 413 and "larger than" in error["error"]
 
 
 @pytest.mark.parametrize(
@@ -148,8 +143,22 @@ async def test_the_per_client_job_limit_applies(make_client: Any, held_track: st
     assert (await send(client, token, page(held_track)))[0] == 202
     status, error = await send(client, token, page(held_track))
     assert status == 429 and "jobs running" in error["error"]
-    # Another pairing is another client.
+    # A pairing from the same browser (same session cookie) is the same client; another browser's is not.
+    assert (await send(client, await pair(client), page(held_track)))[0] == 429
+    client.session.cookie_jar.clear()
     assert (await send(client, await pair(client), page(held_track)))[0] == 202
+
+
+async def test_the_jobs_sent_are_the_pairing_browsers_own(make_client: Any, held_track: str) -> None:
+    client = await make_client()
+    token = await pair(client)  # the client keeps the session cookie the pairing set, as a browser does
+    _, job = await send(client, token, page(held_track))
+    mine = await (await client.get("/api/jobs")).json()
+    assert [j["id"] for j in mine["jobs"]] == [job["id"]]
+    cancelled = await client.post(f"/api/jobs/{job['id']}/cancel", headers=SAME_ORIGIN)
+    assert cancelled.status == 200 and (await cancelled.json())["status"] == "cancelled"
+    client.session.cookie_jar.clear()
+    assert (await (await client.get("/api/jobs")).json())["jobs"] == []
 
 
 async def test_a_private_page_address_is_refused_up_front(make_client: Any) -> None:
@@ -157,3 +166,11 @@ async def test_a_private_page_address_is_refused_up_front(make_client: Any) -> N
     body = {"url": "http://10.0.0.1/admin", "html": "<audio src='/a.mp3'></audio>"}
     status, error = await send(client, await pair(client), body)
     assert status == 403 and "10.0.0.1" in error["error"]
+
+
+async def test_a_page_of_several_megabytes_is_taken(make_client: Any, held_track: str) -> None:
+    client = await make_client()  # the default page limit, 5 MiB: far over the 64 KiB of other routes
+    body = page(held_track)
+    body["html"] += "<p>" + "Liner notes. " * 250_000 + "</p>"  # 3.25 MB
+    status, job = await send(client, await pair(client), body)
+    assert status == 202, job
