@@ -15,6 +15,7 @@ PAGE = "http://127.0.0.1:9/show/episodes"
 DOM = """<!DOCTYPE html><html><head><title>Night Trains</title></head><body>
 <x-player><template shadowrootmode="open">
 <audio src="/media/one.mp3" title="One"></audio></template></x-player>
+<template><audio src="/media/inert.mp3"></audio></template>
 <ul><li><a href="/media/two.mp3">Two</a></li></ul>
 </body></html>"""
 
@@ -40,7 +41,7 @@ async def test_the_dom_and_the_media_urls_merge_into_one_list(settings: Settings
     detection = await detect_given(fetcher, given, settings=settings)
     assert detection.title == "Night Trains" and detection.page_url == PAGE
     tracks = [(t.url.removeprefix("http://127.0.0.1:9"), t.title, t.index) for t in detection.tracks]
-    # The DOM's tracks first (their order among themselves is the merge step's), then the rest as seen.
+    # The DOM's tracks first (a plain <template> is inert; a shadow root's is shown) (their order among themselves is the merge step's), then the rest as seen.
     assert {t[:2] for t in tracks[:2]} == {("/media/one.mp3", "One"), ("/media/two.mp3", "Two")}
     assert tracks[2:] == [
         ("/stream/live/master.m3u8?token=1", "master", 3),

@@ -5,7 +5,7 @@
   that origin can ask (the cross-site middleware refuses other browser origins; no web page can claim
   an extension's origin). The client id is the browser's own (from the AudioFetch session cookie the
   extension's request carries, created if needed), so the jobs the extension sends are that browser's
-  jobs: listed, cancelled and retried from its pages, and counted in its per-client limit. The token
+  jobs: listed and cancelled from its pages, and counted in its per-client limit. The token
   grants nothing else: on every other route it is an anonymous client of its own. It stays valid for
   ``PAIRING_TTL_SECONDS`` or until the server key changes.
 - ``POST /api/page`` (that token, or the admin's): the page's address, title, serialised DOM, the media
