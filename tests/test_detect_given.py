@@ -41,7 +41,8 @@ async def test_the_dom_and_the_media_urls_merge_into_one_list(settings: Settings
     detection = await detect_given(fetcher, given, settings=settings)
     assert detection.title == "Night Trains" and detection.page_url == PAGE
     tracks = [(t.url.removeprefix("http://127.0.0.1:9"), t.title, t.index) for t in detection.tracks]
-    # The DOM's tracks first (a plain <template> is inert; a shadow root's is shown) (their order among themselves is the merge step's), then the rest as seen.
+    # The DOM's tracks first (a plain <template> is inert, a shadow root is shown; their order among
+    # themselves is the merge step's), then the rest as seen.
     assert {t[:2] for t in tracks[:2]} == {("/media/one.mp3", "One"), ("/media/two.mp3", "Two")}
     assert tracks[2:] == [
         ("/stream/live/master.m3u8?token=1", "master", 3),
@@ -75,3 +76,16 @@ async def test_a_page_over_the_size_limit_is_refused(settings: Settings, fetcher
 async def test_nothing_found_says_so(settings: Settings, fetcher: Fetcher) -> None:
     with pytest.raises(NoAudioError, match="page sent"):
         await detect_given(fetcher, GivenPage(PAGE, "<p>No sound</p>"), settings=settings)
+
+
+async def test_segments_beside_a_manifest_are_not_tracks(settings: Settings, fetcher: Fetcher) -> None:
+    urls = (
+        "http://127.0.0.1:9/hls/ep1/index.m3u8",
+        *(f"http://127.0.0.1:9/hls/ep1/seg-{n:05d}.aac" for n in range(40)),
+        "http://127.0.0.1:9/hls/ep1-bonus.mp3",  # another folder: a file of its own
+    )
+    detection = await detect_given(fetcher, GivenPage(PAGE, "<p></p>", media_urls=urls), settings=settings)
+    assert [t.url.rsplit("/", 2)[-2:] for t in detection.tracks] == [
+        ["ep1", "index.m3u8"],
+        ["hls", "ep1-bonus.mp3"],
+    ]
