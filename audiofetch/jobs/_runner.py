@@ -52,6 +52,7 @@ from ._events import JOB_COMPLETED, JOB_CREATED, JOB_DELETED, JOB_STATUS, JOB_TR
 from ._finish import PageTags, SavedTrack, finish_folder, load_covers, playlist_entry, stream_prefixes
 from ._model import Job, JobSpec, JobStatus, JobTrack
 from ._relay import ProgressRelay
+from ._sent import SentPages
 from ._store import JobStore
 
 __all__ = ["JobRunner"]
@@ -76,9 +77,7 @@ class JobRunner:
         self._cancelling: set[str] = set()
         self._sinks: dict[str, DirectorySink] = {}
         self._by_address: dict[str, set[str]] = {}  # client address -> its active jobs (this run)
-        self._given: dict[str, GivenPage] = {}  # sent pages until analysed
-        self._cookies: dict[str, JobCookies] = {}  # sent cookies until the job ends (memory only)
-        self._sent: dict[str, None] = {}  # ids of jobs made from sent pages (last DETAILS_KEPT)
+        self._sent = SentPages()  # pages and cookies sent from a browser, in memory only
         self._submit_lock = asyncio.Lock()
         self._running = asyncio.Semaphore(settings.max_running_jobs)
         self._closing = False
@@ -162,12 +161,7 @@ class JobRunner:
         if not created:
             return job, True
         if given is not None:
-            self._given[job.id] = given
-            self._sent[job.id] = None
-            while len(self._sent) > DETAILS_KEPT:
-                del self._sent[next(iter(self._sent))]
-            if cookies:
-                self._cookies[job.id] = cookies
+            self._sent.add(job.id, given, cookies)
         self._broker.publish(JOB_CREATED, job.id, job.to_json())
         self._launch(job.id)
         return job, False
@@ -235,7 +229,7 @@ class JobRunner:
         await self._store.delete(job_id)
         for cache in (self._analysed, self._failures, self._tracks, self._page_tags, self._details):
             cache.pop(job_id, None)
-        self._sent.pop(job_id, None)
+        self._sent.forget(job_id)
         self._broker.publish(JOB_DELETED, job_id, {"id": job_id})
 
     async def open_stream(self, job_id: str) -> BrowserStream:
@@ -253,7 +247,7 @@ class JobRunner:
         saved = [SavedTrack(track, name) for track, name in zip(tracks, names, strict=True)]
         relay = ProgressRelay(self._store, self._broker, job_id)
         download = ZipDownload(
-            self._job_fetcher(job_id), tracks, probes, spool=self._spool_root() / job_id,
+            self._sent.fetcher(job_id, self._fetcher), tracks, probes, spool=self._spool_root() / job_id,
             settings=self._settings,
             workers=job.spec.workers or self._settings.workers, referer=job.spec.url, on_event=relay.on_event,
             prefixes=stream_prefixes(tracks, probes, page, tag=job.spec.tags),
@@ -324,7 +318,7 @@ class JobRunner:
         """Detect (and for browser mode probe) the tracks; None when the job failed here."""
         await self._set_status(job.id, "analyzing")
         spec = job.spec
-        given = self._given.pop(job.id, None)
+        given = self._sent.take_page(job.id)
         try:
             if given is not None:
                 detection = await detect_given(
@@ -346,19 +340,15 @@ class JobRunner:
             await self._finish(job.id, "failed", error=exc.user_message)
             return None
         self._remember(job.id, detection)
-        if job.id in self._cookies:  # only the tracks' own sites get the user's cookies
-            urls = [url for track in detection.tracks for url in (track.url, *track.alternates)]
-            kept = self._cookies[job.id] = self._cookies[job.id].only_for(urls)
-            log.debug(
-                "downloads use %d of the cookies sent, for %s", len(kept), ", ".join(sorted(kept.domains))
-            )
+        urls = [url for track in detection.tracks for url in (track.url, *track.alternates)]
+        self._sent.keep_cookies_for(job.id, urls)  # only the tracks' own sites get the user's cookies
         wanted = set(spec.selected) if spec.selected is not None else None
         tracks = [JobTrack.from_track(t) for t in detection.tracks]
         tracks = [t if wanted is None or t.index in wanted else replace(t, status="skipped") for t in tracks]
         chosen = [t for t in detection.tracks if wanted is None or t.index in wanted]
         if spec.mode == "browser":
             probes = await probe_tracks(
-                self._job_fetcher(job.id),
+                self._sent.fetcher(job.id, self._fetcher),
                 chosen,
                 referer=spec.url,
                 workers=spec.workers or self._settings.workers,
@@ -387,10 +377,6 @@ class JobRunner:
         self._broker.publish(JOB_TRACKS, job.id, updated.to_json())
         self._broker.publish(JOB_STATUS, job.id, {"status": status})
         return updated
-
-    def _job_fetcher(self, job_id: str) -> Fetcher:
-        """The Fetcher for this job's downloads: the shared one, with the job's cookies if it has any."""
-        return self._fetcher.with_cookies(self._cookies.get(job_id))
 
     def _remember(self, job_id: str, detection: Detection) -> None:
         self._details.pop(job_id, None)
@@ -439,7 +425,7 @@ class JobRunner:
         await self._set_status(job.id, "downloading")
         try:
             report = await download_all(
-                self._job_fetcher(job.id), tracks, sink, workers=job.spec.workers or self._settings.workers,
+                self._fetcher, tracks, sink, workers=job.spec.workers or self._settings.workers,
                 settings=self._settings, referer=job.spec.url, on_event=relay.on_event,
             )  # fmt: skip
         finally:
@@ -487,8 +473,7 @@ class JobRunner:
         self._broker.publish(JOB_COMPLETED, job_id, job.to_json())
         self._tracks.pop(job_id, None)
         self._page_tags.pop(job_id, None)
-        self._given.pop(job_id, None)
-        self._cookies.pop(job_id, None)  # the user's cookies end with the job
+        self._sent.end(job_id)  # the user's cookies end with the job
         for jobs in self._by_address.values():
             jobs.discard(job_id)
         return job
