@@ -184,6 +184,11 @@ class JobRunner:
         check_url(url, self._settings.allow_networks)
         return await detect(self._fetcher, url, settings=self._settings, plugin=plugin, prefer=prefer)
 
+    def sent_cookie_domains(self, job_id: str) -> frozenset[str]:
+        """Domains of the cookies a sent page's job downloads with now (empty for other jobs, and
+        once the job has ended: the cookies end with it)."""
+        return self._sent.cookie_domains(job_id)
+
     async def cancel(self, job_id: str) -> Job:
         """Stop the job (its downloads and stream); a finished job is returned unchanged."""
         job = await self._store.get(job_id)

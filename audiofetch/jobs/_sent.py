@@ -69,6 +69,11 @@ class SentPages:
         record = self._active.get(job_id)
         return shared.with_cookies(record.cookies if record is not None else None)
 
+    def cookie_domains(self, job_id: str) -> frozenset[str]:
+        """The domains of the cookies the job's downloads use now (empty once it has ended)."""
+        record = self._active.get(job_id)
+        return record.cookies.domains if record is not None and record.cookies else frozenset()
+
     def end(self, job_id: str) -> None:
         """The job ended: drop its page and cookies (its id stays known)."""
         self._active.pop(job_id, None)

@@ -216,10 +216,17 @@ async def test_tracks_behind_the_session_cookie_need_the_box_ticked(
 
         ticked = await send_as_seen(context, worker, server, tab, cookies=True)
         assert ticked["cookies"] >= 1
+        job_page = next(p for p in context.pages if p.url == ticked["opened"])
+        await job_page.reload()
+        note = await job_page.text_content("#sent-cookies")
+        assert note is not None and "cookies your browser sent for 127.0.0.1" in note
+        assert "forgets them when the job ends" in note and site.secret not in await job_page.content()
         entries = await fetch_zip(server, ticked["jobId"])
         assert sorted(audio_in_order(entries)) == sorted(audio(site.expected("members")))
         done = await wait_until_done(server, ticked["jobId"])
         assert done["status"] == "completed"
+        await job_page.reload()
+        assert await job_page.locator("#sent-cookies").count() == 0  # ended with the job
         for _ in range(200):  # the completion event has gone out
             if f'"job_id": "{ticked["jobId"]}"'.encode() in events and b"job.completed" in events:
                 break
