@@ -36,6 +36,10 @@ async def test_the_dom_and_the_media_urls_merge_into_one_list(settings: Settings
             "http://127.0.0.1:9/media/Bonus%20Track.m4a",
             "http://127.0.0.1:9/dash/manifest.mpd",
             "blob:http://127.0.0.1:9/0b6e",
+            "http://[::1/broken.mp3",
+            "http://127.0.0.1:99999/port.mp3",
+            "http:///nohost.mp3",
+            "http://127.0.0.1:9/with space.mp3",
         ),
     )
     detection = await detect_given(fetcher, given, settings=settings)

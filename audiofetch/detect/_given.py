@@ -82,18 +82,28 @@ class _SeenMedia(Extractor):
         return [SkippedStream(u, _DASH_REASON) for u in self._urls if url_extension(u) in _DASH_EXTENSIONS]
 
 
+def _usable(url: str) -> bool:
+    """An absolute http(s) URL with a host and a valid port (anything else cannot be a track)."""
+    try:
+        parts = urlsplit(url)
+        _ = parts.port
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and url.isprintable() and " " not in url
+
+
 def _folder(url: str) -> tuple[str, str]:
     parts = urlsplit(url)
     return parts.netloc.lower(), posixpath.dirname(parts.path)
 
 
 def _media_urls(urls: Sequence[str]) -> tuple[str, ...]:
-    """The http(s) URLs among ``urls``, first occurrence kept, at most ``MAX_MEDIA_URLS``.
+    """The usable http(s) URLs among ``urls``, first occurrence kept, at most ``MAX_MEDIA_URLS``.
 
     Files in the folder of an HLS or DASH manifest are left out: they are the stream's segments
     (``seg-00012.aac``), which the manifest's own download fetches, not tracks of their own.
     """
-    web = [url for url in urls if urlsplit(url).scheme in ("http", "https")]
+    web = [url for url in urls if _usable(url)]
     manifests = {url for url in web if url_extension(url) in _HLS_EXTENSIONS | _DASH_EXTENSIONS}
     segment_folders = {_folder(url) for url in manifests}
     kept: dict[str, None] = {}
