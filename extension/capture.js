@@ -68,7 +68,8 @@ const AudioFetchCapture = (() => {
     const VOID = new Set(
       "area base br col embed hr img input link meta param source track wbr".split(" ")
     );
-    const RAW = new Set(["script", "style", "xmp", "iframe", "noembed", "noframes", "plaintext"]);
+    // Written as-is, as the browser's own serialiser does (noscript: scripting is on, so its content is text).
+    const RAW = new Set(["script", "style", "xmp", "iframe", "noembed", "noframes", "plaintext", "noscript"]);
     const MEDIA_PATH = /\.(mp3|m4a|m4b|aac|ogg|oga|opus|flac|wav|weba|m3u8|mpd)$/i;
     const escapeText = (text) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
     const escapeAttr = (text) => text.replace(/&/g, "&amp;").replace(/"/g, "&quot;");
