@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from audiofetch.extractors import all_extractors
 
-from ._detect import DETECT_BUDGET, detect
+from ._detect import DETECT_BUDGET, detect, detect_with_page, no_audio
 from ._fetch import HEAD_BYTES, MAX_SCRIPTS, PageFetcher, fetch_scripts
 from ._merge import detect_page
 from ._urls import normalize_url, same_site
@@ -21,8 +21,10 @@ __all__ = [
     "PageFetcher",
     "detect",
     "detect_page",
+    "detect_with_page",
     "extractor_names",
     "fetch_scripts",
+    "no_audio",
     "normalize_url",
     "same_site",
 ]
