@@ -27,7 +27,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from audiofetch.config import Settings
-from audiofetch.detect import detect
 from audiofetch.download import DirectorySink, DownloadReport, Probe, ZipDownload, download_all, probe_tracks
 from audiofetch.errors import (
     AudioFetchError,
@@ -42,6 +41,7 @@ from audiofetch.logs import job_id_var
 from audiofetch.models import Detection, Track
 from audiofetch.naming import UniqueNames, sanitize_name
 from audiofetch.net import Fetcher, check_url
+from audiofetch.render import PageResult, Renderer, detect_rendered
 
 from ._browser import BrowserStream
 from ._events import JOB_COMPLETED, JOB_CREATED, JOB_DELETED, JOB_STATUS, JOB_TRACKS, Broker
@@ -60,8 +60,18 @@ DETAILS_KEPT = 200
 class JobRunner:
     """Runs jobs; see the module docstring. Build it inside the app's lifetime and ``await start()``."""
 
-    def __init__(self, settings: Settings, store: JobStore, broker: Broker, fetcher: Fetcher) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: JobStore,
+        broker: Broker,
+        fetcher: Fetcher,
+        *,
+        renderer: Renderer | None = None,
+    ) -> None:
         self._settings, self._store, self._broker, self._fetcher = settings, store, broker, fetcher
+        self._renderer = renderer if renderer is not None else Renderer(settings)
+        self._job_fetchers: dict[str, Fetcher] = {}  # a rendered page's cookies: this job only, in memory
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._analysed: dict[str, asyncio.Event] = {}
         self._failures: dict[str, AudioFetchError] = {}
@@ -108,6 +118,11 @@ class JobRunner:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await self._renderer.close()
+
+    def render_unavailable(self) -> str | None:
+        """Why the render pass cannot run on this server (for the form), or None when it can."""
+        return self._renderer.unavailable
 
     # -- submitting and following jobs ------------------------------------------------------------------
 
@@ -155,13 +170,24 @@ class JobRunner:
             raise failure
         return await self._store.get(job_id)
 
-    async def preview(self, url: str, *, plugin: str = "auto", prefer: Sequence[str] = ()) -> Detection:
-        """The tracks of ``url`` without creating a job."""
+    async def preview(
+        self, url: str, *, plugin: str = "auto", prefer: Sequence[str] = (), render: str | None = None
+    ) -> Detection:
+        """The tracks of ``url`` without creating a job (``render`` None: the server's setting)."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise BadRequestError("the address must be a web address starting with http:// or https://")
         check_url(url, self._settings.allow_networks)
-        return await detect(self._fetcher, url, settings=self._settings, plugin=plugin, prefer=prefer)
+        found = await self._detect(url, plugin=plugin, prefer=prefer, render=render)
+        return found.detection
+
+    async def _detect(
+        self, url: str, *, plugin: str, prefer: Sequence[str], render: str | None
+    ) -> PageResult:
+        return await detect_rendered(
+            self._fetcher, url, settings=self._settings, renderer=self._renderer,
+            mode=render or self._settings.render, plugin=plugin, prefer=prefer,
+        )  # fmt: skip
 
     async def cancel(self, job_id: str) -> Job:
         """Stop the job (its downloads and stream); a finished job is returned unchanged."""
@@ -223,7 +249,7 @@ class JobRunner:
         saved = [SavedTrack(track, name) for track, name in zip(tracks, names, strict=True)]
         relay = ProgressRelay(self._store, self._broker, job_id)
         download = ZipDownload(
-            self._fetcher, tracks, probes, spool=self._spool_root() / job_id, settings=self._settings,
+            self._fetcher_for(job_id), tracks, probes, spool=self._spool_root() / job_id, settings=self._settings,
             workers=job.spec.workers or self._settings.workers, referer=job.spec.url, on_event=relay.on_event,
             prefixes=stream_prefixes(tracks, probes, page, tag=job.spec.tags),
             extra_entries=[playlist_entry(saved, page, numbered_total=len(tracks))],
@@ -294,13 +320,10 @@ class JobRunner:
         await self._set_status(job.id, "analyzing")
         spec = job.spec
         try:
-            detection = await detect(
-                self._fetcher,
-                spec.url,
-                settings=self._settings,
-                plugin=spec.plugin or "auto",
-                prefer=spec.prefer,
-            )
+            found = await self._detect(spec.url, plugin=spec.plugin or "auto", prefer=spec.prefer, render=spec.render)
+            detection = found.detection
+            if found.cookie:  # set by the page's scripts: handed to this job's downloads only
+                self._job_fetchers[job.id] = self._fetcher.for_page(detection.page_url, found.cookie)
             if not detection.tracks:
                 raise NoAudioError("the page only has live streams, which cannot be downloaded")
         except AudioFetchError as exc:
@@ -314,7 +337,7 @@ class JobRunner:
         chosen = [t for t in detection.tracks if wanted is None or t.index in wanted]
         if spec.mode == "browser":
             probes = await probe_tracks(
-                self._fetcher, chosen, referer=spec.url, workers=spec.workers or self._settings.workers
+                self._fetcher_for(job.id), chosen, referer=spec.url, workers=spec.workers or self._settings.workers
             )
             by_index = {t.index: p for t, p in zip(chosen, probes, strict=True)}
             tracks = [self._with_probe(t, by_index.get(t.index)) for t in tracks]
@@ -322,7 +345,7 @@ class JobRunner:
             self._tracks[job.id] = ([t for t, _ in usable], [p for _, p in usable])
             page = PageTags.from_detection(detection)
             if spec.tags and any(p.ext == "mp3" for _, p in usable):  # only MP3s are tagged while streaming
-                page = await load_covers(self._fetcher, page, [t for t, _ in usable], referer=spec.url)
+                page = await load_covers(self._fetcher_for(job.id), page, [t for t, _ in usable], referer=spec.url)
             self._page_tags[job.id] = page
         await self._store.set_tracks(job.id, tracks)
         name = spec.name or detection.title or urlsplit(detection.page_url).hostname or "audio"
@@ -388,7 +411,7 @@ class JobRunner:
         await self._set_status(job.id, "downloading")
         try:
             report = await download_all(
-                self._fetcher, tracks, sink, workers=job.spec.workers or self._settings.workers,
+                self._fetcher_for(job.id), tracks, sink, workers=job.spec.workers or self._settings.workers,
                 settings=self._settings, referer=job.spec.url, on_event=relay.on_event,
             )  # fmt: skip
         finally:
@@ -418,11 +441,15 @@ class JobRunner:
             page = PageTags(job.title, len(job.tracks))
         try:
             await finish_folder(
-                self._fetcher, sink.folder, saved, page, tag=job.spec.tags, referer=job.spec.url,
+                self._fetcher_for(job.id), sink.folder, saved, page, tag=job.spec.tags, referer=job.spec.url,
                 numbered_total=numbered,
             )  # fmt: skip
         except Exception:
             log.exception("tagging or the playlist failed for job %s", job.id)
+
+    def _fetcher_for(self, job_id: str) -> Fetcher:
+        """The fetcher for this job's downloads: with its rendered page's cookies, if it has any."""
+        return self._job_fetchers.get(job_id, self._fetcher)
 
     # -- status changes ---------------------------------------------------------------------------------
 
@@ -436,6 +463,7 @@ class JobRunner:
         self._broker.publish(JOB_COMPLETED, job_id, job.to_json())
         self._tracks.pop(job_id, None)
         self._page_tags.pop(job_id, None)
+        self._job_fetchers.pop(job_id, None)
         for jobs in self._by_address.values():
             jobs.discard(job_id)
         return job

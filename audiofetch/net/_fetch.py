@@ -93,9 +93,24 @@ class Fetcher:
     Build it with ``open_fetcher``; it is safe to share between concurrent jobs.
     """
 
-    def __init__(self, session: aiohttp.ClientSession, settings: Settings) -> None:
+    def __init__(
+        self, session: aiohttp.ClientSession, settings: Settings, *, cookie: tuple[str, str] | None = None
+    ) -> None:
         self._session = session
         self._settings = settings
+        self._cookie = cookie  # (host, Cookie header value): sent to that host only, see for_page
+
+    def for_page(self, page_url: str, cookie: str | None) -> Fetcher:
+        """A fetcher for one job's requests that also sends ``cookie`` to ``page_url``'s own host.
+
+        Made for the cookies a rendered page's scripts set: they go with this job's requests to that
+        host (checked on every redirect hop, so a hop to another host carries none) and are kept nowhere
+        else; the shared session's cookie jar stays empty. Without a cookie, this fetcher itself.
+        """
+        host = URL(page_url).host if cookie else None
+        if not cookie or not host:
+            return self
+        return Fetcher(self._session, self._settings, cookie=(host.lower(), cookie))
 
     @property
     def settings(self) -> Settings:
@@ -181,9 +196,12 @@ class Fetcher:
         if referer:
             request_headers["Referer"] = referer
         for hop in range(MAX_REDIRECTS + 1):
+            hop_headers = request_headers
+            if self._cookie is not None and (current.host or "").lower() == self._cookie[0]:
+                hop_headers = {**request_headers, "Cookie": self._cookie[1]}
             with translate_errors(str(current)):
                 response = await self._session.get(
-                    current, headers=request_headers, allow_redirects=False, read_bufsize=read_bufsize
+                    current, headers=hop_headers, allow_redirects=False, read_bufsize=read_bufsize
                 )
             location = response.headers.get("Location")
             if response.status not in _REDIRECT_STATUSES or location is None:
