@@ -16,7 +16,15 @@ from typing import Any
 
 from audiofetch.errors import ConfigError
 
-__all__ = ["RENDER_MODES", "SETTINGS", "Setting", "Settings", "load_settings", "parse_networks", "settings_markdown"]
+__all__ = [
+    "RENDER_MODES",
+    "SETTINGS",
+    "Setting",
+    "Settings",
+    "load_settings",
+    "parse_networks",
+    "settings_markdown",
+]
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 REPO_ROOT = Path(__file__).resolve().parent.parent

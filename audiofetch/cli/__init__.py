@@ -2,8 +2,8 @@
 
 Exit codes (the one place they are decided, see ``EXIT_CODES``):
 0 every track arrived; 1 some or all tracks failed (listed); 2 bad input (options, URL, refused target);
-3 the page has no audio; 4 the page could not be fetched (or rendered); 130 interrupted. Errors are one line on stderr,
-never a traceback: log records reach stderr as one line each, with their traceback only when
+3 the page has no audio; 4 the page could not be fetched (or rendered); 130 interrupted. Errors are one
+line on stderr, never a traceback: log records reach stderr as one line each, with their traceback only when
 ``AUDIOFETCH_LOG_LEVEL=DEBUG`` (``serve`` logs as the server does, see ``audiofetch.logs``).
 """
 

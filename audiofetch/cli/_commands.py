@@ -50,7 +50,13 @@ async def _detect(
 ) -> PageResult:
     async with Renderer(settings) as renderer:
         return await detect_rendered(
-            fetcher, url, settings=settings, renderer=renderer, mode=settings.render, plugin=plugin, prefer=prefer
+            fetcher,
+            url,
+            settings=settings,
+            renderer=renderer,
+            mode=settings.render,
+            plugin=plugin,
+            prefer=prefer,
         )
 
 

@@ -183,9 +183,10 @@ class Job:
         """The job as the API shows it; a plain dict ready for ``json.dumps``.
 
         Keys, always present: id, url, name, mode, plugin, workers, prefer (list), selected (list or
-        null), tags (bool), render (auto/always/never, or null for the server's setting), status, active (bool), error, title, player, created_at, updated_at (epoch
-        seconds), totals {tracks, tracks_done, tracks_failed, bytes_done, bytes_total}, tracks (list of
-        ``JobTrack.to_json``). ``duplicate`` is added only when given (the create endpoint sets it).
+        null), tags (bool), render (auto/always/never, or null for the server's setting), status, active
+        (bool), error, title, player, created_at, updated_at (epoch seconds), totals {tracks, tracks_done,
+        tracks_failed, bytes_done, bytes_total}, tracks (list of ``JobTrack.to_json``). ``duplicate`` is
+        added only when given (the create endpoint sets it).
         ``client_id`` is left out on purpose.
         """
         spec = self.spec

@@ -249,7 +249,8 @@ class JobRunner:
         saved = [SavedTrack(track, name) for track, name in zip(tracks, names, strict=True)]
         relay = ProgressRelay(self._store, self._broker, job_id)
         download = ZipDownload(
-            self._fetcher_for(job_id), tracks, probes, spool=self._spool_root() / job_id, settings=self._settings,
+            self._fetcher_for(job_id), tracks, probes, spool=self._spool_root() / job_id,
+            settings=self._settings,
             workers=job.spec.workers or self._settings.workers, referer=job.spec.url, on_event=relay.on_event,
             prefixes=stream_prefixes(tracks, probes, page, tag=job.spec.tags),
             extra_entries=[playlist_entry(saved, page, numbered_total=len(tracks))],
@@ -320,7 +321,9 @@ class JobRunner:
         await self._set_status(job.id, "analyzing")
         spec = job.spec
         try:
-            found = await self._detect(spec.url, plugin=spec.plugin or "auto", prefer=spec.prefer, render=spec.render)
+            found = await self._detect(
+                spec.url, plugin=spec.plugin or "auto", prefer=spec.prefer, render=spec.render
+            )
             detection = found.detection
             if found.cookie:  # set by the page's scripts: handed to this job's downloads only
                 self._job_fetchers[job.id] = self._fetcher.for_page(detection.page_url, found.cookie)
@@ -337,7 +340,10 @@ class JobRunner:
         chosen = [t for t in detection.tracks if wanted is None or t.index in wanted]
         if spec.mode == "browser":
             probes = await probe_tracks(
-                self._fetcher_for(job.id), chosen, referer=spec.url, workers=spec.workers or self._settings.workers
+                self._fetcher_for(job.id),
+                chosen,
+                referer=spec.url,
+                workers=spec.workers or self._settings.workers,
             )
             by_index = {t.index: p for t, p in zip(chosen, probes, strict=True)}
             tracks = [self._with_probe(t, by_index.get(t.index)) for t in tracks]
@@ -345,7 +351,9 @@ class JobRunner:
             self._tracks[job.id] = ([t for t, _ in usable], [p for _, p in usable])
             page = PageTags.from_detection(detection)
             if spec.tags and any(p.ext == "mp3" for _, p in usable):  # only MP3s are tagged while streaming
-                page = await load_covers(self._fetcher_for(job.id), page, [t for t, _ in usable], referer=spec.url)
+                page = await load_covers(
+                    self._fetcher_for(job.id), page, [t for t, _ in usable], referer=spec.url
+                )
             self._page_tags[job.id] = page
         await self._store.set_tracks(job.id, tracks)
         name = spec.name or detection.title or urlsplit(detection.page_url).hostname or "audio"

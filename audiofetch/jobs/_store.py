@@ -53,7 +53,9 @@ _JOB_COLUMNS = (
 _TRACK_COLUMNS = "idx, url, title, status, bytes_done, size, file_name, error"
 _INSERT_JOB = (
     "INSERT INTO jobs (id, url, url_key, name, mode, plugin, workers, prefer, client_id, selected, tags, "
-    "render, status, error, title, player, created_at, updated_at, run_id) VALUES (" + ", ".join("?" * 19) + ")"
+    "render, status, error, title, player, created_at, updated_at, run_id) VALUES ("
+    + ", ".join("?" * 19)
+    + ")"
 )
 _FIND_ACTIVE = f"WHERE url_key = ? AND mode = ? AND status IN {_ACTIVE} ORDER BY created_at, rowid LIMIT 1"
 

@@ -11,7 +11,7 @@ Imports: playwright, aiohttp (its resolver interface), ``audiofetch.detect``, ``
 from __future__ import annotations
 
 from ._chromium import CHROMIUM, chromium_args, render_unavailable
-from ._driver import Rendered, RecordedMedia, control_title, is_media_url
+from ._driver import RecordedMedia, Rendered, control_title, is_media_url
 from ._need import render_reason
 from ._pass import PageResult, RenderMode, combine, detect_rendered
 from ._proxy import EgressProxy

@@ -29,7 +29,10 @@ def render_unavailable(executable: Path = CHROMIUM) -> str | None:
     """Why the render pass cannot run here (one line saying how to fix it), or None when it can."""
     if importlib.util.find_spec("playwright") is None:
         return "the Python package playwright is not installed (pip install playwright)"
-    if not (executable.is_file() and os.access(executable, os.X_OK)) and shutil.which(str(executable)) is None:
+    if (
+        not (executable.is_file() and os.access(executable, os.X_OK))
+        and shutil.which(str(executable)) is None
+    ):
         return f"Chromium is not installed at {executable} (apt-get install chromium)"
     return None
 

@@ -31,7 +31,9 @@ _QUIET: Final = 0.25  # seconds without a request in flight that count as "settl
 _RESERVE: Final = 1.5  # seconds kept for reading the DOM at the end
 _MEDIA_PATH = re.compile(r"\.(?:mp3|m4a|m4b|aac|ogg|oga|opus|wav|flac|weba|m3u8|mpd)$", re.IGNORECASE)
 _MEDIA_TYPES = ("audio/", "application/vnd.apple.mpegurl", "application/x-mpegurl", "application/dash+xml")
-_PLAY_PREFIX = re.compile(r"^\s*(?:play|listen(?: to)?|[\u25b6\u25ba\u23f5\u25b7])\s*[:\-\u2013\u2014]?\s*", re.I)
+_PLAY_PREFIX = re.compile(
+    r"^\s*(?:play|listen(?: to)?|[\u25b6\u25ba\u23f5\u25b7])\s*[:\-\u2013\u2014]?\s*", re.I
+)
 _CONTROL_WORDS = frozenset({"", "play", "pause", "play/pause", "listen", "stop"})
 
 
@@ -143,7 +145,9 @@ async def drive(context: BrowserContext, url: str, *, budget: float) -> Rendered
     if body is not None and (initial or loose):
         state = await page.evaluate(MEDIA_STATE)
         extras.append((body, [_media(u, state if u in state["sources"] else {}) for u in initial + loose]))
-    html = await page.evaluate(SERIALIZE, [[[el, [_row(m) for m in items]] for el, items in extras], attributed])
+    html = await page.evaluate(
+        SERIALIZE, [[[el, [_row(m) for m in items]] for el, items in extras], attributed]
+    )
     cookies = await context.cookies([page.url])
     cookie = "; ".join(f"{c.get('name', '')}={c.get('value', '')}" for c in cookies) or None
     media = [m for _, items in extras for m in items]
@@ -177,7 +181,9 @@ async def _press_all(
         state: dict[str, Any] = await page.evaluate(MEDIA_STATE)
         new = [u for u in recorder.urls[before:] if u not in attributed]
         new += [u for u in state["sources"] if u not in previous["sources"] and u not in attributed + new]
-        fresh_meta = state if (state["title"], state["artist"]) != (previous["title"], previous["artist"]) else {}
+        fresh_meta = (
+            state if (state["title"], state["artist"]) != (previous["title"], previous["artist"]) else {}
+        )
         fallback = control_title(name)
         items = [_media(u, fresh_meta, fallback) for u in new]
         if items:

@@ -31,13 +31,15 @@ FIND_CONTROLS: Final = (
     + _WALK
     + r"""
   const word = /(?:^|[^A-Za-z])[Pp]lay(?![a-z])|[a-z]Play(?![a-z])|[\u25B6\u25BA\u23F5\u25B7]/;
-  const audioUrl = /^(?:https?:\/\/|\/|\.{0,2}\/?)[^\s"'<>]*\.(?:mp3|m4a|aac|ogg|oga|opus|wav|flac|webm|m3u8|mpd)(?:[?#][^\s"'<>]*)?$/i;
-  const clickable = el => ['button', 'a', 'summary'].includes(el.localName) || el.getAttribute('role') === 'button'
-    || el.hasAttribute('onclick') || el.hasAttribute('tabindex');
+  const audioUrl = new RegExp('^[^\\s"\'<>]*\\.(?:mp3|m4a|aac|ogg|oga|opus|wav|flac|webm|m3u8|mpd)'
+    + '(?:[?#][^\\s"\'<>]*)?$', 'i');
+  const clickable = el => ['button', 'a', 'summary'].includes(el.localName)
+    || el.getAttribute('role') === 'button' || el.hasAttribute('onclick') || el.hasAttribute('tabindex');
   const nameOf = el => (el.getAttribute('aria-label') || el.getAttribute('title')
     || (el.textContent || '').replace(/\s+/g, ' ').trim()).slice(0, 200);
   const looksLikePlay = el => {
-    if (['script', 'style', 'audio', 'video', 'source', 'head', 'html', 'body'].includes(el.localName)) return false;
+    const skip = ['script', 'style', 'audio', 'video', 'source', 'head', 'html', 'body'];
+    if (skip.includes(el.localName)) return false;
     for (const a of el.attributes) {
       if (a.name.startsWith('data-') && audioUrl.test(a.value.trim())) return true;
     }
@@ -49,12 +51,16 @@ FIND_CONTROLS: Final = (
   const found = everything().filter(looksLikePlay);
   const chosen = new Set(found);
   const inner = el => {
-    for (let up = el.parentNode || el.host; up; up = up.parentNode || up.host) if (chosen.has(up)) return true;
+    for (let up = el.parentNode || el.host; up; up = up.parentNode || up.host) {
+      if (chosen.has(up)) return true;
+    }
     return false;
   };
   const controls = found.filter(el => !inner(el)).slice(0, limit);
   const pairs = controls.map(el => [el, nameOf(el)]);
-  for (const m of medias()) if (pairs.length < limit) pairs.push([m, m.getAttribute('title') || '']);
+  for (const m of medias()) {
+    if (pairs.length < limit) pairs.push([m, m.getAttribute('aria-label') || m.getAttribute('title') || '']);
+  }
   return pairs;
 }"""
 )
@@ -64,8 +70,11 @@ PAUSE_ALL: Final = "() => {" + _WALK + "for (const m of medias()) { try { m.paus
 # Pressing: a click for controls, play() for media elements; never throws into the driver.
 PLAY_MEDIA: Final = """(el) => {
   try {
-    if (el.localName === 'audio' || el.localName === 'video') { el.muted = true; const p = el.play(); if (p) p.catch(() => {}); }
-    else el.click();
+    if (el.localName === 'audio' || el.localName === 'video') {
+      el.muted = true;
+      const started = el.play();
+      if (started) started.catch(() => {});
+    } else el.click();
   } catch (e) {}
 }"""
 
@@ -91,15 +100,17 @@ MEDIA_STATE: Final = (
 SERIALIZE: Final = r"""([extras, dropped]) => {
   const after = new Map(extras);
   const drop = new Set(dropped);
-  const VOID = new Set(['area', 'base', 'br', 'col', 'embed', 'hr', 'img', 'input', 'link', 'meta', 'source', 'track', 'wbr']);
+  const VOID = new Set(['area', 'base', 'br', 'col', 'embed', 'hr', 'img', 'input', 'link', 'meta', 'source',
+    'track', 'wbr']);
   const RAW = new Set(['script', 'style']);
   const text = s => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
   const quoted = s => '"' + String(s).replace(/&/g, '&amp;').replace(/"/g, '&quot;') + '"';
   const out = [];
   const emitAfter = node => {
     for (const [url, title, artist, album] of after.get(node) || []) {
-      out.push('<audio data-audiofetch-recorded src=' + quoted(url) + (title ? ' title=' + quoted(title) : '')
-        + (artist ? ' data-artist=' + quoted(artist) : '') + (album ? ' album=' + quoted(album) : '') + '></audio>');
+      out.push('<audio data-audiofetch-recorded src=' + quoted(url)
+        + (title ? ' title=' + quoted(title) : '') + (artist ? ' data-artist=' + quoted(artist) : '')
+        + (album ? ' album=' + quoted(album) : '') + '></audio>');
     }
   };
   const walk = node => {

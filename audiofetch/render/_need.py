@@ -47,7 +47,11 @@ def _empty_media(root: Node) -> bool:
 def _unread_library(page: Page, detection: Detection) -> str | None:
     """A player library the page loads whose extractor found none of the tracks."""
     found = {track.extractor for track in detection.tracks}
-    sources = " ".join((node.get("src") or "").lower() for node in page.root.find_all("script")) if page.root else ""
+    sources = (
+        " ".join((node.get("src") or "").lower() for node in page.root.find_all("script"))
+        if page.root
+        else ""
+    )
     for marker, extractor in PLAYER_LIBRARIES:
         if marker in sources and extractor not in found:
             return marker

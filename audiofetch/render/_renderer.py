@@ -170,4 +170,3 @@ async def _closed(context: BrowserContext) -> bool:
     except PlaywrightError:
         return True  # already gone with its browser
     return True
-
