@@ -85,7 +85,22 @@ async def detect_rendered(
         return _checked(PageResult(static))
     seconds = loop.time() - started
     log.info("render pass for %s took %.1f s (%d presses)", url, seconds, rendered.presses)
+    seen = await _guarded(seen, static, renderer)
     return _checked(PageResult(combine(seen, static), rendered.cookie, True, seconds))
+
+
+async def _guarded(rendered: Detection, static: Detection, renderer: Renderer) -> Detection:
+    """The rendered tracks without those whose every address the guard refuses (a page's scripts may
+    point at private hosts; the browser never reached them, and no download would)."""
+    known = {normalize_url(t.url) for t in static.tracks}
+    kept: list[Track] = []
+    for track in rendered.tracks:
+        problem = None if normalize_url(track.url) in known else await renderer.refusal(track.url)
+        if problem is None:
+            kept.append(track)
+        else:
+            log.info("render pass left out %s: %s", track.url, problem)
+    return replace(rendered, tracks=tuple(kept))
 
 
 def _why_not(renderer: Renderer | None) -> str:

@@ -136,6 +136,28 @@ class EgressProxy:
                 if stream is not None:
                     stream.close()
 
+    async def refusal(self, url: str) -> str | None:
+        """Why the guard would refuse every address of ``url`` (nothing is connected to), or None.
+
+        The render pass drops recorded media URLs the guard refuses: the browser never fetched them
+        (media requests are cut short), so they are judged here as a connection would be.
+        """
+        try:
+            checked = check_url(url, self._allow)
+            port = checked.port or 80
+            infos = await self._addresses((checked.raw_host or "").strip("[]"), port)
+        except (BlockedURLError, _Refused) as exc:
+            return str(exc)
+        problems = []
+        for info in infos:
+            try:
+                self._factory(info).close()
+            except OSError as exc:
+                problems.append(str(exc))
+            else:
+                return None
+        return "; ".join(problems) or "no address"
+
     async def _connect(self, host: str, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         """A connection to the first address of ``host`` the guard allows (403 when none is)."""
         if port in BAD_PORTS or not 0 < port < 65536:

@@ -105,6 +105,10 @@ class Renderer:
                 if context is not None and not await _closed(context):
                     await self._drop_browser(browser)  # a context that will not close: the browser hangs
 
+    async def refusal(self, url: str) -> str | None:
+        """Why the address guard refuses ``url`` (judged as the proxy would connect), or None."""
+        return await self._proxy.refusal(url)
+
     async def _ensure_browser(self) -> Browser:
         async with self._launching:
             if self._browser is not None and self._browser.is_connected():
