@@ -78,7 +78,11 @@ class RenderSite:
         cookie, referer = request.headers.get("Cookie", ""), request.headers.get("Referer", "")
         self.audio_requests.append((request.path, cookie, referer))
         name = request.match_info["name"]
-        if name.startswith("click-") and ("listener=night-owl" not in cookie or "/render/click" not in referer):
+        if name.startswith("click-") and (
+            "listener=night-owl" not in cookie or "/render/click" not in referer
+        ):
             raise web.HTTPForbidden(text="this player only plays for its own page")
-        kind = "audio/ogg" if name.endswith(".ogg") else "audio/mp4" if name.endswith(".m4a") else "audio/mpeg"
+        kind = (
+            "audio/ogg" if name.endswith(".ogg") else "audio/mp4" if name.endswith(".m4a") else "audio/mpeg"
+        )
         return web.Response(body=audio_bytes(name), content_type=kind)
