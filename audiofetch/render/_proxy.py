@@ -127,7 +127,8 @@ class EgressProxy:
                 await asyncio.gather(sending, return_exceptions=True)
         except _Refused as refusal:
             self.refused += refusal.status == 403
-            log.info("render proxy refused a request: %s", refusal.reason)
+            level = logging.INFO if refusal.status == 403 else logging.DEBUG
+            log.log(level, "render proxy refused a request: %s", refusal.reason)
             writer.write(_answer(refusal.status, refusal.reason))
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, ConnectionError):
             pass
