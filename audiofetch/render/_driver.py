@@ -11,6 +11,7 @@ control's name for a title. The result is the rendered DOM (open shadow roots in
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from dataclasses import dataclass
 from typing import Any, Final
@@ -18,6 +19,7 @@ from urllib.parse import urlsplit
 
 from playwright.async_api import BrowserContext, ElementHandle, Page, Request, Response, Route
 from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from ._js import FIND_CONTROLS, MEDIA_STATE, PAUSE_ALL, PLAY_MEDIA, SERIALIZE
 
@@ -134,7 +136,9 @@ async def drive(context: BrowserContext, url: str, *, budget: float) -> Rendered
     page.on("requestfinished", recorder.on_done)
     page.on("requestfailed", recorder.on_done)
     page.on("popup", _close_popup)
-    await page.goto(url, wait_until="load", timeout=budget * _LOAD_SHARE * 1000)
+    await page.goto(url, wait_until="domcontentloaded", timeout=budget * _LOAD_SHARE * 1000)
+    with contextlib.suppress(PlaywrightTimeoutError):  # a slow image or frame does not stop the pass
+        await page.wait_for_load_state("load", timeout=max(deadline - loop.time() - _RESERVE, 0.1) * 500)
     recorder.loaded = True
     await recorder.settle(min(_SETTLE_AFTER_LOAD, deadline - loop.time() - _RESERVE))
     initial = list(recorder.urls)

@@ -16,6 +16,7 @@ from typing import Final
 from aiohttp.abc import AbstractResolver
 from playwright.async_api import Browser, BrowserContext, Playwright, async_playwright
 from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from audiofetch.config import Settings
 from audiofetch.errors import RenderError
@@ -91,7 +92,7 @@ class Renderer:
                         service_workers="block", accept_downloads=False, java_script_enabled=True
                     )
                     return await drive(context, url, budget=self._budget - 1.0)
-            except TimeoutError as exc:
+            except (TimeoutError, PlaywrightTimeoutError) as exc:
                 raise RenderError(f"the page did not finish rendering within {self._budget:g} s") from exc
             except PlaywrightError as exc:
                 if not browser.is_connected():
