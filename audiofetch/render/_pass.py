@@ -72,7 +72,7 @@ async def detect_rendered(
         if mode == "always":
             raise RenderError(f"the page's scripts cannot be run: {_why_not(renderer)}")
         return _checked(PageResult(static))
-    log.info("render pass for %s: %s", url, reason)
+    log.debug("render pass for %s: %s", url, reason)
     loop = asyncio.get_running_loop()
     started = loop.time()
     try:
@@ -84,7 +84,7 @@ async def detect_rendered(
         log.warning("render pass failed for %s, keeping what static reading found: %s", url, exc.user_message)
         return _checked(PageResult(static))
     seconds = loop.time() - started
-    log.info("render pass for %s took %.1f s (%d presses)", url, seconds, rendered.presses)
+    log.debug("render pass for %s took %.1f s (%d presses)", url, seconds, rendered.presses)
     seen = await _guarded(seen, static, renderer)
     return _checked(PageResult(combine(seen, static), rendered.cookie, True, seconds))
 
@@ -99,7 +99,7 @@ async def _guarded(rendered: Detection, static: Detection, renderer: Renderer) -
         if problem is None:
             kept.append(track)
         else:
-            log.info("render pass left out %s: %s", track.url, problem)
+            log.debug("render pass left out %s: %s", track.url, problem)
     return replace(rendered, tracks=tuple(kept))
 
 

@@ -127,8 +127,7 @@ class EgressProxy:
                 await asyncio.gather(sending, return_exceptions=True)
         except _Refused as refusal:
             self.refused += refusal.status == 403
-            level = logging.INFO if refusal.status == 403 else logging.DEBUG
-            log.log(level, "render proxy refused a request: %s", refusal.reason)
+            log.debug("render proxy refused a request (%d): %s", refusal.status, refusal.reason)
             writer.write(_answer(refusal.status, refusal.reason))
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, ConnectionError):
             pass

@@ -135,7 +135,7 @@ class Renderer:
                 await self._stop_playwright()
                 raise RenderError("the browser for the render pass could not be started") from exc
             self.launches += 1
-            log.info("render pass: Chromium started (launch %d)", self.launches)
+            log.debug("render pass: Chromium started (launch %d)", self.launches)
             return self._browser
 
     async def _drop_browser(self, browser: Browser) -> None:

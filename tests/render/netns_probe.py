@@ -62,7 +62,7 @@ class Watch:
 
 
 def page_server(port: int) -> ThreadingHTTPServer:
-    page = PAGE.replace("{port}", str(port)).encode()
+    page = PAGE.replace("__PORT__", str(port)).encode()
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -105,11 +105,13 @@ def main(argv: list[str]) -> int:
     url = f"http://127.0.0.1:{server.server_address[1]}/render/hostile.html"
     env = {k: v for k, v in os.environ.items() if not k.startswith("AUDIOFETCH_")}
     env.update(AUDIOFETCH_DATA_DIR=data_dir, AUDIOFETCH_ALLOW_NETWORKS=allow, AUDIOFETCH_CONNECT_TIMEOUT="2")
+    env.update(AUDIOFETCH_LOG_LEVEL="DEBUG")  # the proxy's refusals are debug lines
     command = [sys.executable, "-m", "audiofetch", "inspect", url, "--render", "always", "--json"]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=90, check=False)
     server.shutdown()
     record = {
         "page": url,
+        "port": watch.port,
         "code": done.returncode,
         "stdout": done.stdout,
         "stderr": done.stderr,

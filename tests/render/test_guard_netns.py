@@ -61,7 +61,18 @@ def test_render_lists_the_real_track_and_the_private_host_sees_nothing(guarded: 
     assert [(t["url"], t["title"]) for t in tracks] == [(f"{page}/render/real.mp3", "The real track")]
     assert guarded["connections"] == 0
     assert guarded["datagrams"] == 0
-    assert "refused" in guarded["stderr"]  # the attempts did happen, and the proxy refused them
+    # The attempts did happen, and the proxy refused them: by address and by name, plain and tunnelled.
+    refusals = [
+        line for line in guarded["stderr"].splitlines() if "render proxy refused a request (403)" in line
+    ]
+    for path in ("/img.png", "/frame", "/prefetch", "/fetch", "/beacon", "/redirected"):
+        assert any(f"127.0.0.2:{guarded['port']}{path}:" in line for line in refusals), (
+            path,
+            guarded["stderr"],
+        )
+    by_name = [line for line in refusals if f"private.test:{guarded['port']}: 127.0.0.2" in line]
+    assert len(by_name) >= 6  # the same attempts by name: refused on the address the name resolved to
+    assert len(refusals) >= 14  # and the https and WebSocket tunnels (CONNECT) to both
 
 
 def test_control_the_listener_sees_the_browser_when_the_guard_allows_it(control: dict[str, Any]) -> None:
