@@ -9,6 +9,9 @@ Every job has one task owned by the runner (cancelled by ``cancel`` or ``close``
 - Browser mode: analyse and probe every track (exact sizes and formats), then wait in ``ready`` until
   the ZIP stream is opened; the downloads run while the browser reads. A restart cannot resume a
   browser's download, so such jobs are marked failed with the reason.
+- Render pass (``audiofetch.render``): analysis runs the page's scripts per the job's ``render`` (or
+  ``AUDIOFETCH_RENDER``) in the runner's one Renderer; cookies those scripts set for the page's own host
+  go with that job's requests only (``Fetcher.for_page``), kept in memory until the job ends.
 - Tags and playlist (``_finish``): a finished folder's files are tagged (unless the job says not to)
   and get a playlist; a browser ZIP sends an ID3v2 tag before each MP3 and ends with the playlist.
   What the page said about its tracks (artist, album, artwork, duration) is kept in memory for the

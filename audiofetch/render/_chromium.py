@@ -25,6 +25,31 @@ __all__ = ["CHROMIUM", "chromium_args", "render_unavailable"]
 CHROMIUM: Final = Path("/usr/bin/chromium")  # Debian's package; never a browser Playwright downloads
 
 
+# Chromium keeps only the last --disable-features, and ours comes after Playwright's: so this list also
+# repeats the features Playwright turns off (1.65), besides the network ones we want off.
+_DISABLED_FEATURES: Final = (
+    "DnsOverHttps",
+    "NetworkPrediction",
+    "PreconnectToSearch",
+    "InterestFeedContentSuggestions",
+    "OptimizationHints",
+    "MediaRouter",
+    "Translate",
+    "AutofillServerCommunication",
+    "CertificateTransparencyComponentUpdater",
+    "NetworkTimeServiceQuerying",
+    "AvoidUnnecessaryBeforeUnloadCheckSync",
+    "DestroyProfileOnBrowserClose",
+    "HttpsUpgrades",
+    "HttpsFirstBalancedModeAutoEnable",
+    "LensOverlay",
+    "PaintHolding",
+    "ThirdPartyStoragePartitioning",
+    "AvoidCorsURLLoaderRestartOnRedirect",
+    "AimEnabled",
+)
+
+
 def render_unavailable(executable: Path = CHROMIUM) -> str | None:
     """Why the render pass cannot run here (one line saying how to fix it), or None when it can."""
     if importlib.util.find_spec("playwright") is None:
@@ -59,8 +84,7 @@ def chromium_args(proxy_server: str, proxy_host: str = "127.0.0.1") -> list[str]
         "--no-first-run",
         "--no-default-browser-check",
         "--dns-prefetch-disable",
-        "--disable-features=DnsOverHttps,NetworkPrediction,NetworkServiceInProcess2,InterestFeedContentSuggestions,"
-        "OptimizationHints,MediaRouter,Translate,AutofillServerCommunication,CertificateTransparencyComponentUpdater",
+        "--disable-features=" + ",".join(_DISABLED_FEATURES),
         "--block-new-web-contents",
         "--autoplay-policy=no-user-gesture-required",
         "--mute-audio",

@@ -16,7 +16,7 @@ from audiofetch.config import Settings
 from audiofetch.errors import RenderError
 from audiofetch.models import Detection, Track
 from audiofetch.page import make_page
-from audiofetch.render import Renderer, combine, control_title, render_reason
+from audiofetch.render import Renderer, chromium_args, combine, control_title, render_reason
 from tests.hardening.netkit import eventually
 from tests.render.conftest import needs_chromium
 
@@ -131,3 +131,20 @@ def test_combine_keeps_the_rendered_order_then_what_only_static_reading_found() 
         ("http://h/c.mp3", 2),
         ("http://h/a.mp3", 3),
     ]
+
+
+def test_chromium_is_left_no_network_path_but_the_proxy() -> None:
+    args = chromium_args("http://127.0.0.1:1234")
+    for switch in (
+        "--proxy-server=http://127.0.0.1:1234",
+        "--proxy-bypass-list=<-loopback>",
+        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+        "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+        "--disable-quic",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--block-new-web-contents",
+    ):
+        assert switch in args
+    [features] = [arg for arg in args if arg.startswith("--disable-features=")]
+    assert "DnsOverHttps" in features.split("=", 1)[1].split(",")
