@@ -49,7 +49,7 @@ from audiofetch.render import PageResult, Renderer, detect_rendered
 from ._browser import BrowserStream
 from ._events import JOB_COMPLETED, JOB_CREATED, JOB_DELETED, JOB_STATUS, JOB_TRACKS, Broker
 from ._finish import PageTags, SavedTrack, finish_folder, load_covers, playlist_entry, stream_prefixes
-from ._model import Job, JobSpec, JobStatus, JobTrack
+from ._model import Job, JobSpec, JobStatus, JobTrack, new_job_id
 from ._relay import ProgressRelay
 from ._store import JobStore
 
@@ -174,14 +174,38 @@ class JobRunner:
         return await self._store.get(job_id)
 
     async def preview(
-        self, url: str, *, plugin: str = "auto", prefer: Sequence[str] = (), render: str | None = None
+        self,
+        url: str,
+        *,
+        plugin: str = "auto",
+        prefer: Sequence[str] = (),
+        render: str | None = None,
+        address: str | None = None,
     ) -> Detection:
-        """The tracks of ``url`` without creating a job (``render`` None: the server's setting)."""
+        """The tracks of ``url`` without creating a job (``render`` None: the server's setting).
+
+        A preview may run the page in the browser, so while it runs it counts against the network
+        ``address``'s job limit like a job does (JobLimitError when the address is at its limit).
+        """
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise BadRequestError("the address must be a web address starting with http:// or https://")
         check_url(url, self._settings.allow_networks)
-        found = await self._detect(url, plugin=plugin, prefer=prefer, render=render)
+        token = f"preview:{new_job_id()}"
+        if address:
+            async with self._submit_lock:
+                mine = self._by_address.setdefault(address, set())
+                if len(mine) >= self._settings.max_jobs_per_address:
+                    raise JobLimitError(
+                        f"{len(mine)} jobs or previews from your address are running; wait for one",
+                        retry_after=10,
+                    )
+                mine.add(token)
+        try:
+            found = await self._detect(url, plugin=plugin, prefer=prefer, render=render)
+        finally:
+            if address:
+                self._by_address.get(address, set()).discard(token)
         return found.detection
 
     async def _detect(

@@ -250,6 +250,7 @@ async def preview(request: web.Request) -> web.Response:
         plugin=plugin,
         prefer=_prefer(request.query.get("prefer")),
         render=render_choice(request.query.get("render")),
+        address=client_key(request.remote),
     )
     return web.json_response(detection_json(detection))
 

@@ -72,7 +72,13 @@ class Runner(Protocol):
     async def analyse(self, job_id: str) -> Job: ...
 
     async def preview(
-        self, url: str, *, plugin: str = "auto", prefer: Sequence[str] = (), render: str | None = None
+        self,
+        url: str,
+        *,
+        plugin: str = "auto",
+        prefer: Sequence[str] = (),
+        render: str | None = None,
+        address: str | None = None,
     ) -> Detection: ...
 
     def render_unavailable(self) -> str | None: ...

@@ -198,7 +198,9 @@ async def preview(request: web.Request) -> web.Response:
             raise FormError(400, "url", "enter the address of a page first")
         plugin = values.get("plugin") or "auto"
         render = render_choice(values.get("render"))
-        detection = await request.app[RUNNER_KEY].preview(url[:MAX_URL_CHARS], plugin=plugin, render=render)
+        detection = await request.app[RUNNER_KEY].preview(
+            url[:MAX_URL_CHARS], plugin=plugin, render=render, address=client_key(request.remote)
+        )
     except Exception as exc:  # expected errors are shown; _as_form_error re-raises bugs
         problem = _as_form_error(exc)
     errors_by_field = {problem.field: problem.message} if problem else {}

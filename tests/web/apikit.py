@@ -52,7 +52,13 @@ class StoreRunner:
         return await self.store.get(job_id)
 
     async def preview(
-        self, url: str, *, plugin: str = "auto", prefer: Any = (), render: str | None = None
+        self,
+        url: str,
+        *,
+        plugin: str = "auto",
+        prefer: Any = (),
+        render: str | None = None,
+        address: str | None = None,
     ) -> Detection:
         raise NoAudioError(f"no audio found on {url}")
 
