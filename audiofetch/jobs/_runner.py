@@ -13,6 +13,9 @@ Every job has one task owned by the runner (cancelled by ``cancel`` or ``close``
   such a job is never shared with another request for the same page, and the cookies the user chose to
   send (restricted to the tracks' own sites once they are known) stay in memory, on the Fetcher of
   that job's downloads only, until the job ends. Neither the document nor the cookies reach the store.
+- Render pass (``audiofetch.render``): analysis runs the page's scripts per the job's ``render`` (or
+  ``AUDIOFETCH_RENDER``) in the runner's one Renderer; cookies those scripts set for the page's own host
+  go with that job's requests only (``Fetcher.for_page``), kept in memory until the job ends.
 - Tags and playlist (``_finish``): a finished folder's files are tagged (unless the job says not to)
   and get a playlist; a browser ZIP sends an ID3v2 tag before each MP3 and ends with the playlist.
   What the page said about its tracks (artist, album, artwork, duration) is kept in memory for the
@@ -31,8 +34,15 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from audiofetch.config import Settings
-from audiofetch.detect import GivenPage, detect, detect_given
-from audiofetch.download import DirectorySink, DownloadReport, Probe, ZipDownload, download_all, probe_tracks
+from audiofetch.detect import GivenPage, detect_given
+from audiofetch.download import (
+    DirectorySink,
+    DownloadReport,
+    Probe,
+    ZipDownload,
+    download_all,
+    probe_tracks,
+)
 from audiofetch.errors import (
     AudioFetchError,
     BadRequestError,
@@ -46,11 +56,26 @@ from audiofetch.logs import job_id_var
 from audiofetch.models import Detection, Track
 from audiofetch.naming import UniqueNames, sanitize_name
 from audiofetch.net import Fetcher, JobCookies, Owner, check_url
+from audiofetch.render import PageResult, Renderer, detect_rendered
 
 from ._browser import BrowserStream
-from ._events import JOB_COMPLETED, JOB_CREATED, JOB_DELETED, JOB_STATUS, JOB_TRACKS, Broker
-from ._finish import PageTags, SavedTrack, finish_folder, load_covers, playlist_entry, stream_prefixes
-from ._model import Job, JobSpec, JobStatus, JobTrack
+from ._events import (
+    JOB_COMPLETED,
+    JOB_CREATED,
+    JOB_DELETED,
+    JOB_STATUS,
+    JOB_TRACKS,
+    Broker,
+)
+from ._finish import (
+    PageTags,
+    SavedTrack,
+    finish_folder,
+    load_covers,
+    playlist_entry,
+    stream_prefixes,
+)
+from ._model import Job, JobSpec, JobStatus, JobTrack, new_job_id
 from ._relay import ProgressRelay
 from ._sent import SentPages
 from ._store import JobStore
@@ -65,8 +90,24 @@ DETAILS_KEPT = 200
 class JobRunner:
     """Runs jobs; see the module docstring. Build it inside the app's lifetime and ``await start()``."""
 
-    def __init__(self, settings: Settings, store: JobStore, broker: Broker, fetcher: Fetcher) -> None:
-        self._settings, self._store, self._broker, self._fetcher = settings, store, broker, fetcher
+    def __init__(
+        self,
+        settings: Settings,
+        store: JobStore,
+        broker: Broker,
+        fetcher: Fetcher,
+        *,
+        renderer: Renderer | None = None,
+    ) -> None:
+        self._settings, self._store, self._broker, self._fetcher = (
+            settings,
+            store,
+            broker,
+            fetcher,
+        )
+        self._renderer = renderer if renderer is not None else Renderer(settings)
+        self._job_fetchers: dict[str, Fetcher] = {}  # a rendered page's cookies: this job only, in memory
+        self._addresses: dict[str, str] = {}  # active job -> the address that submitted it (this run)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._analysed: dict[str, asyncio.Event] = {}
         self._failures: dict[str, AudioFetchError] = {}
@@ -77,7 +118,6 @@ class JobRunner:
         self._cancelling: set[str] = set()
         self._sinks: dict[str, DirectorySink] = {}
         self._by_address: dict[str, set[str]] = {}  # client address -> its active jobs (this run)
-        self._addresses: dict[str, str] = {}  # active job -> the address that submitted it (this run)
         self._sent = SentPages()  # pages and cookies sent from a browser, in memory only
         self._submit_lock = asyncio.Lock()
         self._running = asyncio.Semaphore(settings.max_running_jobs)
@@ -115,6 +155,11 @@ class JobRunner:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await self._renderer.close()
+
+    def render_unavailable(self) -> str | None:
+        """Why the render pass cannot run on this server (for the form), or None when it can."""
+        return self._renderer.unavailable
 
     # -- submitting and following jobs ------------------------------------------------------------------
 
@@ -126,7 +171,7 @@ class JobRunner:
         given: GivenPage | None = None,
         cookies: JobCookies | None = None,
     ) -> tuple[Job, bool]:
-        """Create a job, or return the same client's active one for the page and mode (``True`` = duplicate).
+        """Create a job, or return the active one for the same page and mode (``True`` = duplicate).
 
         With ``given`` (a page as the user's browser showed it) the job analyses that instead of
         fetching ``spec.url``, is always new (browser mode only), and downloads with ``cookies``.
@@ -149,7 +194,8 @@ class JobRunner:
                 if existing is not None:
                     return existing, True
                 raise JobLimitError(
-                    f"{len(mine)} jobs from your address are running; wait for one to finish", retry_after=10
+                    f"{len(mine)} jobs from your address are running; wait for one to finish",
+                    retry_after=10,
                 )
             job, created = await self._store.create_or_find_active(
                 spec,
@@ -184,34 +230,45 @@ class JobRunner:
         *,
         plugin: str = "auto",
         prefer: Sequence[str] = (),
+        render: str | None = None,
         client_id: str = "",
         address: str | None = None,
     ) -> Detection:
-        """The tracks of ``url`` without creating a job.
+        """The tracks of ``url`` without creating a job (``render`` None: the server's setting).
 
-        While it runs, a preview counts as one of the ``address``'s jobs (``JobLimitError`` when they are
-        all taken) and its requests count against the client's and the address's connection shares.
+        A preview may run the page in the browser, so while it runs it counts against the network
+        ``address``'s job limit like a job does (JobLimitError when the address is at its limit), and
+        its requests count against the client's and the address's connection shares.
         """
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise BadRequestError("the address must be a web address starting with http:// or https://")
         check_url(url, self._settings.allow_networks)
-        ticket = f"preview:{id(asyncio.current_task())}:{url}"
+        token = f"preview:{new_job_id()}"
         if address:
             async with self._submit_lock:
                 mine = self._by_address.setdefault(address, set())
                 if len(mine) >= self._settings.max_jobs_per_address:
                     raise JobLimitError(
-                        f"{len(mine)} jobs and previews from your address are running; wait for one",
+                        f"{len(mine)} jobs or previews from your address are running; wait for one",
                         retry_after=10,
                     )
-                mine.add(ticket)
+                mine.add(token)
         try:
             fetcher = self._fetcher.for_owner(Owner(None, _groups(client_id, address)))
-            return await detect(fetcher, url, settings=self._settings, plugin=plugin, prefer=prefer)
+            found = await self._detect(fetcher, url, plugin=plugin, prefer=prefer, render=render)
         finally:
             if address:
-                self._by_address.get(address, set()).discard(ticket)
+                self._by_address.get(address, set()).discard(token)
+        return found.detection
+
+    async def _detect(
+        self, fetcher: Fetcher, url: str, *, plugin: str, prefer: Sequence[str], render: str | None
+    ) -> PageResult:
+        return await detect_rendered(
+            fetcher, url, settings=self._settings, renderer=self._renderer,
+            mode=render or self._settings.render, plugin=plugin, prefer=prefer,
+        )  # fmt: skip
 
     def sent_cookie_domains(self, job_id: str) -> frozenset[str]:
         """Domains of the cookies a sent page's job downloads with now (empty for other jobs, and
@@ -264,7 +321,13 @@ class JobRunner:
         if job.active:
             raise JobActiveError("the job is still running; cancel it first")
         await self._store.delete(job_id)
-        for cache in (self._analysed, self._failures, self._tracks, self._page_tags, self._details):
+        for cache in (
+            self._analysed,
+            self._failures,
+            self._tracks,
+            self._page_tags,
+            self._details,
+        ):
             cache.pop(job_id, None)
         self._sent.forget(job_id)
         self._broker.publish(JOB_DELETED, job_id, {"id": job_id})
@@ -283,9 +346,8 @@ class JobRunner:
         names = ZipDownload.entry_names(tracks, probes)
         saved = [SavedTrack(track, name) for track, name in zip(tracks, names, strict=True)]
         relay = ProgressRelay(self._store, self._broker, job_id)
-        fetcher = self._job_fetcher(job)
         download = ZipDownload(
-            self._sent.fetcher(job_id, fetcher), tracks, probes, spool=self._spool_root() / job_id,
+            self._fetcher_for(job), tracks, probes, spool=self._spool_root() / job_id,
             settings=self._settings,
             workers=job.spec.workers or self._settings.workers, referer=job.spec.url, on_event=relay.on_event,
             prefixes=stream_prefixes(tracks, probes, page, tag=job.spec.tags),
@@ -306,7 +368,9 @@ class JobRunner:
                 await self._finish(job_id, "failed", error="no track could be downloaded")
             elif (await self._store.get(job_id)).active:
                 await self._finish(
-                    job_id, "failed", error="the download was interrupted before the ZIP was complete"
+                    job_id,
+                    "failed",
+                    error="the download was interrupted before the ZIP was complete",
                 )
 
         stream = BrowserStream(f"{job.spec.name or 'audio'}.zip", download, on_close)
@@ -360,15 +424,23 @@ class JobRunner:
         spec = job.spec
         given = self._sent.take_page(job.id)
         try:
-            fetcher, plugin = self._job_fetcher(job), spec.plugin or "auto"
+            owned = self._owned_fetcher(job)
             if given is not None:
                 detection = await detect_given(
-                    fetcher, given, settings=self._settings, plugin=plugin, prefer=spec.prefer
-                )
+                    owned, given, settings=self._settings, plugin=spec.plugin or "auto",
+                    prefer=spec.prefer,
+                )  # fmt: skip
             else:
-                detection = await detect(
-                    fetcher, spec.url, settings=self._settings, plugin=plugin, prefer=spec.prefer
+                found = await self._detect(
+                    owned,
+                    spec.url,
+                    plugin=spec.plugin or "auto",
+                    prefer=spec.prefer,
+                    render=spec.render,
                 )
+                detection = found.detection
+                if found.cookie:  # set by the page's scripts: handed to this job's downloads only
+                    self._job_fetchers[job.id] = owned.for_page(detection.page_url, found.cookie)
             if not detection.tracks:
                 raise NoAudioError("the page only has live streams, which cannot be downloaded")
         except AudioFetchError as exc:
@@ -384,9 +456,12 @@ class JobRunner:
         chosen = [t for t in detection.tracks if wanted is None or t.index in wanted]
         if spec.mode == "browser":
             probes = await probe_tracks(
-                self._sent.fetcher(job.id, self._job_fetcher(job)), chosen, referer=spec.url,
-                workers=spec.workers or self._settings.workers, deadline=self._settings.probe_deadline,
-            )  # fmt: skip
+                self._fetcher_for(job),
+                chosen,
+                referer=spec.url,
+                workers=spec.workers or self._settings.workers,
+                deadline=self._settings.probe_deadline,
+            )
             by_index = {t.index: p for t, p in zip(chosen, probes, strict=True)}
             tracks = [self._with_probe(t, by_index.get(t.index)) for t in tracks]
             usable = [(t, p) for t, p in zip(chosen, probes, strict=True) if p.error is None]
@@ -394,7 +469,10 @@ class JobRunner:
             page = PageTags.from_detection(detection)
             if spec.tags and any(p.ext == "mp3" for _, p in usable):  # only MP3s are tagged while streaming
                 page = await load_covers(
-                    self._job_fetcher(job), page, [t for t, _ in usable], referer=spec.url
+                    self._fetcher_for(job),
+                    page,
+                    [t for t, _ in usable],
+                    referer=spec.url,
                 )
             self._page_tags[job.id] = page
         await self._store.set_tracks(job.id, tracks)
@@ -408,7 +486,11 @@ class JobRunner:
             await self._finish(job.id, "failed", error="none of the tracks could be reached")
             return None
         updated = await self._store.update(
-            job.id, title=detection.title, player=detection.player, name=name, status=status
+            job.id,
+            title=detection.title,
+            player=detection.player,
+            name=name,
+            status=status,
         )
         self._broker.publish(JOB_TRACKS, job.id, updated.to_json())
         self._broker.publish(JOB_STATUS, job.id, {"status": status})
@@ -461,7 +543,7 @@ class JobRunner:
         await self._set_status(job.id, "downloading")
         try:
             report = await download_all(
-                self._job_fetcher(job), tracks, sink, workers=job.spec.workers or self._settings.workers,
+                self._fetcher_for(job), tracks, sink, workers=job.spec.workers or self._settings.workers,
                 settings=self._settings, referer=job.spec.url, on_event=relay.on_event,
             )  # fmt: skip
         finally:
@@ -481,7 +563,10 @@ class JobRunner:
         detection = self._details.get(job.id)
         known = {t.index: t for t in detection.tracks} if detection is not None else {}
         saved = [
-            SavedTrack(known.get(r.index) or Track(url=r.url, title=r.title, index=r.index), r.filename)
+            SavedTrack(
+                known.get(r.index) or Track(url=r.url, title=r.title, index=r.index),
+                r.filename,
+            )
             for r in report.results
             if r.ok and r.filename
         ]
@@ -491,11 +576,21 @@ class JobRunner:
             page = PageTags(job.title, len(job.tracks))
         try:
             await finish_folder(
-                self._job_fetcher(job), sink.folder, saved, page, tag=job.spec.tags, referer=job.spec.url,
+                self._fetcher_for(job), sink.folder, saved, page, tag=job.spec.tags, referer=job.spec.url,
                 numbered_total=numbered,
             )  # fmt: skip
         except Exception:
             log.exception("tagging or the playlist failed for job %s", job.id)
+
+    def _fetcher_for(self, job: Job) -> Fetcher:
+        """The fetcher for this job's downloads: with its rendered page's cookies, if it has any, and
+        counted against its own, its client's and its address's connection shares (so one client's
+        jobs cannot hold every connection)."""
+        return self._sent.fetcher(job.id, self._job_fetchers.get(job.id) or self._owned_fetcher(job))
+
+    def _owned_fetcher(self, job: Job) -> Fetcher:
+        owner = Owner(job.id, _groups(job.spec.client_id, self._addresses.get(job.id)))
+        return self._fetcher.for_owner(owner)
 
     # -- status changes ---------------------------------------------------------------------------------
 
@@ -510,16 +605,11 @@ class JobRunner:
         self._tracks.pop(job_id, None)
         self._page_tags.pop(job_id, None)
         self._sent.end(job_id)  # the user's cookies end with the job
+        self._job_fetchers.pop(job_id, None)
         for jobs in self._by_address.values():
             jobs.discard(job_id)
         self._addresses.pop(job_id, None)
         return job
-
-    def _job_fetcher(self, job: Job) -> Fetcher:
-        """The fetcher for ``job``'s requests: counted against its own, its client's and its address's
-        connection shares, so one client's jobs cannot hold every connection."""
-        owner = Owner(job.id, _groups(job.spec.client_id, self._addresses.get(job.id)))
-        return self._fetcher.for_owner(owner)
 
 
 def _groups(client_id: str, address: str | None) -> tuple[str, ...]:

@@ -90,9 +90,12 @@ class Runner(Protocol):
         *,
         plugin: str = "auto",
         prefer: Sequence[str] = (),
+        render: str | None = None,
         client_id: str = "",
         address: str | None = None,
     ) -> Detection: ...
+
+    def render_unavailable(self) -> str | None: ...
 
     def sent_cookie_domains(self, job_id: str) -> frozenset[str]: ...
 

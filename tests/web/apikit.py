@@ -57,6 +57,7 @@ class StoreRunner:
         *,
         plugin: str = "auto",
         prefer: Any = (),
+        render: str | None = None,
         client_id: str = "",
         address: str | None = None,
     ) -> Detection:
@@ -64,6 +65,9 @@ class StoreRunner:
 
     def sent_cookie_domains(self, job_id: str) -> frozenset[str]:
         return frozenset()
+
+    def render_unavailable(self) -> str | None:
+        return None
 
     async def cancel(self, job_id: str) -> Job:
         job = await self.store.update(job_id, status="cancelled")
