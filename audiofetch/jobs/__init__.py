@@ -25,6 +25,8 @@ from audiofetch.jobs._events import (
 from audiofetch.jobs._finish import (
     MAX_COVERS,
     MAX_STREAM_TAG_BYTES,
+    TAG_THREADS,
+    FrontTags,
     PageTags,
     SavedTrack,
     delivered_playlist_entry,
@@ -60,6 +62,8 @@ from audiofetch.jobs._store import MIGRATIONS, JobStore, Migration
 __all__ = [
     "MAX_COVERS",
     "MAX_STREAM_TAG_BYTES",
+    "TAG_THREADS",
+    "FrontTags",
     "PageTags",
     "SavedTrack",
     "delivered_playlist_entry",

@@ -1,11 +1,12 @@
 """Finish a job's files with what the page told us: tags, one cover per image, the ``.m3u8`` playlist.
 
 Shared by server mode (``JobRunner``) and ``audiofetch get``, so a folder looks the same whichever made
-it. Saved folders: every saved file is tagged through ``tags.tag_file`` in a thread (all formats), then
-``00 - Album.m3u8`` lists the files that are there, in page order. ZIPs streamed while downloading
-cannot rewrite a file, so MP3s get an ID3v2 tag sent before their data (``stream_prefixes``) and the
-playlist is one more entry (``playlist_entry``, exact size; ``delivered_playlist_entry`` for archives
-that leave failed tracks out).
+it. Saved folders: an MP3's tag is written while it downloads (``FrontTags``, the sink's ``edit_head``:
+the file is written once); every other saved file is tagged through ``tags.tag_file`` afterwards, a few
+in parallel threads (all formats), then ``00 - Album.m3u8`` lists the files that are there, in page
+order. ZIPs streamed while downloading cannot rewrite a file, so MP3s get an ID3v2 tag sent before
+their data (``stream_prefixes``) and the playlist is one more entry (``playlist_entry``, exact size;
+``delivered_playlist_entry`` for archives that leave failed tracks out).
 
 Covers come from the track's artwork, else the page's (``og:image``), each distinct image fetched
 once through the guarded fetcher, at most ``MAX_COVER_BYTES``. A cover or a tag that cannot be had
@@ -18,7 +19,7 @@ import asyncio
 import logging
 import os
 import tempfile
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -33,6 +34,7 @@ from audiofetch.tags import (
     PlaylistEntry,
     TrackTags,
     cover_from_bytes,
+    id3_head_edit,
     m3u8_playlist,
     mp3_stream_prefix,
     playlist_filename,
@@ -43,6 +45,8 @@ from audiofetch.zipstream import ZipEntry
 __all__ = [
     "MAX_COVERS",
     "MAX_STREAM_TAG_BYTES",
+    "TAG_THREADS",
+    "FrontTags",
     "PageTags",
     "SavedTrack",
     "delivered_playlist_entry",
@@ -59,6 +63,9 @@ MAX_COVERS = 16
 
 MAX_STREAM_TAG_BYTES = 64 * 1024 * 1024
 """Tags a streamed ZIP holds in memory before it starts; past that, streamed tags go without covers."""
+
+TAG_THREADS = 4
+"""Saved files tagged at the same time (each in its own thread)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,9 +131,11 @@ async def load_covers(
     """``page`` with the covers of ``tracks`` fetched: each distinct image once, a few at a time."""
     wanted: list[str] = []
     for url in (page.artwork, *(t.artwork for t in tracks)):
+        if url in page.covers:
+            continue  # fetched already
         if url and url not in wanted and urlsplit(url).scheme in ("http", "https"):
             wanted.append(url)
-    wanted = wanted[:MAX_COVERS]  # the page's own cover comes first, so it is always among them
+    wanted = wanted[: max(0, MAX_COVERS - len(page.covers))]  # the page's own cover comes first
     gate = asyncio.Semaphore(4)
 
     async def one(url: str) -> Cover | None:
@@ -157,6 +166,43 @@ def _write_atomically(path: Path, text: str) -> None:
         raise
 
 
+class FrontTags:
+    """The sink's ``edit_head`` for a folder: each MP3's tag written in front of it while it downloads.
+
+    ``page`` resolves to the page's tags with covers (``load_covers`` may run meanwhile: the first MP3
+    waits for it). ``done`` holds the positions whose files need no tagging after they are saved.
+    """
+
+    def __init__(
+        self, tracks: Sequence[Track], page: Awaitable[PageTags], *, overwrite: bool = False
+    ) -> None:
+        self._tracks = tracks
+        self._page = asyncio.ensure_future(page)
+        self._overwrite = overwrite
+        self.done: set[int] = set()
+
+    async def page(self) -> PageTags:
+        """The page's tags, covers included."""
+        return await asyncio.shield(self._page)
+
+    async def __call__(self, position: int, head: bytes) -> tuple[bytes, int]:
+        self.done.discard(position)
+        track = self._tracks[position]
+        tags = (await self.page()).tags_for(track)
+        name = urlsplit(track.url).path.rsplit("/", 1)[-1]
+        edit = await asyncio.to_thread(
+            id3_head_edit, tags, head, file_name=name, overwrite_existing=self._overwrite
+        )
+        if edit is None:
+            return b"", 0
+        self.done.add(position)
+        return edit
+
+    def close(self) -> None:
+        """Stop fetching covers if nobody needs them any more."""
+        self._page.cancel()
+
+
 async def finish_folder(
     fetcher: Fetcher,
     folder: Path,
@@ -166,23 +212,20 @@ async def finish_folder(
     tag: bool = True,
     referer: str | None = None,
     numbered_total: int | None = None,
+    tagged: Collection[str] = (),
 ) -> Path | None:
     """Tag every saved file (when ``tag``), then write the playlist; returns its path (None: no files).
 
-    ``numbered_total`` is the track count the file names were numbered against (default: the page's),
-    so the playlist's ``00`` has their zero-padding. Never raises for a tag or cover; an unwritable
-    playlist is logged and skipped.
+    Files named in ``tagged`` already carry their tags (``FrontTags``). ``numbered_total`` is the track
+    count the file names were numbered against (default: the page's), so the playlist's ``00`` has their
+    zero-padding. Never raises for a tag or cover; an unwritable playlist is logged and skipped.
     """
     if not saved:
         return None
     if tag:
-        page = await load_covers(fetcher, page, [item.track for item in saved], referer=referer)
-        tagged = 0
-        for item in saved:
-            tags = page.tags_for(item.track)
-            path = folder / item.file_name
-            tagged += await asyncio.to_thread(tag_file, path, tags, display_name=item.file_name)
-        log.info("tagged %d of %d files in %s", tagged, len(saved), folder.name)
+        await _tag_saved(
+            fetcher, folder, [item for item in saved if item.file_name not in tagged], page, referer
+        )
     name = playlist_filename(numbered_total or page.track_total, page.album)
     try:
         await asyncio.to_thread(_write_atomically, folder / name, _playlist_text(saved))
@@ -190,6 +233,26 @@ async def finish_folder(
         log.warning("no playlist in %s: %s", folder.name, exc)
         return None
     return folder / name
+
+
+async def _tag_saved(
+    fetcher: Fetcher, folder: Path, saved: Sequence[SavedTrack], page: PageTags, referer: str | None
+) -> None:
+    """``tag_file`` on each saved file, ``TAG_THREADS`` at a time."""
+    if not saved:
+        return
+    page = await load_covers(fetcher, page, [item.track for item in saved], referer=referer)
+    gate = asyncio.Semaphore(TAG_THREADS)
+
+    async def one(item: SavedTrack) -> bool:
+        async with gate:
+            tags = page.tags_for(item.track)
+            return await asyncio.to_thread(
+                tag_file, folder / item.file_name, tags, display_name=item.file_name
+            )
+
+    tagged = sum(await asyncio.gather(*(one(item) for item in saved)))
+    log.info("tagged %d of %d files in %s", tagged, len(saved), folder.name)
 
 
 def stream_prefixes(
