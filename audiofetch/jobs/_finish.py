@@ -74,13 +74,14 @@ class PageTags:
 
     ``album`` is the page (or playlist) title, used when a track names no album of its own;
     ``track_total`` counts the page's tracks; ``artwork`` is the page's cover URL; ``covers`` holds
-    the fetched images by URL (see ``load_covers``).
+    the fetched images by URL (see ``load_covers``), ``no_cover`` the URLs that gave none.
     """
 
     album: str | None
     track_total: int
     artwork: str | None = None
     covers: Mapping[str, Cover] = field(default_factory=dict)
+    no_cover: frozenset[str] = frozenset()  # URLs tried that gave no image: not fetched again
 
     @classmethod
     def from_detection(cls, detection: Detection) -> PageTags:
@@ -131,11 +132,11 @@ async def load_covers(
     """``page`` with the covers of ``tracks`` fetched: each distinct image once, a few at a time."""
     wanted: list[str] = []
     for url in (page.artwork, *(t.artwork for t in tracks)):
-        if url in page.covers:
-            continue  # fetched already
+        if url in page.covers or url in page.no_cover:
+            continue  # tried already
         if url and url not in wanted and urlsplit(url).scheme in ("http", "https"):
             wanted.append(url)
-    wanted = wanted[: max(0, MAX_COVERS - len(page.covers))]  # the page's own cover comes first
+    wanted = wanted[: max(0, MAX_COVERS - len(page.covers) - len(page.no_cover))]  # the page's cover is first
     gate = asyncio.Semaphore(4)
 
     async def one(url: str) -> Cover | None:
@@ -144,7 +145,8 @@ async def load_covers(
 
     found = await asyncio.gather(*(one(url) for url in wanted))
     covers = {url: cover for url, cover in zip(wanted, found, strict=True) if cover is not None}
-    return replace(page, covers={**page.covers, **covers})
+    failed = page.no_cover | {url for url, cover in zip(wanted, found, strict=True) if cover is None}
+    return replace(page, covers={**page.covers, **covers}, no_cover=failed)
 
 
 def _playlist_text(saved: Sequence[SavedTrack]) -> str:

@@ -45,7 +45,15 @@ from audiofetch.net import Fetcher, check_url
 
 from ._browser import BrowserStream
 from ._events import JOB_COMPLETED, JOB_CREATED, JOB_DELETED, JOB_STATUS, JOB_TRACKS, Broker
-from ._finish import PageTags, SavedTrack, finish_folder, load_covers, playlist_entry, stream_prefixes
+from ._finish import (
+    FrontTags,
+    PageTags,
+    SavedTrack,
+    finish_folder,
+    load_covers,
+    playlist_entry,
+    stream_prefixes,
+)
 from ._model import Job, JobSpec, JobStatus, JobTrack
 from ._relay import ProgressRelay
 from ._store import JobStore
@@ -384,25 +392,42 @@ class JobRunner:
         wanted = [t for t in job.tracks if t.status != "skipped"]
         tracks = [Track(url=t.url, title=t.title, index=t.index) for t in wanted]
         relay = ProgressRelay(self._store, self._broker, job.id)
-        sink = self._sinks[job.id] = DirectorySink(self.downloads_dir() / (job.spec.name or "audio"))
+        front = self._front_tags(job, tracks)
+        folder = self.downloads_dir() / (job.spec.name or "audio")
+        sink = self._sinks[job.id] = DirectorySink(folder, edit_head=front)
         await self._set_status(job.id, "downloading")
         try:
             report = await download_all(
                 self._fetcher, tracks, sink, workers=job.spec.workers or self._settings.workers,
                 settings=self._settings, referer=job.spec.url, on_event=relay.on_event,
             )  # fmt: skip
+        except BaseException:
+            if front is not None:
+                front.close()
+            raise
         finally:
             self._sinks.pop(job.id, None)
             if not self._closing:
                 await relay.close()
-        await self._finish_folder(job, sink, report, numbered=len(tracks))
+        await self._finish_folder(job, sink, report, numbered=len(tracks), front=front)
         if report.status == "completed":
             await self._finish(job.id, "completed")
         else:
             await self._finish(job.id, "failed", error="no track could be downloaded")
 
+    def _front_tags(self, job: Job, tracks: list[Track]) -> FrontTags | None:
+        """MP3s get their tags while they download (covers fetched meanwhile); None when tags are off
+        or the page's details are gone (a job resumed after a restart: its saved files are tagged)."""
+        detection = self._details.get(job.id)
+        if not job.spec.tags or detection is None:
+            return None
+        known = {t.index: t for t in detection.tracks}
+        full = [known.get(t.index) or t for t in tracks]
+        page = PageTags.from_detection(detection)
+        return FrontTags(full, load_covers(self._fetcher, page, full, referer=job.spec.url))
+
     async def _finish_folder(
-        self, job: Job, sink: DirectorySink, report: DownloadReport, *, numbered: int
+        self, job: Job, sink: DirectorySink, report: DownloadReport, *, numbered: int, front: FrontTags | None
     ) -> None:
         """Tag the saved files and write the playlist; a failure here is logged, never the job's."""
         detection = self._details.get(job.id)
@@ -416,13 +441,20 @@ class JobRunner:
             page = PageTags.from_detection(detection)
         else:
             page = PageTags(job.title, len(job.tracks))
+        done = front.done if front is not None else set()
+        tagged = {r.filename for pos, r in enumerate(report.results) if pos in done and r.filename}
         try:
+            if front is not None:
+                page = await front.page()
             await finish_folder(
                 self._fetcher, sink.folder, saved, page, tag=job.spec.tags, referer=job.spec.url,
-                numbered_total=numbered,
+                numbered_total=numbered, tagged=tagged,
             )  # fmt: skip
         except Exception:
             log.exception("tagging or the playlist failed for job %s", job.id)
+        finally:
+            if front is not None:
+                front.close()
 
     # -- status changes ---------------------------------------------------------------------------------
 
