@@ -149,7 +149,7 @@ class JobRunner:
                 mine.add(job.id)
         if not created:
             return job, True
-        self._broker.publish(JOB_CREATED, job.id, job.to_json())
+        self._broker.publish(JOB_CREATED, job.id, job.to_json(), owner=job.spec.client_id)
         self._launch(job.id)
         return job, False
 
@@ -460,12 +460,12 @@ class JobRunner:
 
     async def _set_status(self, job_id: str, status: JobStatus, *, error: str | None = None) -> Job:
         job = await self._store.update(job_id, status=status, error=error)
-        self._broker.publish(JOB_STATUS, job_id, {"status": status, "error": error})
+        self._broker.publish(JOB_STATUS, job_id, {"status": status, "error": error}, owner=job.spec.client_id)
         return job
 
     async def _finish(self, job_id: str, status: JobStatus, *, error: str | None = None) -> Job:
         job = await self._store.update(job_id, status=status, error=error)
-        self._broker.publish(JOB_COMPLETED, job_id, job.to_json())
+        self._broker.publish(JOB_COMPLETED, job_id, job.to_json(), owner=job.spec.client_id)
         self._tracks.pop(job_id, None)
         self._page_tags.pop(job_id, None)
         for jobs in self._by_address.values():

@@ -43,7 +43,8 @@ def _query_param(request: web.Request, name: str) -> str | None:
 
 
 class _Visibility:
-    """Which jobs an unfiltered subscriber may see: its own (looked up once per job), or all for admin."""
+    """Which jobs an unfiltered subscriber may see: its own, or all for admin. The owner comes with the
+    event when the broker knows it; otherwise the job is looked up, once per job and subscriber."""
 
     def __init__(self, store: JobStore, client_id: str | None) -> None:
         self._store = store
@@ -53,6 +54,8 @@ class _Visibility:
     async def allows(self, event: Event) -> bool:
         if self._client_id is None:
             return True
+        if event.owner is not None:  # the broker knows the job's owner: no database load
+            return event.owner == self._client_id
         known = self._owners.get(event.job_id)
         if known is None or (not known and event.type == JOB_CREATED):
             try:
