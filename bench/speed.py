@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import importlib.util
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -187,17 +188,60 @@ async def accepted_per_second(api: Any, nginx: str, seconds: float, tag: str) ->
     return rate
 
 
-async def fan_out(api: Any, nginx: str, args: argparse.Namespace) -> list[float]:
+class Listeners:
+    """``count`` curls reading ``/api/events`` to files: the subscribers run in their own processes, so
+    the submitting loop of this bench is not slowed by them and the figure is the server's."""
+
+    def __init__(self, base: str, count: int, folder: Path) -> None:
+        self.base, self.count, self.folder = base, count, folder
+        self._processes: list[subprocess.Popen[bytes]] = []
+
+    @property
+    def received(self) -> int:
+        return sum(path.stat().st_size for path in self.folder.glob("sse-*"))
+
+    async def __aenter__(self) -> Listeners:
+        for n in range(self.count):
+            argv = [
+                "curl",
+                "--silent",
+                "--no-buffer",
+                "-o",
+                str(self.folder / f"sse-{n}"),
+                f"{self.base}/api/events",
+            ]
+            self._processes.append(
+                subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            )
+        await asyncio.sleep(3)  # connected (each gets the first event, so a missing one shows as 0 bytes)
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        for process in self._processes:
+            process.terminate()
+        for process in self._processes:
+            process.wait()
+        empty = [path for path in self.folder.glob("sse-*") if path.stat().st_size == 0]
+        if empty:
+            raise SystemExit(f"{len(empty)} SSE subscribers received nothing")
+
+
+async def fan_out(api: Any, nginx: str, args: argparse.Namespace, out: Path) -> list[float]:
     """3. Jobs/s with the subscribers over jobs/s without, one ratio per round."""
     ratios = []
     for round_ in range(args.rounds):
         alone = await accepted_per_second(api, nginx, args.submit_seconds, f"alone{round_}")
-        async with S.Subscribers(api.base, args.subscribers):
+        folder = out / f"sse{round_}"
+        folder.mkdir()
+        async with Listeners(api.base, args.subscribers, folder) as listeners:
             crowded = await accepted_per_second(api, nginx, args.submit_seconds, f"crowd{round_}")
+            await asyncio.sleep(0.5)
+        received = listeners.received
+        shutil.rmtree(folder)
         ratios.append(crowded / alone)
         print(
             f"  round {round_ + 1}: {alone:.1f} jobs/s alone, {crowded:.1f} with {args.subscribers} "
-            f"SSE subscribers: {crowded / alone:.2f}x",
+            f"SSE subscribers ({received / args.subscribers / 1024:.0f} KiB each): {crowded / alone:.2f}x",
             flush=True,
         )
     return ratios
@@ -230,27 +274,41 @@ async def measure(args: argparse.Namespace, root: Path, nginx: str) -> None:
         )
         async with session:
             api = S.Api(session, base)
-            size = f"{args.tracks} x {args.size_mib} MiB"
-            print(f"1. server CPU per GiB streamed / curl's per GiB fetched ({size})")
-            cpu = await cpu_per_gib(api, server.pid, nginx, args, out)
-            print(f"2. {args.streams} concurrent streams / {args.streams} direct curls, throughput")
-            many = await concurrent(api, nginx, args, out)
-            print(f"3. jobs/s accepted with {args.subscribers} SSE subscribers / alone")
-            fans = await fan_out(api, nginx, args)
-            print(f"4. /healthz while {args.health_streams} ZIP streams run")
-            ms = await health(api, nginx, args)
+            summary = await figures(api, server.pid, nginx, args, out)
     finally:
         S.stop(server, signal.SIGTERM)
     print("\nsummary (ranges over rounds; the machine is shared, so figures are noisy)")
-    print(f"  server CPU/GiB over curl's         {spread(cpu)}x   goal <= 3x")
-    print(f"  {args.streams} streams / {args.streams} curls throughput    {spread(many)}x   goal >= 0.5x")
-    print(f"  jobs/s with subscribers / alone    {spread(fans)}x   goal >= 0.5x")
-    p99 = S.percentile(ms, 0.99)
-    print(
-        f"  /healthz p50 {S.percentile(ms, 0.5):.1f} ms, p99 {p99:.1f} ms, max {max(ms):.1f} ms "
-        f"({len(ms)} probes)   goal p99 < 50 ms"
-    )
+    print("\n".join(summary))
     print(f"  load average at the end {os.getloadavg()[0]:.2f}")
+
+
+async def figures(api: Any, pid: int, nginx: str, args: argparse.Namespace, out: Path) -> list[str]:
+    summary = []
+    if "1" in args.parts:
+        print(
+            f"1. server CPU per GiB streamed / curl's per GiB fetched ({args.tracks} x {args.size_mib} MiB)"
+        )
+        cpu = await cpu_per_gib(api, pid, nginx, args, out)
+        summary.append(f"  server CPU/GiB over curl's         {spread(cpu)}x   goal <= 3x")
+    if "2" in args.parts:
+        print(f"2. {args.streams} concurrent streams / {args.streams} direct curls, throughput")
+        many = await concurrent(api, nginx, args, out)
+        summary.append(
+            f"  {args.streams} streams / {args.streams} curls throughput    {spread(many)}x   goal >= 0.5x"
+        )
+    if "3" in args.parts:
+        print(f"3. jobs/s accepted with {args.subscribers} SSE subscribers / alone")
+        fans = await fan_out(api, nginx, args, out)
+        summary.append(f"  jobs/s with subscribers / alone    {spread(fans)}x   goal >= 0.5x")
+    if "4" in args.parts:
+        print(f"4. /healthz while {args.health_streams} ZIP streams run")
+        ms = await health(api, nginx, args)
+        p50, p99 = S.percentile(ms, 0.5), S.percentile(ms, 0.99)
+        summary.append(
+            f"  /healthz p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {max(ms):.1f} ms ({len(ms)} probes)"
+            "   goal p99 < 50 ms"
+        )
+    return summary
 
 
 def main() -> None:
@@ -263,6 +321,7 @@ def main() -> None:
     parser.add_argument("--subscribers", type=int, default=200)
     parser.add_argument("--submit-seconds", type=float, default=5.0)
     parser.add_argument("--health-streams", type=int, default=10)
+    parser.add_argument("--parts", default="1234", help="which figures to measure, e.g. 3 or 14")
     args = parser.parse_args()
     S.ensure_tools()
     generate = argparse.Namespace(tracks=args.tracks, size_mib=args.size_mib, skip_rss=True)

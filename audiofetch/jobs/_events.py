@@ -178,6 +178,17 @@ class Subscription:
         self._wakeup.set()
         return True
 
+    def ready(self) -> list[Event]:
+        """The events that can be had without waiting (none while a snapshot is still to be fetched):
+        a subscriber that woke up late sends them together."""
+        if self._snapshot is not None:
+            return []
+        events = list(self._backlog)
+        self._backlog.clear()
+        events += self._pending.values()
+        self._pending.clear()
+        return events
+
     def __aiter__(self) -> AsyncIterator[Event]:
         return self
 

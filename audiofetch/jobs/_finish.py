@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 from audiofetch.download import Probe
 from audiofetch.errors import AudioFetchError
 from audiofetch.models import Detection, Track
+from audiofetch.naming import track_filename
 from audiofetch.net import Fetcher
 from audiofetch.tags import (
     MAX_COVER_BYTES,
@@ -191,7 +192,7 @@ class FrontTags:
         self.done.discard(position)
         track = self._tracks[position]
         tags = (await self.page()).tags_for(track)
-        name = urlsplit(track.url).path.rsplit("/", 1)[-1]
+        name = track_filename(track.index or position + 1, len(self._tracks), track.title, "mp3")  # as saved
         edit = await asyncio.to_thread(
             id3_head_edit, tags, head, file_name=name, overwrite_existing=self._overwrite
         )

@@ -341,3 +341,20 @@ async def test_the_owner_a_publisher_names_rides_on_the_jobs_later_events_and_is
 
     assert [(e.job_id, e.owner) for e in events] == [("anon", None)] + [("j1", "client-a")] * 4
     assert all("client-a" not in e.json_text() and b"client-a" not in e.to_sse() for e in events)
+
+
+async def test_ready_hands_over_what_queued_meanwhile_in_order_without_waiting() -> None:
+    broker = Broker(first_id=1, progress_rate=1000.0)
+    subscription = broker.subscribe()
+    broker.publish(JOB_STATUS, "j1", {"status": "queued"})
+    broker.publish_progress("j1", 1, final=True, bytes_done=5)
+    broker.publish(JOB_STATUS, "j2", {"status": "queued"})
+
+    first = await anext(subscription)
+    rest = subscription.ready()
+
+    assert [(e.type, e.job_id) for e in [first, *rest]] == [
+        (JOB_STATUS, "j1"), (TRACK_PROGRESS, "j1"), (JOB_STATUS, "j2"),
+    ]  # fmt: skip
+    assert subscription.ready() == []
+    assert [e.id for e in rest] == sorted(e.id for e in rest)
