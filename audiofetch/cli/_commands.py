@@ -71,7 +71,7 @@ async def _to_folder(
     front = None
     if tags:  # MP3s get their tags while they download; covers are fetched meanwhile
         covers = load_covers(fetcher, page, detection.tracks, referer=detection.page_url)
-        front = FrontTags(detection.tracks, covers)
+        front = FrontTags(detection.tracks, page, covers)
     sink = DirectorySink(folder, edit_head=front)
     try:
         report = await download_all(

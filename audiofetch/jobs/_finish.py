@@ -172,30 +172,44 @@ def _write_atomically(path: Path, text: str) -> None:
 class FrontTags:
     """The sink's ``edit_head`` for a folder: each MP3's tag written in front of it while it downloads.
 
-    ``page`` resolves to the page's tags with covers (``load_covers`` may run meanwhile: the first MP3
+    ``covers`` resolves to ``page`` with its covers (``load_covers`` may run meanwhile: the first MP3
     waits for it). ``done`` holds the positions whose files need no tagging after they are saved.
+    Like ``tag_file``, it never fails a track: a cover or a tag that cannot be had is logged and the
+    file is left as sent (``tag_file`` tries again once it is saved).
     """
 
     def __init__(
-        self, tracks: Sequence[Track], page: Awaitable[PageTags], *, overwrite: bool = False
+        self,
+        tracks: Sequence[Track],
+        page: PageTags,
+        covers: Awaitable[PageTags],
+        *,
+        overwrite: bool = False,
     ) -> None:
-        self._tracks = tracks
-        self._page = asyncio.ensure_future(page)
-        self._overwrite = overwrite
+        self._tracks, self._base, self._overwrite = tracks, page, overwrite
+        self._covers = asyncio.ensure_future(covers)
         self.done: set[int] = set()
 
     async def page(self) -> PageTags:
-        """The page's tags, covers included."""
-        return await asyncio.shield(self._page)
+        """The page's tags, covers included when they could be had."""
+        try:
+            return await asyncio.shield(self._covers)
+        except Exception:
+            log.warning("covers could not be loaded", exc_info=True)
+            return self._base
 
     async def __call__(self, position: int, head: bytes) -> tuple[bytes, int]:
         self.done.discard(position)
         track = self._tracks[position]
         tags = (await self.page()).tags_for(track)
         name = track_filename(track.index or position + 1, len(self._tracks), track.title, "mp3")  # as saved
-        edit = await asyncio.to_thread(
-            id3_head_edit, tags, head, file_name=name, overwrite_existing=self._overwrite
-        )
+        try:
+            edit = await asyncio.to_thread(
+                id3_head_edit, tags, head, file_name=name, overwrite_existing=self._overwrite
+            )
+        except Exception as exc:  # mutagen's, say: the saved file gets tag_file's chance
+            log.warning("no tag written while downloading %s: %s: %s", name, type(exc).__name__, exc)
+            return b"", 0
         if edit is None:
             return b"", 0
         self.done.add(position)
@@ -203,7 +217,7 @@ class FrontTags:
 
     def close(self) -> None:
         """Stop fetching covers if nobody needs them any more."""
-        self._page.cancel()
+        self._covers.cancel()
 
 
 async def finish_folder(

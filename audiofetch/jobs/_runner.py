@@ -424,7 +424,7 @@ class JobRunner:
         known = {t.index: t for t in detection.tracks}
         full = [known.get(t.index) or t for t in tracks]
         page = PageTags.from_detection(detection)
-        return FrontTags(full, load_covers(self._fetcher, page, full, referer=job.spec.url))
+        return FrontTags(full, page, load_covers(self._fetcher, page, full, referer=job.spec.url))
 
     async def _finish_folder(
         self, job: Job, sink: DirectorySink, report: DownloadReport, *, numbered: int, front: FrontTags | None

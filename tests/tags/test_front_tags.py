@@ -32,7 +32,7 @@ async def fetch_folder(
     settings = runner_settings(folder.parent)
     async with open_fetcher(settings) as fetcher:
         before = written_bytes()
-        front = FrontTags(tracks, load_covers(fetcher, page, tracks))
+        front = FrontTags(tracks, page, load_covers(fetcher, page, tracks))
         report = await download_all(
             fetcher, tracks, DirectorySink(folder, edit_head=front), workers=2, settings=settings
         )
@@ -106,3 +106,25 @@ async def test_a_tag_over_noise_is_neither_tagged_nor_rewritten(aiohttp_server: 
     path = tmp_path / "out" / str(report.results[0].filename)
     assert path.read_bytes() == noise
     assert sorted(os.listdir(tmp_path / "out")) == ["00 - A.m3u8", path.name]
+
+
+async def test_covers_that_fail_to_load_fail_no_track(
+    aiohttp_server: Any, encoded: dict[str, Path], tmp_path: Path
+) -> None:
+    site = MediaSite(files={"/a.mp3": encoded["mp3"].read_bytes()})
+    server = await aiohttp_server(site.app())
+    tracks = [Track(str(server.make_url("/a.mp3")), title="Kept", index=1)]
+
+    async def broken_covers() -> PageTags:
+        raise RuntimeError("the cover loader broke")
+
+    settings = runner_settings(tmp_path)
+    async with open_fetcher(settings) as fetcher:
+        front = FrontTags(tracks, PageTags("Album", 1), broken_covers())
+        report = await download_all(
+            fetcher, tracks, DirectorySink(tmp_path / "out", edit_head=front), workers=1, settings=settings
+        )
+
+    assert [r.status for r in report.results] == ["done"] and front.done == {0}
+    tags = read_tags(tmp_path / "out" / "01 - Kept.mp3")
+    assert (tags.title, tags.album, tags.covers) == ("Kept", "Album", [])
