@@ -11,7 +11,8 @@ audiofetch fetches the page and detects the tracks (Python start-up included); c
 list of file URLs directly. Peak RSS is each tool's high-water resident set (``VmHWM``), polled every 2 ms;
 CPU is user + system time from ``wait4`` (what ``/usr/bin/time -v`` reports). For audiofetch the bytes it
 handed to ``write(2)`` and friends (``wchar`` of ``/proc/self/io``, read as it exits) are shown against
-the payload: on tmpfs nothing reaches a disk, so ``write_bytes`` would say 0.
+the payload: on tmpfs nothing reaches a disk, so ``write_bytes`` would say 0. With ``--disk-out`` the
+outputs go to a real disk and the bytes that reached its write-back are shown too.
 
 ``--content frames`` (default) serves MP3s made of MPEG frame headers over noise, with no tag: audiofetch
 tags them (an ID3v2 tag in front, written while downloading), and its files are checked to be that tag
@@ -47,8 +48,10 @@ FRAME_BYTES = 417
 WRITES_WRAPPER = """
 import atexit, os, sys
 def report():
-    with open("/proc/self/io") as io, open(os.environ["BENCH_WCHAR_FILE"], "w") as out:
-        out.write(next(line.split()[1] for line in io if line.startswith("wchar:")))
+    with open("/proc/self/io") as io:
+        fields = dict(line.split(": ") for line in io.read().splitlines())
+    with open(os.environ["BENCH_WCHAR_FILE"], "w") as out:
+        out.write(" ".join(fields[k] for k in ("wchar", "write_bytes", "cancelled_write_bytes")))
 atexit.register(report)
 from audiofetch.cli import main
 sys.argv[0] = "audiofetch"
@@ -110,6 +113,7 @@ class Run:
     peak_rss_mib: float
     cpu_seconds: float = 0.0
     written: int | None = None  # bytes the process wrote (audiofetch only)
+    disk: int | None = None  # of which reached the disk's write-back: write_bytes - cancelled_write_bytes
 
 
 def ensure_tools() -> None:
@@ -202,8 +206,11 @@ def timed(argv: list[str], env: dict[str, str], wchar_file: Path | None = None) 
     stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
     if process.returncode != 0:
         raise SystemExit(f"{argv[0]} failed ({process.returncode}): {stderr.strip()[-500:]}")
-    written = int(wchar_file.read_text()) if wchar_file is not None else None
-    return Run(elapsed, peak / 1024, usage.ru_utime + usage.ru_stime, written)
+    written = disk = None
+    if wchar_file is not None:
+        wchar, write_bytes, cancelled = map(int, wchar_file.read_text().split())
+        written, disk = wchar, write_bytes - cancelled
+    return Run(elapsed, peak / 1024, usage.ru_utime + usage.ru_stime, written, disk)
 
 
 def cli_available() -> bool:
@@ -298,7 +305,7 @@ def measure(
 ) -> None:
     page = f"{base}/index.html"
     urls = [f"{base}/{name}" for name in names]
-    scratch = Path(tempfile.mkdtemp(prefix="out-", dir=root))
+    scratch = Path(tempfile.mkdtemp(prefix="out-", dir=args.disk_out or root))
     out = scratch / "files"
     commands = tools(page, urls, out, args.workers, use_cli, args.zip)
     wchar_file = scratch / "wchar"
@@ -345,6 +352,8 @@ def describe(run: Run, payload: int) -> str:
     text = f"{run.seconds:7.3f} s  cpu {run.cpu_seconds:6.3f} s  peak RSS {run.peak_rss_mib:6.1f} MiB"
     if run.written is not None:
         text += f"  wrote {run.written / payload:5.3f}x the payload"
+    if run.disk:  # 0 on tmpfs, which has no write-back
+        text += f" (to disk {run.disk / payload:5.3f}x)"
     return text
 
 
@@ -364,6 +373,13 @@ def main() -> None:
     parser.add_argument("--engine-driver", action="store_true", help="run the engine directly, not the CLI")
     parser.add_argument("--content", choices=("frames", "noise"), default="frames")
     parser.add_argument("--zip", action="store_true", help="also time `audiofetch get --zip`")
+    parser.add_argument(
+        "--disk-out",
+        type=Path,
+        help="write every tool's output under this folder on a real disk instead of tmpfs, to see the "
+        "bytes that reach the disk (write_bytes - cancelled_write_bytes: a spool file deleted before "
+        "write-back costs none); times then include the disk",
+    )
     args = parser.parse_args()
     ensure_tools()
     shm = Path("/dev/shm") if Path("/dev/shm").is_dir() else None
