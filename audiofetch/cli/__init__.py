@@ -234,13 +234,11 @@ def _run_get(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _run_serve(args: argparse.Namespace, settings: Settings) -> int:
-    from aiohttp import web
-
     from audiofetch.logs import setup_logging
-    from audiofetch.web import create_app
+    from audiofetch.web import serve
 
     setup_logging(settings.log_level, settings.data_dir)
-    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+    serve(settings)
     return OK
 
 

@@ -10,9 +10,10 @@ from audiofetch.config import Settings
 from audiofetch.web._keys import SETTINGS_KEY
 from audiofetch.web._pages import setup_pages
 from audiofetch.web._proxy import behind_proxy
+from audiofetch.web._serve import run_server
 from audiofetch.web._services import setup_server
 
-__all__ = ["MAX_BODY_BYTES", "SETTINGS_KEY", "create_app"]
+__all__ = ["MAX_BODY_BYTES", "SETTINGS_KEY", "create_app", "serve"]
 
 # The largest request body (JSON, forms): every route takes a few fields at most.
 MAX_BODY_BYTES = 64 * 1024
@@ -24,6 +25,19 @@ def create_app(settings: Settings) -> web.Application:
     With ``AUDIOFETCH_BASE_PATH`` set, the result is a root app with the application mounted under the
     prefix (``SETTINGS_KEY`` is set on both); otherwise it is the application itself.
     """
+    return behind_proxy(_application(settings), settings, client_max_size=MAX_BODY_BYTES)
+
+
+def serve(settings: Settings) -> None:
+    """Run the server until SIGINT or SIGTERM, printing where it listens once it answers.
+
+    Raises ``ConfigError`` when the port is in use (before any service starts).
+    """
+    inner = _application(settings)
+    run_server(settings, behind_proxy(inner, settings, client_max_size=MAX_BODY_BYTES), inner)
+
+
+def _application(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     app[SETTINGS_KEY] = settings
     aiohttp_jinja2.setup(
@@ -34,4 +48,4 @@ def create_app(settings: Settings) -> web.Application:
     setup_pages(app)
     app.router.add_static("/static/", settings.static_dir, name="static", append_version=True)
     setup_server(app)
-    return behind_proxy(app, settings, client_max_size=MAX_BODY_BYTES)
+    return app

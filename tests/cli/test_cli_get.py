@@ -244,6 +244,12 @@ def read_terminal(master: int) -> str:
     return output.decode(errors="replace")
 
 
+SIGINT_DEFAULT_THEN_EXEC = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+    "os.execv(sys.argv[1], sys.argv[1:])"
+)
+
+
 def start_get(site: Site, tmp_path: Path, *extra: str) -> subprocess.Popen[str]:
     for n in range(1, 5):
         site.file(f"/slow/{n}.mp3", payload(n, 2 * 1024 * 1024), behaviour="slow")
@@ -251,8 +257,11 @@ def start_get(site: Site, tmp_path: Path, *extra: str) -> subprocess.Popen[str]:
         "/slow", album_page("Slow", [(f"S{n}", site.url(f"/slow/{n}.mp3")) for n in range(1, 5)])
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("AUDIOFETCH_")}
+    # A suite started in the background (``./run.sh test &``, nohup, CI) inherits SIGINT ignored, and
+    # exec keeps it ignored: the child resets it to the default first, as an interactive shell would.
+    command = [sys.executable, "-m", "audiofetch", "get", page, "--out", "out", *ALLOW, *extra]
     return subprocess.Popen(
-        [sys.executable, "-m", "audiofetch", "get", page, "--out", "out", *ALLOW, *extra],
+        [sys.executable, "-c", SIGINT_DEFAULT_THEN_EXEC, *command],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.DEVNULL,
