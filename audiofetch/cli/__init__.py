@@ -71,6 +71,12 @@ def _add_network_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_detection_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="On a page without audio, list the conventions that were looked for.",
+    )
     parser.add_argument("--plugin", default="auto", help="Extractor to use (see 'audiofetch extractors').")
     parser.add_argument(
         "--prefer",
@@ -270,6 +276,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not error.expected:
             log.debug("unexpected error", exc_info=True)
         print(f"audiofetch: {error.user_message}", file=sys.stderr)
+        if isinstance(error, NoAudioError) and error.looked_for:
+            if getattr(args, "verbose", False):
+                print("Looked for:", file=sys.stderr)
+                for convention in error.looked_for:
+                    print(f"  - {convention}", file=sys.stderr)
+            else:
+                print("(--verbose lists the conventions that were looked for)", file=sys.stderr)
         return exit_code_for(error)
     except KeyboardInterrupt:
         print("audiofetch: interrupted", file=sys.stderr)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from audiofetch.extractors import all_extractors
 
-from ._detect import DETECT_BUDGET, detect
+from ._detect import DETECT_BUDGET, detect, looked_for
 from ._fetch import HEAD_BYTES, MAX_SCRIPTS, PageFetcher, fetch_scripts
 from ._merge import detect_page
 from ._urls import normalize_url, same_site
@@ -23,6 +23,7 @@ __all__ = [
     "detect_page",
     "extractor_names",
     "fetch_scripts",
+    "looked_for",
     "normalize_url",
     "same_site",
 ]

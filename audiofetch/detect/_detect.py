@@ -7,7 +7,7 @@ import time
 from collections.abc import Mapping, Sequence
 
 from audiofetch.config import Settings
-from audiofetch.errors import NoAudioError, ParseError
+from audiofetch.errors import DetectError, NoAudioError, ParseError
 from audiofetch.extractors import Extractor
 from audiofetch.models import Detection, Page
 from audiofetch.page import make_page, script_urls
@@ -15,9 +15,17 @@ from audiofetch.page import make_page, script_urls
 from ._fetch import Document, PageFetcher, fetch_document, fetch_scripts, with_scripts
 from ._merge import choose_extractors, merge, run_extractors
 
-__all__ = ["DETECT_BUDGET", "detect"]
+__all__ = ["DETECT_BUDGET", "detect", "looked_for"]
 
 DETECT_BUDGET = 10.0  # seconds of parsing and extraction one page may take (network excluded)
+
+
+def looked_for(plugin: str = "auto") -> tuple[str, ...]:
+    """What detection with ``plugin`` looks for: the descriptions of the extractors it runs, in order."""
+    try:
+        return tuple(extractor.description for extractor in choose_extractors(plugin))
+    except DetectError:
+        return ()
 
 
 def _too_slow(budget: float) -> ParseError:
@@ -64,8 +72,7 @@ async def detect(
     except TimeoutError as exc:
         raise _too_slow(budget) from exc
     if not detection.tracks and not detection.skipped:
-        looked_for = "; ".join(detection.looked_for)
-        raise NoAudioError(f"no audio found on this page (looked for: {looked_for})")
+        raise NoAudioError(looked_for=detection.looked_for)
     return detection
 
 

@@ -10,7 +10,8 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
-from audiofetch.detect import normalize_url
+from audiofetch.detect import looked_for, normalize_url
+from audiofetch.errors import NO_AUDIO_MESSAGE
 from audiofetch.models import Track
 
 __all__ = [
@@ -179,7 +180,8 @@ class Job:
         """The job as the API shows it; a plain dict ready for ``json.dumps``.
 
         Keys, always present: id, url, name, mode, plugin, workers, prefer (list), selected (list or
-        null), tags (bool), status, active (bool), error, title, player, created_at, updated_at (epoch
+        null), tags (bool), status, active (bool), error, looked_for (the conventions tried when the
+        error is ``NO_AUDIO_MESSAGE``, else null), title, player, created_at, updated_at (epoch
         seconds), totals {tracks, tracks_done, tracks_failed, bytes_done, bytes_total}, tracks (list of
         ``JobTrack.to_json``). ``duplicate`` is added only when given (the create endpoint sets it).
         ``client_id`` is left out on purpose.
@@ -198,6 +200,7 @@ class Job:
             "status": self.status,
             "active": self.active,
             "error": self.error,
+            "looked_for": list(looked_for(spec.plugin or "auto")) if self.error == NO_AUDIO_MESSAGE else None,
             "title": self.title,
             "player": self.player,
             "created_at": self.created_at,

@@ -40,7 +40,7 @@ from audiofetch.errors import (
 )
 from audiofetch.logs import job_id_var
 from audiofetch.models import Detection, Track
-from audiofetch.naming import UniqueNames, sanitize_name
+from audiofetch.naming import UniqueNames, album_name, sanitize_name
 from audiofetch.net import Fetcher, check_url
 
 from ._browser import BrowserStream
@@ -320,12 +320,12 @@ class JobRunner:
             tracks = [self._with_probe(t, by_index.get(t.index)) for t in tracks]
             usable = [(t, p) for t, p in zip(chosen, probes, strict=True) if p.error is None]
             self._tracks[job.id] = ([t for t, _ in usable], [p for _, p in usable])
-            page = PageTags.from_detection(detection)
+            page = PageTags.from_detection(detection, name=spec.name)
             if spec.tags and any(p.ext == "mp3" for _, p in usable):  # only MP3s are tagged while streaming
                 page = await load_covers(self._fetcher, page, [t for t, _ in usable], referer=spec.url)
             self._page_tags[job.id] = page
         await self._store.set_tracks(job.id, tracks)
-        name = spec.name or detection.title or urlsplit(detection.page_url).hostname or "audio"
+        name = album_name(spec.name) or detection.title or urlsplit(detection.page_url).hostname or "audio"
         name = sanitize_name(name, fallback="audio")
         if spec.mode == "server":
             name = await asyncio.to_thread(self._free_folder_name, name)
@@ -413,7 +413,7 @@ class JobRunner:
             if r.ok and r.filename
         ]
         if detection is not None:
-            page = PageTags.from_detection(detection)
+            page = PageTags.from_detection(detection, name=job.spec.name)
         else:
             page = PageTags(job.title, len(job.tracks))
         try:

@@ -64,8 +64,6 @@ def _as_form_error(exc: Exception) -> FormError:
     if status is None:
         raise exc
     message = exc.user_message if isinstance(exc, errors.AudioFetchError) else " ".join(str(exc).split())
-    # "no audio found on this page (looked for: <every extractor>)" is too long to sit under a field.
-    message = message.split(" (looked for: ", 1)[0]
     return FormError(status, _field_of(exc, message), message)
 
 

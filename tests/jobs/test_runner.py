@@ -14,6 +14,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from audiofetch.config import Settings, parse_networks
+from audiofetch.detect import looked_for
 from audiofetch.errors import JobActiveError, JobLimitError, NoAudioError, StreamBusyError
 from audiofetch.jobs import Broker, JobRunner, JobSpec, JobStore
 from audiofetch.net import open_fetcher
@@ -172,7 +173,8 @@ async def test_a_page_without_audio_fails_with_the_reason(site: Any, harness: Ha
         await harness.runner.analyse(job.id)
     failed = await harness.store.get(job.id)
     assert failed.status == "failed"
-    assert "no audio found" in (failed.error or "")
+    assert failed.error == "No audio found on this page."
+    assert failed.to_json()["looked_for"][0] == looked_for()[0]
 
 
 async def test_per_client_limit_refuses_more_jobs(site: Any, tmp_path: Path) -> None:

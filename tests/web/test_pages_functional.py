@@ -291,7 +291,9 @@ async def test_preview_lists_tracks_and_unticked_ones_are_left_out(
     assert "<html" in await page.text() and 'id="pick-3"' in await page.text()
     empty = await client.get("/preview", params={"url": str(origin.make_url("/empty"))}, headers=HTMX)
     assert empty.status == 422
-    assert re.search(r'id="error-url" hx-swap-oob="true">no audio found on this page</p>', await empty.text())
+    assert re.search(
+        r'id="error-url" hx-swap-oob="true">No audio found on this page.</p>', await empty.text()
+    )
     response = await client.post(
         "/jobs",
         data=[("url", url), ("previewed", url), ("selected", "1"), ("selected", "3"), ("csrf_token", token)],
