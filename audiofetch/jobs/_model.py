@@ -163,6 +163,18 @@ class Job:
         return sum(size for size in wanted if size is not None)
 
     @property
+    def tracks_progress(self) -> float:
+        """Tracks fetched so far, a running one counting by its bytes (0.5: half its announced size) and
+        one of unknown size as 0 until it ends; failed tracks count as ended. Skipped tracks are left out."""
+        total = 0.0
+        for track in self.tracks:
+            if track.status in ("done", "failed"):
+                total += 1
+            elif track.status != "skipped" and track.size:
+                total += min(track.bytes_done / track.size, 1.0)
+        return total
+
+    @property
     def tracks_done(self) -> int:
         """Tracks fully fetched."""
         return sum(1 for track in self.tracks if track.status == "done")
@@ -171,6 +183,13 @@ class Job:
     def tracks_failed(self) -> int:
         """Tracks given up on."""
         return sum(1 for track in self.tracks if track.status == "failed")
+
+    @property
+    def looked_for(self) -> tuple[str, ...] | None:
+        """The conventions tried, when the job failed because the page has no audio; else None."""
+        if self.error != NO_AUDIO_MESSAGE:
+            return None
+        return looked_for(self.spec.plugin or "auto")
 
     def track(self, index: int) -> JobTrack | None:
         """The track with this 1-based index, if the job has it."""
@@ -200,7 +219,7 @@ class Job:
             "status": self.status,
             "active": self.active,
             "error": self.error,
-            "looked_for": list(looked_for(spec.plugin or "auto")) if self.error == NO_AUDIO_MESSAGE else None,
+            "looked_for": None if self.looked_for is None else list(self.looked_for),
             "title": self.title,
             "player": self.player,
             "created_at": self.created_at,

@@ -182,7 +182,11 @@ class JobRunner:
             self._cancelling.discard(job_id)
 
     async def retry_failed(self, job_id: str) -> Job:
-        """Fetch the failed tracks again: server mode in the same job, browser mode as a new job."""
+        """Fetch the failed tracks again, in the same job.
+
+        Server mode fetches only them into the folder. Browser mode keeps nothing on the server, so the
+        job runs again (``again``): its new ZIP holds every track, under the same name.
+        """
         job = await self._store.get(job_id)
         if job.active:
             raise JobActiveError("the job is still running; retry when it has finished")
@@ -190,13 +194,43 @@ class JobRunner:
         if not failed:
             raise BadRequestError("the job has no failed tracks to retry")
         if job.spec.mode == "browser":
-            retry, _ = await self.submit(replace(job.spec, selected=failed))
-            return retry
+            return await self.again(job_id)
         tracks = [replace(t, status="pending", error=None) if t.status == "failed" else t for t in job.tracks]
         await self._store.set_tracks(job_id, tracks)
         job = await self._set_status(job_id, "downloading", error=None)
         self._launch(job_id)
         return job
+
+    async def again(self, job_id: str) -> Job:
+        """Run a finished job once more from the page: "Download again", "Start again".
+
+        For a browser-mode job (a new ZIP stream, same name; the tracks that were done show as done
+        until the new stream reaches them) and for a server job that never got its tracks (failed while
+        reading the page). Raises JobActiveError while it runs, BadRequestError for other jobs.
+        """
+        job = await self._store.get(job_id)
+        if job.active:
+            raise JobActiveError("the job is still running")
+        if job.spec.mode == "server" and job.tracks:
+            raise BadRequestError("this job saved its tracks on the server; retry its failed tracks instead")
+        previous = self._tasks.get(job_id)
+        if previous is not None:  # a finished browser job's task may still wait out ready_timeout
+            previous.cancel()
+            await asyncio.gather(previous, return_exceptions=True)
+        for cache in (self._failures, self._tracks, self._page_tags):
+            cache.pop(job_id, None)
+        self._analysed.pop(job_id, None)
+        job = await self._set_status(job_id, "queued", error=None)
+        self._launch(job_id)
+        return job
+
+    async def busy_folders(self) -> frozenset[str]:
+        """Names of the download folders a server job is writing now (downloading, tagging)."""
+        return frozenset(
+            job.spec.name
+            for job in await self._store.active()
+            if job.spec.mode == "server" and job.status == "downloading" and job.spec.name
+        )
 
     async def delete(self, job_id: str) -> None:
         """Forget a finished job (its saved files stay; delete those from the downloads list)."""
@@ -260,7 +294,11 @@ class JobRunner:
         self._analysed.setdefault(job_id, asyncio.Event())
         task = asyncio.create_task(self._run(job_id), name=f"job-{job_id}")
         self._tasks[job_id] = task
-        task.add_done_callback(lambda _: self._tasks.pop(job_id, None))
+        task.add_done_callback(lambda done: self._forget_task(job_id, done))
+
+    def _forget_task(self, job_id: str, task: asyncio.Task[None]) -> None:
+        if self._tasks.get(job_id) is task:  # a job run again has a new task under the same id
+            del self._tasks[job_id]
 
     async def _run(self, job_id: str) -> None:
         token = job_id_var.set(job_id)
@@ -309,7 +347,12 @@ class JobRunner:
             return None
         self._remember(job.id, detection)
         wanted = set(spec.selected) if spec.selected is not None else None
-        tracks = [JobTrack.from_track(t) for t in detection.tracks]
+        before = {t.index: t for t in job.tracks if t.status == "done"}
+        # Run again: a track that was done stays shown as done until the new run reaches it.
+        tracks = [
+            before[t.index] if t.index in before and before[t.index].url == t.url else JobTrack.from_track(t)
+            for t in detection.tracks
+        ]
         tracks = [t if wanted is None or t.index in wanted else replace(t, status="skipped") for t in tracks]
         chosen = [t for t in detection.tracks if wanted is None or t.index in wanted]
         if spec.mode == "browser":

@@ -234,7 +234,7 @@ async def test_htmx_submit_answers_a_card_and_a_duplicate_answers_the_same_job(
     assert first.status == 202
     card = await first.text()
     job_id = re.search(r'data-job="([^"]+)"', card).group(1)  # type: ignore[union-attr]
-    assert f'data-autostart="/api/stream/{job_id}"' in card
+    assert f'data-autostart="/api/stream/{job_id}?run=' in card
     assert 'id="error-url" hx-swap-oob="true"></p>' in card  # old errors are cleared
     assert not audit(card).inline_scripts
     second = await client.post("/jobs", data=form, headers=HTMX)
