@@ -35,7 +35,7 @@ async def _admin_state(browser: Any, server: str, site_base: str) -> tuple[Any, 
     # Live updates replace the whole card: look the bar up afresh each time.
     await wait_until(
         page,
-        "id => Number(document.getElementById('job-' + id).querySelector('.bar-overall').getAttribute('value')) > 0",
+        "id => Number(document.getElementById('job-' + id).querySelector('.bar-overall').value) > 0",
         job_id,
     )
     state = await context.storage_state()
