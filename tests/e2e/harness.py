@@ -3,8 +3,8 @@
 The album site makes pages on demand: ``/album/NAME.html?n=3&size=40000&pace=5&hold=1`` lists ``n``
 tracks of ``size`` bytes, sent in 8 KiB chunks ``pace`` ms apart; with ``hold=1`` each track stops half
 way until the test calls ``site.release(NAME)`` (``hold=N`` for N > 1: only track N does). Indexes in
-``site.missing[NAME]`` answer 404 (a test removes them to let a retry succeed). Track bytes are a pure function of (name, index, size),
-so a test can check a ZIP entry against ``track_bytes``.
+``site.missing[NAME]`` answer 404 (a test removes them to let a retry succeed). Track bytes are a pure
+function of (name, index, size), so a test can check a ZIP entry against ``track_bytes``.
 """
 
 from __future__ import annotations
