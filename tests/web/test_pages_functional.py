@@ -414,3 +414,62 @@ async def test_a_failed_track_shows_its_error_and_can_be_retried(
     retried = await client.post(f"/jobs/{job_id}/retry", data={"csrf_token": token}, headers=HTMX)
     assert retried.status == 200
     assert f'data-job="{job_id}"' in await retried.text()  # server mode retries in the same job
+
+
+@pytest.mark.skipif(not REAL_RUNNER, reason="needs audiofetch.jobs.JobRunner")
+async def test_a_folder_being_written_is_marked_and_not_zipped_or_deleted_unasked(
+    client: TestClient, aiohttp_server: Any, settings: Settings
+) -> None:
+    site = Upstream()
+    site.album("/album", [("one.mp3", 20_000), ("two.mp3", 300_000)])
+    site.gates["two.mp3"] = asyncio.Event()  # the job stays in its folder until the test lets it end
+    origin = await aiohttp_server(site.app())
+    await login(client)
+    token = csrf_of(await home(client))
+    form = {"url": str(origin.make_url("/album")), "mode": "server", "name": "Busy", "csrf_token": token}
+    await client.post("/jobs", data=form, headers=HTMX)
+    for _ in range(400):
+        fragment = await (await client.get("/downloads", headers=HTMX)).text()
+        if 'data-busy="true"' in fragment:
+            break
+        await asyncio.sleep(0.02)
+    assert 'data-folder="Busy" data-busy="true"' in fragment and "being written" in fragment
+    assert "/api/downloads/Busy/zip" not in fragment
+    listed = await (await client.get("/api/downloads")).json()
+    assert listed["downloads"][0]["busy"] is True
+    assert (await client.get("/api/downloads/Busy/zip")).status == 409
+    assert (await client.delete("/api/downloads/Busy", headers=SAME_ORIGIN)).status == 409
+    # An ordinary "yes" is not enough: the confirmation page says the folder is still being written.
+    asked = await client.post(
+        "/downloads/Busy/delete", data={"csrf_token": token, "confirm": "yes"}, headers=SAME_ORIGIN
+    )
+    assert asked.status == 200 and "still writing this folder" in await asked.text()
+    assert 'name="confirm" value="busy"' in await asked.text()
+    site.gates["two.mp3"].set()
+    for _ in range(400):
+        if not (await (await client.get("/api/downloads")).json())["downloads"][0]["busy"]:
+            break
+        await asyncio.sleep(0.02)
+    zipped = await client.get("/api/downloads/Busy/zip")
+    assert zipped.status == 200
+    await zipped.read()
+
+
+async def test_the_no_javascript_preview_is_a_post_that_keeps_the_choices(
+    client: TestClient, origin: TestServer
+) -> None:
+    html = await home(client)
+    assert 'id="preview-button" formaction="/preview" formmethod="post"' in html
+    token = csrf_of(html)
+    url = str(origin.make_url("/album"))
+    refused = await client.post("/preview", data={"url": url}, headers=SAME_ORIGIN)
+    assert refused.status == 403
+    page = await client.post(
+        "/preview",
+        data=[("csrf_token", token), ("url", url), ("name", "Mine"), ("tags", "off"), ("tags", "on")],
+        headers=SAME_ORIGIN,
+    )
+    text = await page.text()
+    assert page.status == 200 and 'id="pick-1"' in text
+    assert re.search(r'id="tags" name="tags" type="checkbox" value="on" checked', text)
+    assert 'value="Mine"' in text
