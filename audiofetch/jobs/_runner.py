@@ -206,13 +206,19 @@ class JobRunner:
 
         For a browser-mode job (a new ZIP stream, same name; the tracks that were done show as done
         until the new stream reaches them) and for a server job that never got its tracks (failed while
-        reading the page). Raises JobActiveError while it runs, BadRequestError for other jobs.
+        reading the page). Raises JobActiveError while it runs, BadRequestError for other jobs, and
+        JobLimitError when as many jobs run as the limits allow (a job run again counts as a new one).
         """
         job = await self._store.get(job_id)
         if job.active:
             raise JobActiveError("the job is still running")
         if job.spec.mode == "server" and job.tracks:
             raise BadRequestError("this job saved its tracks on the server; retry its failed tracks instead")
+        if await self._store.count_active() >= self._settings.max_active_jobs:
+            raise JobLimitError("AudioFetch is busy with other jobs; try again shortly", retry_after=30)
+        client = job.spec.client_id
+        if client and await self._store.count_active(client) >= self._settings.max_jobs_per_client:
+            raise JobLimitError("you have too many jobs running; wait for one to finish", retry_after=10)
         previous = self._tasks.get(job_id)
         if previous is not None:  # a finished browser job's task may still wait out ready_timeout
             previous.cancel()

@@ -318,3 +318,17 @@ async def test_again_is_refused_while_running_and_for_a_server_job_with_tracks(
     assert await harness.runner.busy_folders() == frozenset()
     with pytest.raises(BadRequestError):
         await harness.runner.again(saved.id)
+
+
+async def test_a_job_run_again_counts_against_the_job_limits(site: Any, tmp_path: Path) -> None:
+    _, server = site
+    async with open_harness(make_settings(tmp_path, max_active_jobs=1)) as harness:
+        first, _ = await harness.runner.submit(JobSpec(str(server.make_url("/album.html"))))
+        await harness.runner.analyse(first.id)
+        await harness.runner.cancel(first.id)
+        second, _ = await harness.runner.submit(JobSpec(str(server.make_url("/album.html?v=2"))))
+        await harness.runner.analyse(second.id)  # ready: the one active job allowed
+        with pytest.raises(JobLimitError):
+            await harness.runner.again(first.id)
+        await harness.runner.cancel(second.id)
+        assert (await harness.runner.again(first.id)).status == "queued"
