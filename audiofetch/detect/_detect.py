@@ -15,7 +15,7 @@ from audiofetch.page import make_page, script_urls
 from ._fetch import Document, PageFetcher, fetch_document, fetch_scripts, with_scripts
 from ._merge import choose_extractors, merge, run_extractors
 
-__all__ = ["DETECT_BUDGET", "detect", "looked_for"]
+__all__ = ["DETECT_BUDGET", "detect", "looked_for", "too_slow"]
 
 DETECT_BUDGET = 10.0  # seconds of parsing and extraction one page may take (network excluded)
 
@@ -28,7 +28,7 @@ def looked_for(plugin: str = "auto") -> tuple[str, ...]:
         return ()
 
 
-def _too_slow(budget: float) -> ParseError:
+def too_slow(budget: float) -> ParseError:
     return ParseError(
         f"the page could not be read within {budget:g} s: it is too large or too complex to analyse"
     )
@@ -60,7 +60,7 @@ async def detect(
         async with asyncio.timeout(budget):
             page, urls = await asyncio.to_thread(_build, document)
     except TimeoutError as exc:
-        raise _too_slow(budget) from exc
+        raise too_slow(budget) from exc
     left = budget - (time.monotonic() - started)
     scripts = await fetch_scripts(fetcher, page.url, urls, max_bytes=settings.max_page_bytes)
     # The scripts' network time is not the page's: the clock restarts with what parsing left over.
@@ -70,7 +70,7 @@ async def detect(
         async with asyncio.timeout(max(left, 0.0)):
             detection = await work
     except TimeoutError as exc:
-        raise _too_slow(budget) from exc
+        raise too_slow(budget) from exc
     if not detection.tracks and not detection.skipped:
         raise NoAudioError(looked_for=detection.looked_for)
     return detection

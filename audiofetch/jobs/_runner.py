@@ -9,6 +9,10 @@ Every job has one task owned by the runner (cancelled by ``cancel`` or ``close``
 - Browser mode: analyse and probe every track (exact sizes and formats), then wait in ``ready`` until
   the ZIP stream is opened; the downloads run while the browser reads. A restart cannot resume a
   browser's download, so such jobs are marked failed with the reason.
+- Sent pages (``submit(given=...)``): the browser's DOM and media URLs are analysed instead of a fetch;
+  such a job is never shared with another request for the same page, and the cookies the user chose to
+  send (restricted to the tracks' own sites once they are known) stay in memory, on the Fetcher of
+  that job's downloads only, until the job ends. Neither the document nor the cookies reach the store.
 - Tags and playlist (``_finish``): a finished folder's files are tagged (unless the job says not to)
   and get a playlist; a browser ZIP sends an ID3v2 tag before each MP3 and ends with the playlist.
   What the page said about its tracks (artist, album, artwork, duration) is kept in memory for the
@@ -27,7 +31,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from audiofetch.config import Settings
-from audiofetch.detect import detect
+from audiofetch.detect import GivenPage, detect, detect_given
 from audiofetch.download import DirectorySink, DownloadReport, Probe, ZipDownload, download_all, probe_tracks
 from audiofetch.errors import (
     AudioFetchError,
@@ -41,13 +45,14 @@ from audiofetch.errors import (
 from audiofetch.logs import job_id_var
 from audiofetch.models import Detection, Track
 from audiofetch.naming import UniqueNames, album_name, sanitize_name
-from audiofetch.net import Fetcher, check_url
+from audiofetch.net import Fetcher, JobCookies, check_url
 
 from ._browser import BrowserStream
 from ._events import JOB_COMPLETED, JOB_CREATED, JOB_DELETED, JOB_STATUS, JOB_TRACKS, Broker
 from ._finish import PageTags, SavedTrack, finish_folder, load_covers, playlist_entry, stream_prefixes
 from ._model import Job, JobSpec, JobStatus, JobTrack
 from ._relay import ProgressRelay
+from ._sent import SentPages
 from ._store import JobStore
 
 __all__ = ["JobRunner"]
@@ -72,6 +77,7 @@ class JobRunner:
         self._cancelling: set[str] = set()
         self._sinks: dict[str, DirectorySink] = {}
         self._by_address: dict[str, set[str]] = {}  # client address -> its active jobs (this run)
+        self._sent = SentPages()  # pages and cookies sent from a browser, in memory only
         self._submit_lock = asyncio.Lock()
         self._running = asyncio.Semaphore(settings.max_running_jobs)
         self._closing = False
@@ -111,8 +117,18 @@ class JobRunner:
 
     # -- submitting and following jobs ------------------------------------------------------------------
 
-    async def submit(self, spec: JobSpec, *, address: str | None = None) -> tuple[Job, bool]:
+    async def submit(
+        self,
+        spec: JobSpec,
+        *,
+        address: str | None = None,
+        given: GivenPage | None = None,
+        cookies: JobCookies | None = None,
+    ) -> tuple[Job, bool]:
         """Create a job, or return the active one for the same page and mode (``True`` = duplicate).
+
+        With ``given`` (a page as the user's browser showed it) the job analyses that instead of
+        fetching ``spec.url``, is always new (browser mode only), and downloads with ``cookies``.
 
         Raises BlockedURLError for URLs the guard refuses outright, BadRequestError for other bad input,
         JobLimitError (with ``retry_after``) when the limits are reached: overall, per client id (counted
@@ -123,6 +139,8 @@ class JobRunner:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise BadRequestError("the address must be a web address starting with http:// or https://")
         check_url(spec.url, self._settings.allow_networks)
+        if given is not None and spec.mode != "browser":
+            raise BadRequestError("a page sent from the browser is downloaded in browser mode only")
         async with self._submit_lock:
             mine = self._by_address.setdefault(address, set()) if address else set()
             if address and len(mine) >= self._settings.max_jobs_per_address:
@@ -136,11 +154,14 @@ class JobRunner:
                 spec,
                 max_active=self._settings.max_active_jobs,
                 max_per_client=self._settings.max_jobs_per_client,
+                shared=given is None,
             )
             if created and address:
                 mine.add(job.id)
         if not created:
             return job, True
+        if given is not None:
+            self._sent.add(job.id, given, cookies)
         self._broker.publish(JOB_CREATED, job.id, job.to_json())
         self._launch(job.id)
         return job, False
@@ -162,6 +183,11 @@ class JobRunner:
             raise BadRequestError("the address must be a web address starting with http:// or https://")
         check_url(url, self._settings.allow_networks)
         return await detect(self._fetcher, url, settings=self._settings, plugin=plugin, prefer=prefer)
+
+    def sent_cookie_domains(self, job_id: str) -> frozenset[str]:
+        """Domains of the cookies a sent page's job downloads with now (empty for other jobs, and
+        once the job has ended: the cookies end with it)."""
+        return self._sent.cookie_domains(job_id)
 
     async def cancel(self, job_id: str) -> Job:
         """Stop the job (its downloads and stream); a finished job is returned unchanged."""
@@ -193,6 +219,8 @@ class JobRunner:
         failed = tuple(t.index for t in job.tracks if t.status == "failed")
         if not failed:
             raise BadRequestError("the job has no failed tracks to retry")
+        if job_id in self._sent:
+            raise BadRequestError("this page was sent from the browser: send it again from the extension")
         if job.spec.mode == "browser":
             return await self.again(job_id)
         tracks = [replace(t, status="pending", error=None) if t.status == "failed" else t for t in job.tracks]
@@ -214,6 +242,8 @@ class JobRunner:
             raise JobActiveError("the job is still running")
         if job.spec.mode == "server" and job.tracks:
             raise BadRequestError("this job saved its tracks on the server; retry its failed tracks instead")
+        if job_id in self._sent:
+            raise BadRequestError("this page was sent from the browser: send it again from the extension")
         if await self._store.count_active() >= self._settings.max_active_jobs:
             raise JobLimitError("AudioFetch is busy with other jobs; try again shortly", retry_after=30)
         client = job.spec.client_id
@@ -246,6 +276,7 @@ class JobRunner:
         await self._store.delete(job_id)
         for cache in (self._analysed, self._failures, self._tracks, self._page_tags, self._details):
             cache.pop(job_id, None)
+        self._sent.forget(job_id)
         self._broker.publish(JOB_DELETED, job_id, {"id": job_id})
 
     async def open_stream(self, job_id: str) -> BrowserStream:
@@ -263,7 +294,8 @@ class JobRunner:
         saved = [SavedTrack(track, name) for track, name in zip(tracks, names, strict=True)]
         relay = ProgressRelay(self._store, self._broker, job_id)
         download = ZipDownload(
-            self._fetcher, tracks, probes, spool=self._spool_root() / job_id, settings=self._settings,
+            self._sent.fetcher(job_id, self._fetcher), tracks, probes, spool=self._spool_root() / job_id,
+            settings=self._settings,
             workers=job.spec.workers or self._settings.workers, referer=job.spec.url, on_event=relay.on_event,
             prefixes=stream_prefixes(tracks, probes, page, tag=job.spec.tags),
             extra_entries=[playlist_entry(saved, page, numbered_total=len(tracks))],
@@ -337,14 +369,21 @@ class JobRunner:
         """Detect (and for browser mode probe) the tracks; None when the job failed here."""
         await self._set_status(job.id, "analyzing")
         spec = job.spec
+        given = self._sent.take_page(job.id)
         try:
-            detection = await detect(
-                self._fetcher,
-                spec.url,
-                settings=self._settings,
-                plugin=spec.plugin or "auto",
-                prefer=spec.prefer,
-            )
+            if given is not None:
+                detection = await detect_given(
+                    self._fetcher, given, settings=self._settings, plugin=spec.plugin or "auto",
+                    prefer=spec.prefer,
+                )  # fmt: skip
+            else:
+                detection = await detect(
+                    self._fetcher,
+                    spec.url,
+                    settings=self._settings,
+                    plugin=spec.plugin or "auto",
+                    prefer=spec.prefer,
+                )
             if not detection.tracks:
                 raise NoAudioError("the page only has live streams, which cannot be downloaded")
         except AudioFetchError as exc:
@@ -352,6 +391,8 @@ class JobRunner:
             await self._finish(job.id, "failed", error=exc.user_message)
             return None
         self._remember(job.id, detection)
+        urls = [url for track in detection.tracks for url in (track.url, *track.alternates)]
+        self._sent.keep_cookies_for(job.id, urls)  # only the tracks' own sites get the user's cookies
         wanted = set(spec.selected) if spec.selected is not None else None
         before = {t.index: t for t in job.tracks if t.status == "done"}
         # Run again: a track that was done stays shown as done until the new run reaches it.
@@ -363,7 +404,10 @@ class JobRunner:
         chosen = [t for t in detection.tracks if wanted is None or t.index in wanted]
         if spec.mode == "browser":
             probes = await probe_tracks(
-                self._fetcher, chosen, referer=spec.url, workers=spec.workers or self._settings.workers
+                self._sent.fetcher(job.id, self._fetcher),
+                chosen,
+                referer=spec.url,
+                workers=spec.workers or self._settings.workers,
             )
             by_index = {t.index: p for t, p in zip(chosen, probes, strict=True)}
             tracks = [self._with_probe(t, by_index.get(t.index)) for t in tracks]
@@ -485,6 +529,7 @@ class JobRunner:
         self._broker.publish(JOB_COMPLETED, job_id, job.to_json())
         self._tracks.pop(job_id, None)
         self._page_tags.pop(job_id, None)
+        self._sent.end(job_id)  # the user's cookies end with the job
         for jobs in self._by_address.values():
             jobs.discard(job_id)
         return job

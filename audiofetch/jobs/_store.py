@@ -356,9 +356,17 @@ class JobStore:
         return job
 
     async def create_or_find_active(
-        self, spec: JobSpec, *, max_active: int | None = None, max_per_client: int | None = None
+        self,
+        spec: JobSpec,
+        *,
+        max_active: int | None = None,
+        max_per_client: int | None = None,
+        shared: bool = True,
     ) -> tuple[Job, bool]:
         """``(new job, True)``, or ``(active job, False)`` when one has the same page and mode.
+
+        ``shared=False`` makes a job that is always new and that later requests never find as theirs
+        (a page sent from a user's browser: its tracks may need that user's cookies).
 
         Atomic (it runs in the writer), so two identical requests racing each other get one job, and the
         limits are counted in the same transaction as the insert: simultaneous requests cannot all pass
@@ -368,7 +376,7 @@ class JobStore:
         job = Job.new(spec, time.time())
 
         def apply(conn: sqlite3.Connection) -> tuple[Job, bool]:
-            found = _load_jobs(conn, _FIND_ACTIVE, (normalise_url(spec.url), spec.mode))
+            found = _load_jobs(conn, _FIND_ACTIVE, (normalise_url(spec.url), spec.mode)) if shared else []
             if found:
                 return found[0], False
             active = f"SELECT count(*) FROM jobs WHERE status IN {_ACTIVE}"
@@ -381,7 +389,7 @@ class JobStore:
                         f"you already have {max_per_client} jobs running; wait for one to finish",
                         retry_after=10,
                     )
-            self._insert(conn, job)
+            self._insert(conn, job, url_key=None if shared else f"private:{job.id}")
             return job, True
 
         return await self._write(apply)
@@ -446,10 +454,11 @@ class JobStore:
 
     # -- machinery ------------------------------------------------------------------------------------
 
-    def _insert(self, conn: sqlite3.Connection, job: Job) -> None:
+    def _insert(self, conn: sqlite3.Connection, job: Job, *, url_key: str | None = None) -> None:
         spec = job.spec
         selected = None if spec.selected is None else json.dumps(list(spec.selected))
-        values: tuple[object, ...] = (job.id, spec.url, normalise_url(spec.url), spec.name, spec.mode)
+        key = normalise_url(spec.url) if url_key is None else url_key
+        values: tuple[object, ...] = (job.id, spec.url, key, spec.name, spec.mode)
         values += (spec.plugin, spec.workers, json.dumps(list(spec.prefer)), spec.client_id, selected)
         values += (int(spec.tags),)
         values += (job.status, job.error, job.title, job.player, job.created_at, job.updated_at, self._run_id)

@@ -18,6 +18,7 @@ from yarl import URL
 from audiofetch.config import Settings
 from audiofetch.errors import FetchError, TooLargeError
 
+from ._cookies import JobCookies
 from ._errors import status_error, translate_errors
 from ._guard import check_url
 
@@ -93,9 +94,22 @@ class Fetcher:
     Build it with ``open_fetcher``; it is safe to share between concurrent jobs.
     """
 
-    def __init__(self, session: aiohttp.ClientSession, settings: Settings) -> None:
+    def __init__(
+        self, session: aiohttp.ClientSession, settings: Settings, *, cookies: JobCookies | None = None
+    ) -> None:
         self._session = session
         self._settings = settings
+        self._cookies = cookies
+
+    def with_cookies(self, cookies: JobCookies | None) -> Fetcher:
+        """A Fetcher on the same session that sends ``cookies`` where they match (one job's downloads).
+
+        The ``Cookie`` header is chosen again at every redirect hop; this Fetcher and the cookies are
+        dropped together when the job lets go of it. ``None`` or no cookies: this Fetcher itself.
+        """
+        if not cookies:
+            return self
+        return Fetcher(self._session, self._settings, cookies=cookies)
 
     @property
     def settings(self) -> Settings:
@@ -181,6 +195,10 @@ class Fetcher:
         if referer:
             request_headers["Referer"] = referer
         for hop in range(MAX_REDIRECTS + 1):
+            request_headers.pop("Cookie", None)
+            cookie = self._cookies.header_for(str(current)) if self._cookies else None
+            if cookie:
+                request_headers["Cookie"] = cookie
             with translate_errors(str(current)):
                 response = await self._session.get(
                     current, headers=request_headers, allow_redirects=False, read_bufsize=read_bufsize

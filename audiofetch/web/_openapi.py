@@ -115,6 +115,49 @@ _SCHEMAS: dict[str, Any] = {
             },
         },
     },
+    "SentPage": {
+        "type": "object",
+        "required": ["url", "html"],
+        "properties": {
+            "url": {
+                "type": "string",
+                "format": "uri",
+                "maxLength": 4096,
+                "description": "The page's address.",
+            },
+            "html": {"type": "string", "minLength": 1, "description": "The rendered DOM, serialised."},
+            "title": {"type": "string", "maxLength": 1000},
+            "media": {
+                "type": "array",
+                "maxItems": 2000,
+                "items": {"type": "string", "maxLength": 4096},
+                "description": "Media URLs the tab requested, in order.",
+            },
+            "cookies": {
+                "type": "array",
+                "maxItems": 300,
+                "description": "Only when the user ticked the box: used for this job's downloads, kept in "
+                "memory, dropped when the job ends.",
+                "items": {
+                    "type": "object",
+                    "required": ["name", "value", "domain"],
+                    "properties": {
+                        "name": {"type": "string"},
+                        "value": {"type": "string"},
+                        "domain": {"type": "string"},
+                        "path": {"type": "string"},
+                        "secure": {"type": "boolean"},
+                        "hostOnly": {"type": "boolean"},
+                    },
+                },
+            },
+            "name": {"type": "string", "maxLength": 200},
+            "plugin": {"type": "string", "maxLength": 64},
+            "workers": {"type": "integer", "minimum": 1, "maximum": 20},
+            "prefer": {"type": "array", "maxItems": 10, "items": {"type": "string"}},
+            "tags": {"type": "boolean", "default": True},
+        },
+    },
     "Track": {
         "type": "object",
         "properties": {
@@ -264,6 +307,40 @@ _PATHS: dict[str, Any] = {
                 **_PAGE_ERRORS,
                 "401": _UNAUTHORIZED,
                 "413": _TOO_LARGE,
+                "429": _LIMIT,
+            },
+        }
+    },
+    "/api/extension/pair": {
+        "post": {
+            "summary": "A browser extension listed in AUDIOFETCH_CORS_ORIGINS gets a long-lived token.",
+            "responses": {
+                "200": _json(
+                    "Paired.",
+                    {
+                        "type": "object",
+                        "properties": {
+                            "token": {"type": "string"},
+                            "token_type": {"type": "string"},
+                            "expires_at": {"type": "number"},
+                        },
+                    },
+                ),
+                "403": _error("Not a listed browser extension, or cross-site."),
+            },
+        }
+    },
+    "/api/page": {
+        "post": {
+            "summary": "Start a browser-mode job for a page as the user's browser shows it.",
+            "security": [{"bearer": []}],
+            "requestBody": {"required": True, "content": {JSON: {"schema": _schema("SentPage")}}},
+            "responses": {
+                "202": {**_json("The job.", _schema("Job")), "links": _JOB_LINKS},
+                "400": _error("Missing or malformed field."),
+                "401": _error("No valid extension (or admin) bearer token."),
+                "403": _error("The page address is refused (SSRF guard) or the request is cross-site."),
+                "413": _error("The page is over the page size limit (AUDIOFETCH_MAX_PAGE_BYTES)."),
                 "429": _LIMIT,
             },
         }

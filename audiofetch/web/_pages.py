@@ -296,7 +296,12 @@ async def job_page(request: web.Request) -> web.Response:
     except errors.JobNotFound as exc:
         context = await _context(request, message=exc.user_message)
         return aiohttp_jinja2.render_template("error.html", request, context, status=404)
-    context = await _context(request, job=job, duplicate=request.query.get("duplicate") == "1")
+    context = await _context(
+        request,
+        job=job,
+        duplicate=request.query.get("duplicate") == "1",
+        cookie_domains=sorted(request.app[RUNNER_KEY].sent_cookie_domains(job.id)),
+    )
     return aiohttp_jinja2.render_template("job.html", request, context)
 
 

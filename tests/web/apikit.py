@@ -54,6 +54,9 @@ class StoreRunner:
     async def preview(self, url: str, *, plugin: str = "auto", prefer: Any = ()) -> Detection:
         raise NoAudioError(f"no audio found on {url}")
 
+    def sent_cookie_domains(self, job_id: str) -> frozenset[str]:
+        return frozenset()
+
     async def cancel(self, job_id: str) -> Job:
         job = await self.store.update(job_id, status="cancelled")
         self.broker.publish(JOB_STATUS, job_id, {"status": "cancelled"})
