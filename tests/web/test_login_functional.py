@@ -9,7 +9,7 @@ from unittest.mock import ANY
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 from cryptography.fernet import Fernet
 
 from audiofetch.config import Settings
@@ -226,6 +226,18 @@ async def test_a_generated_admin_password_is_never_logged_and_works(
     assert await login(client, password)
     second = await aiohttp_client(build_app(settings))
     assert second.server.app[ADMIN_KEY].generated_password is None
+
+
+async def test_a_start_that_fails_after_generating_the_password_keeps_no_hash(settings: Settings) -> None:
+    (settings.data_dir / "audiofetch.sqlite3").mkdir(parents=True)  # the job store cannot open
+    server = TestServer(build_app(settings))
+    try:
+        with pytest.raises(Exception):  # noqa: B017 (whatever the store raises)
+            await server.start_server()
+    finally:
+        await server.close()
+    # Nobody saw the password, so no hash of it may lock the admin out at the next start.
+    assert not (settings.data_dir / "admin.json").exists()
 
 
 async def test_the_cookie_is_secure_behind_a_tls_proxy(aiohttp_client, settings: Settings) -> None:  # type: ignore[no-untyped-def]
