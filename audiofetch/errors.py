@@ -9,6 +9,7 @@
         NoAudioError           the page was read but holds no track
         ParseError             the page could not be parsed within its budget
       ExtractError             an extractor met data it could not read
+      RenderError              the render pass could not run the page (unavailable, timeout, crash)
       DownloadError            one track failed; the job carries on with the others
       ZipError                 ZIP writer misuse or a size that differs from the one announced
       JobError
@@ -43,6 +44,7 @@ __all__ = [
     "NO_AUDIO_MESSAGE",
     "NoAudioError",
     "ParseError",
+    "RenderError",
     "StreamBusyError",
     "TooLargeError",
     "ZipError",
@@ -127,6 +129,10 @@ class ExtractError(AudioFetchError):
         super().__init__(message)
         self.extractor = extractor
         self.url = url
+
+
+class RenderError(AudioFetchError):
+    """The render pass could not run the page's scripts: not installed, too slow, or the browser failed."""
 
 
 class DownloadError(AudioFetchError):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from audiofetch.extractors import all_extractors
 
-from ._detect import DETECT_BUDGET, detect, looked_for
+from ._detect import DETECT_BUDGET, detect, detect_with_page, looked_for, no_audio
 from ._fetch import HEAD_BYTES, MAX_SCRIPTS, PageFetcher, fetch_scripts
 from ._given import MAX_MEDIA_URLS, GivenPage, detect_given
 from ._merge import detect_page
@@ -26,9 +26,11 @@ __all__ = [
     "detect",
     "detect_given",
     "detect_page",
+    "detect_with_page",
     "extractor_names",
     "fetch_scripts",
     "looked_for",
+    "no_audio",
     "normalize_url",
     "same_site",
 ]

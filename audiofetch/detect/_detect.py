@@ -15,7 +15,7 @@ from audiofetch.page import make_page, script_urls
 from ._fetch import Document, PageFetcher, fetch_document, fetch_scripts, with_scripts
 from ._merge import choose_extractors, merge, run_extractors
 
-__all__ = ["DETECT_BUDGET", "detect", "looked_for", "too_slow"]
+__all__ = ["DETECT_BUDGET", "detect", "detect_with_page", "looked_for", "no_audio", "too_slow"]
 
 DETECT_BUDGET = 10.0  # seconds of parsing and extraction one page may take (network excluded)
 
@@ -49,6 +49,30 @@ async def detect(
     parsing and extraction exceed ``budget`` seconds, NoAudioError (listing what was looked for) when the
     page holds neither tracks nor streams. A media URL is read only for its first bytes.
     """
+    _, detection = await detect_with_page(
+        fetcher, url, settings=settings, plugin=plugin, prefer=prefer, budget=budget
+    )
+    if not detection.tracks and not detection.skipped:
+        raise no_audio(detection)
+    return detection
+
+
+def no_audio(detection: Detection) -> NoAudioError:
+    """The error for a detection with neither tracks nor streams, listing what was looked for."""
+    return NoAudioError(looked_for=detection.looked_for)
+
+
+async def detect_with_page(
+    fetcher: PageFetcher,
+    url: str,
+    *,
+    settings: Settings,
+    plugin: str = "auto",
+    prefer: Sequence[str] = (),
+    budget: float = DETECT_BUDGET,
+) -> tuple[Page, Detection]:
+    """``detect``, also returning the Page read, and without raising when nothing was found (the render
+    pass decides from the page whether its scripts need running)."""
     extractors = choose_extractors(plugin)
     document = await fetch_document(
         fetcher, url, max_bytes=settings.max_page_bytes, deadline=settings.page_deadline
@@ -68,12 +92,10 @@ async def detect(
     work = asyncio.to_thread(_analyse, page, scripts, extractors, deadline, prefer)
     try:
         async with asyncio.timeout(max(left, 0.0)):
-            detection = await work
+            page, detection = await work
     except TimeoutError as exc:
         raise too_slow(budget) from exc
-    if not detection.tracks and not detection.skipped:
-        raise NoAudioError(looked_for=detection.looked_for)
-    return detection
+    return page, detection
 
 
 def _build(document: Document) -> tuple[Page, list[str]]:
@@ -90,7 +112,7 @@ def _analyse(
     extractors: Sequence[Extractor],
     deadline: float,
     prefer: Sequence[str],
-) -> Detection:
+) -> tuple[Page, Detection]:
     """Worker thread: the fetched scripts put in place, every extractor run, the findings merged."""
     page = with_scripts(page, scripts)
-    return merge(page, run_extractors(page, extractors, deadline=deadline), prefer)
+    return page, merge(page, run_extractors(page, extractors, deadline=deadline), prefer)

@@ -85,6 +85,15 @@ class JobCookies:
         found.sort(key=lambda cookie: -len(cookie.path))
         return "; ".join(f"{cookie.name}={cookie.value}" for cookie in found)
 
+    @classmethod
+    def from_header(cls, header: str, host: str) -> JobCookies:
+        """Host-only cookies of ``host`` from a ``Cookie`` header value (``a=1; b=2``); malformed pairs
+        (no ``=`` or no name) are dropped."""
+        pairs = (part.strip().partition("=") for part in header.split(";"))
+        return cls(
+            JobCookie(name.strip(), value.strip(), host) for name, sep, value in pairs if sep and name.strip()
+        )
+
     def only_for(self, urls: Iterable[str]) -> JobCookies:
         """The cookies a request to at least one of ``urls`` would carry; the others are dropped."""
         targets = list(urls)

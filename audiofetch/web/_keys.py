@@ -80,7 +80,17 @@ class Runner(Protocol):
 
     async def analyse(self, job_id: str) -> Job: ...
 
-    async def preview(self, url: str, *, plugin: str = "auto", prefer: Sequence[str] = ()) -> Detection: ...
+    async def preview(
+        self,
+        url: str,
+        *,
+        plugin: str = "auto",
+        prefer: Sequence[str] = (),
+        render: str | None = None,
+        address: str | None = None,
+    ) -> Detection: ...
+
+    def render_unavailable(self) -> str | None: ...
 
     def sent_cookie_domains(self, job_id: str) -> frozenset[str]: ...
 

@@ -113,6 +113,12 @@ _SCHEMAS: dict[str, Any] = {
                 "description": "Write the page's tags and cover into the files; false leaves them as sent "
                 "(forms: tags=off). The playlist is written either way.",
             },
+            "render": {
+                "type": "string",
+                "enum": ["auto", "always", "never"],
+                "description": "Run the page's scripts in headless Chromium (the render pass); absent: the "
+                "server's AUDIOFETCH_RENDER.",
+            },
         },
     },
     "SentPage": {
@@ -184,6 +190,7 @@ _SCHEMAS: dict[str, Any] = {
             "prefer": {"type": "array", "items": {"type": "string"}},
             "selected": {"type": ["array", "null"], "items": {"type": "integer"}},
             "tags": {"type": "boolean"},
+            "render": {"type": ["string", "null"], "enum": ["auto", "always", "never", None]},
             "status": {
                 "type": "string",
                 "enum": ["queued", "analyzing", "ready", "downloading", "completed", "failed", "cancelled"],
@@ -412,6 +419,7 @@ _PATHS: dict[str, Any] = {
                 _query("plugin", "Extractor name, or auto."),
                 _query("workers", "Parallel downloads.", kind="integer", minimum=1, maximum=20),
                 _query("tags", "off (or false) leaves the MP3s untagged; the playlist is still added."),
+                _query("render", "auto, always or never: run the page's scripts (render pass)."),
             ],
             "responses": {"200": _ZIP, **_PAGE_ERRORS, "409": _error("Stream busy."), "429": _LIMIT},
         }
@@ -423,6 +431,7 @@ _PATHS: dict[str, Any] = {
                 _query("url", "The page.", required=True, format="uri", maxLength=4096),
                 _query("plugin", "Extractor name, or auto."),
                 _query("prefer", "Formats, comma-separated, best first."),
+                _query("render", "auto, always or never: run the page's scripts (render pass)."),
             ],
             "responses": {"200": _json("What the page holds.", _schema("Detection")), **_PAGE_ERRORS},
         }
