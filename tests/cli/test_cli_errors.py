@@ -84,7 +84,7 @@ def test_a_page_without_audio_exits_3_saying_what_was_looked_for(
         "audiofetch: No audio found on this page.",
         "(--verbose lists the conventions that were looked for)",
     ]
-    verbose = run_cli(command, page, "--verbose", *ALLOW, cwd=tmp_path)
+    verbose = run_cli(command, page, "--verbose", *ALLOW, "--render", "never", cwd=tmp_path)
     assert verbose.returncode == 3
     lines = verbose.stderr.splitlines()
     assert lines[:2] == ["audiofetch: No audio found on this page.", "Looked for:"]
