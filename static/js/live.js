@@ -2,8 +2,8 @@
 
    The server sends JSON events ({id, type, job_id, data}); every event reloads the job's card, rendered
    by the server (/jobs/ID/card), so statuses, counts and sizes have one wording: the template's. Progress
-   events reload it at most every REFRESH_GAP ms. Only the speed and time left, which the server does not
-   know per card, are computed here. Cards are not live regions: one polite region announces a job's end.
+   events reload it at most every REFRESH_GAP ms (a track's end is sent once the store has it). Only the
+   speed and time left, which the server does not know per card, are computed here. Cards are not live regions: one polite region announces a job's end.
    After a cut it reconnects with the last event id seen, so missed events are replayed (or a snapshot
    is sent). The footer says only "Live" or "Reconnecting"; body[data-live] tells tests "ws" or "sse".
    Every URL starts with the base path from <meta name="audiofetch-base"> (AUDIOFETCH_BASE_PATH). */
@@ -172,8 +172,6 @@
       .finally(function () {
         if (!state.again) {
           refreshing.delete(jobId);
-          // Progress reaches the store a moment after its event: one more look once it has settled.
-          if (gap) setTimeout(function () { refreshCard(jobId); }, 2 * gap);
           return;
         }
         setTimeout(function () {
