@@ -59,15 +59,9 @@ from audiofetch.net import Fetcher, JobCookies, check_url
 from audiofetch.render import PageResult, Renderer, detect_rendered
 
 from ._browser import BrowserStream
-from ._events import (
-    JOB_COMPLETED,
-    JOB_CREATED,
-    JOB_DELETED,
-    JOB_STATUS,
-    JOB_TRACKS,
-    Broker,
-)
+from ._events import JOB_COMPLETED, JOB_CREATED, JOB_DELETED, JOB_STATUS, JOB_TRACKS, Broker
 from ._finish import (
+    FrontTags,
     PageTags,
     SavedTrack,
     finish_folder,
@@ -112,7 +106,8 @@ class JobRunner:
         self._failures: dict[str, AudioFetchError] = {}
         self._tracks: dict[str, tuple[list[Track], list[Probe]]] = {}
         self._page_tags: dict[str, PageTags] = {}  # browser jobs between analysis and stream
-        self._details: dict[str, Detection] = {}  # what the page said, for tags (last DETAILS_KEPT)
+        # What the page said and the Name the person gave, for tags (the last DETAILS_KEPT jobs).
+        self._details: dict[str, tuple[Detection, str | None]] = {}
         self._streams: dict[str, BrowserStream] = {}
         self._cancelling: set[str] = set()
         self._sinks: dict[str, DirectorySink] = {}
@@ -208,7 +203,7 @@ class JobRunner:
             return job, True
         if given is not None:
             self._sent.add(job.id, given, cookies)
-        self._broker.publish(JOB_CREATED, job.id, job.to_json())
+        self._broker.publish(JOB_CREATED, job.id, job.to_json(), owner=job.spec.client_id)
         self._launch(job.id)
         return job, False
 
@@ -405,7 +400,9 @@ class JobRunner:
                     error="the download was interrupted before the ZIP was complete",
                 )
 
-        stream = BrowserStream(f"{job.spec.name or 'audio'}.zip", download, on_close)
+        stream = BrowserStream(
+            f"{_download_stem(job.spec.name, job.title, job.spec.url)}.zip", download, on_close
+        )
         self._streams[job_id] = stream
         try:
             await download.start()
@@ -481,7 +478,7 @@ class JobRunner:
             self._failures[job.id] = exc
             await self._finish(job.id, "failed", error=exc.user_message)
             return None
-        self._remember(job.id, detection)
+        self._remember(job.id, detection, spec.name)
         urls = [url for track in detection.tracks for url in (track.url, *track.alternates)]
         self._sent.keep_cookies_for(job.id, urls)  # only the tracks' own sites get the user's cookies
         wanted = set(spec.selected) if spec.selected is not None else None
@@ -514,13 +511,16 @@ class JobRunner:
                 )
             self._page_tags[job.id] = page
         await self._store.set_tracks(job.id, tracks)
-        name = album_name(spec.name) or detection.title or urlsplit(detection.page_url).hostname or "audio"
-        name = sanitize_name(name, fallback="audio")
+        # A server job's name becomes its folder's; a browser job keeps the Name as given (None: the
+        # title), so running it again names album and ZIP as the first time (see ``_download_stem``).
+        name = spec.name
         if spec.mode == "server":
-            name = await asyncio.to_thread(self._free_folder_name, name)
+            name = await asyncio.to_thread(
+                self._free_folder_name, _download_stem(spec.name, detection.title, spec.url)
+            )
         status: JobStatus = "ready" if spec.mode == "browser" else "downloading"
         if spec.mode == "browser" and not self._tracks[job.id][0]:
-            await self._store.update(job.id, title=detection.title, player=detection.player, name=name)
+            await self._store.update(job.id, title=detection.title, player=detection.player)
             await self._finish(job.id, "failed", error="none of the tracks could be reached")
             return None
         updated = await self._store.update(
@@ -534,9 +534,9 @@ class JobRunner:
         self._broker.publish(JOB_STATUS, job.id, {"status": status})
         return updated
 
-    def _remember(self, job_id: str, detection: Detection) -> None:
+    def _remember(self, job_id: str, detection: Detection, name: str | None) -> None:
         self._details.pop(job_id, None)
-        self._details[job_id] = detection
+        self._details[job_id] = (detection, name)
         while len(self._details) > DETAILS_KEPT:
             del self._details[next(iter(self._details))]
 
@@ -577,28 +577,46 @@ class JobRunner:
         wanted = [t for t in job.tracks if t.status != "skipped"]
         tracks = [Track(url=t.url, title=t.title, index=t.index) for t in wanted]
         relay = ProgressRelay(self._store, self._broker, job.id)
-        sink = self._sinks[job.id] = DirectorySink(self.downloads_dir() / (job.spec.name or "audio"))
+        front = self._front_tags(job, tracks)
+        folder = self.downloads_dir() / (job.spec.name or "audio")
+        sink = self._sinks[job.id] = DirectorySink(folder, edit_head=front)
         await self._set_status(job.id, "downloading")
         try:
             report = await download_all(
                 self._fetcher_for(job.id), tracks, sink, workers=job.spec.workers or self._settings.workers,
                 settings=self._settings, referer=job.spec.url, on_event=relay.on_event,
             )  # fmt: skip
+        except BaseException:
+            if front is not None:
+                front.close()
+            raise
         finally:
             self._sinks.pop(job.id, None)
             if not self._closing:
                 await relay.close()
-        await self._finish_folder(job, sink, report, numbered=len(tracks))
+        await self._finish_folder(job, sink, report, numbered=len(tracks), front=front)
         if report.status == "completed":
             await self._finish(job.id, "completed")
         else:
             await self._finish(job.id, "failed", error="no track could be downloaded")
 
+    def _front_tags(self, job: Job, tracks: list[Track]) -> FrontTags | None:
+        """MP3s get their tags while they download (covers fetched meanwhile); None when tags are off
+        or the page's details are gone (a job resumed after a restart: its saved files are tagged)."""
+        details = self._details.get(job.id)
+        if not job.spec.tags or details is None:
+            return None
+        detection, given = details
+        known = {t.index: t for t in detection.tracks}
+        full = [known.get(t.index) or t for t in tracks]
+        page = PageTags.from_detection(detection, name=given)
+        return FrontTags(full, page, load_covers(self._fetcher_for(job.id), page, full, referer=job.spec.url))
+
     async def _finish_folder(
-        self, job: Job, sink: DirectorySink, report: DownloadReport, *, numbered: int
+        self, job: Job, sink: DirectorySink, report: DownloadReport, *, numbered: int, front: FrontTags | None
     ) -> None:
         """Tag the saved files and write the playlist; a failure here is logged, never the job's."""
-        detection = self._details.get(job.id)
+        detection, given = self._details.get(job.id) or (None, None)
         known = {t.index: t for t in detection.tracks} if detection is not None else {}
         saved = [
             SavedTrack(
@@ -609,16 +627,23 @@ class JobRunner:
             if r.ok and r.filename
         ]
         if detection is not None:
-            page = PageTags.from_detection(detection, name=job.spec.name)
+            page = PageTags.from_detection(detection, name=given)
         else:
             page = PageTags(job.title, len(job.tracks))
+        done = front.done if front is not None else set()
+        tagged = {r.filename for pos, r in enumerate(report.results) if pos in done and r.filename}
         try:
+            if front is not None:
+                page = await front.page()
             await finish_folder(
                 self._fetcher_for(job.id), sink.folder, saved, page, tag=job.spec.tags, referer=job.spec.url,
-                numbered_total=numbered,
+                numbered_total=numbered, tagged=tagged,
             )  # fmt: skip
         except Exception:
             log.exception("tagging or the playlist failed for job %s", job.id)
+        finally:
+            if front is not None:
+                front.close()
 
     def _fetcher_for(self, job_id: str) -> Fetcher:
         """The fetcher for this job's downloads: with its rendered page's cookies, if it has any."""
@@ -628,12 +653,12 @@ class JobRunner:
 
     async def _set_status(self, job_id: str, status: JobStatus, *, error: str | None = None) -> Job:
         job = await self._store.update(job_id, status=status, error=error)
-        self._broker.publish(JOB_STATUS, job_id, {"status": status, "error": error})
+        self._broker.publish(JOB_STATUS, job_id, {"status": status, "error": error}, owner=job.spec.client_id)
         return job
 
     async def _finish(self, job_id: str, status: JobStatus, *, error: str | None = None) -> Job:
         job = await self._store.update(job_id, status=status, error=error)
-        self._broker.publish(JOB_COMPLETED, job_id, job.to_json())
+        self._broker.publish(JOB_COMPLETED, job_id, job.to_json(), owner=job.spec.client_id)
         self._tracks.pop(job_id, None)
         self._page_tags.pop(job_id, None)
         self._sent.end(job_id)  # the user's cookies end with the job
@@ -641,3 +666,9 @@ class JobRunner:
         for jobs in self._by_address.values():
             jobs.discard(job_id)
         return job
+
+
+def _download_stem(name: str | None, title: str | None, url: str) -> str:
+    """The folder or ZIP name: the Name given (without a ``.zip``), else the page title, else the host."""
+    chosen = album_name(name) or title or urlsplit(url).hostname or "audio"
+    return sanitize_name(chosen, fallback="audio")
