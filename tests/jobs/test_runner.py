@@ -332,3 +332,16 @@ async def test_a_job_run_again_counts_against_the_job_limits(site: Any, tmp_path
             await harness.runner.again(first.id)
         await harness.runner.cancel(second.id)
         assert (await harness.runner.again(first.id)).status == "queued"
+
+
+async def test_a_browser_job_without_a_name_keeps_none_so_a_second_run_names_the_same(
+    site: Any, harness: Harness
+) -> None:
+    _, server = site
+    job, _ = await harness.runner.submit(JobSpec(str(server.make_url("/album.html"))))
+    await harness.runner.analyse(job.id)
+    first_name, _ = await _read_zip(harness, job.id)
+    await wait_for_status(harness.store, job.id, "completed")
+    assert (await harness.store.get(job.id)).spec.name is None  # not the title: that is no Name
+    second_name, _ = await _read_zip(harness, (await _again_ready(harness, job.id)).id)
+    assert first_name == second_name == "Harbour Songs.zip"
