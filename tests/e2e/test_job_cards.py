@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from playwright.async_api import Error as PlaywrightError
+
 from tests.e2e.conftest import wait_until, watch_console
 from tests.e2e.harness import ADMIN_PASSWORD, DESKTOP, PHONE, SCREENSHOTS, album_url, track_bytes, zip_tracks
 
@@ -26,10 +28,22 @@ async def _shoot(page: Any, card: Any, name: str) -> None:
         width = await page.evaluate("document.documentElement.scrollWidth")
         assert width <= viewport["width"], f"{name} is wider than the {view} screen"
         path = SCREENSHOTS / f"card-{name}-{view}.png"
-        await card.screenshot(path=str(path))
+        await _screenshot(card, path)
         assert path.stat().st_size > 3000
     await page.set_viewport_size(DESKTOP)
     await page.emulate_media(color_scheme="light")
+
+
+async def _screenshot(card: Any, path: Path) -> None:
+    """The card's picture; a late event may swap the card for its re-rendered copy while the picture is
+    taken, so the locator is resolved again (a few times) when its element left the page meanwhile."""
+    for attempt in range(3):
+        try:
+            await card.screenshot(path=str(path))
+            return
+        except PlaywrightError as exc:
+            if "not attached" not in str(exc) or attempt == 2:
+                raise
 
 
 async def _card_status(page: Any, job_id: str, status: str) -> None:
