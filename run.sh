@@ -3,12 +3,19 @@
 #   ./run.sh [serve options]   set up .venv if needed and start the server (127.0.0.1:8080; HOST/PORT env)
 #   ./run.sh test [pytest args] install the test extra and the Debian packages the tests need, run the suite
 #   ./run.sh bench [name]       run the benchmarks under bench/ (installs what they compare against)
-#   ./run.sh cli ARGS...        run the audiofetch CLI from the venv
+#   ./run.sh cli ARGS...        run the audiofetch CLI from the venv, in the folder it was called from
+# Environment: PYTHON (interpreter for a new venv, default python3); VENV (the virtual environment to use,
+# default .venv in this checkout; another checkout's venv may be shared: this checkout's code always runs).
 set -euo pipefail
-cd "$(dirname "$0")"
+CALLER_DIR=$PWD
+ROOT=$(cd "$(dirname "$0")" && pwd)
+cd "$ROOT"
 
 PYTHON=${PYTHON:-python3}
-VENV=.venv
+VENV=${VENV:-$ROOT/.venv}
+case "$VENV" in /*) ;; *) VENV=$CALLER_DIR/$VENV ;; esac
+# This checkout's package comes first whatever the venv was installed from.
+export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null 2>&1; then sudo "$@"; else
@@ -38,12 +45,21 @@ ensure_venv() {
 }
 
 pip_install() {
-  # Installs the package with the given extras; skipped when setup.cfg has not changed since last time.
-  local extras=$1 stamp="$VENV/.installed-${1:-base}"
-  if [ ! -f "$stamp" ] || [ setup.cfg -nt "$stamp" ] || [ setup.py -nt "$stamp" ]; then
+  # Installs the package with the given extras (comma-separated, "" for none). Skipped when setup.cfg and
+  # setup.py are the ones last installed (compared by content, so a fresh clone sharing a venv through VENV
+  # installs nothing) and the extras asked for are among those installed then.
+  local wanted hash="" have="" all extra
+  wanted=$(cat setup.cfg setup.py | sha256sum | cut -d' ' -f1)
+  read -r hash have <"$VENV/.installed" 2>/dev/null || true
+  [ "$hash" = "$wanted" ] || have=""
+  all=$have
+  for extra in ${1//,/ }; do
+    case ",$all," in *",$extra,"*) ;; *) all=${all:+$all,}$extra ;; esac
+  done
+  if [ "$hash" != "$wanted" ] || [ "$all" != "$have" ]; then
     "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
-    "$VENV/bin/python" -m pip install -q -e ".${extras:+[$extras]}"
-    touch "$stamp"
+    "$VENV/bin/python" -m pip install -q -e ".${all:+[$all]}"
+    echo "$wanted $all" >"$VENV/.installed"
   fi
   compile_bytecode
 }
@@ -95,6 +111,7 @@ case "$cmd" in
     shift
     ensure_venv
     pip_install ""
+    cd "$CALLER_DIR"  # NAME.zip, the default folder and relative --out paths land where the user is
     exec "$VENV/bin/audiofetch" "$@"
     ;;
   serve|-*)

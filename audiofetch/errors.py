@@ -41,6 +41,7 @@ __all__ = [
     "JobError",
     "JobLimitError",
     "JobNotFound",
+    "NO_AUDIO_MESSAGE",
     "NoAudioError",
     "ParseError",
     "RenderError",
@@ -102,8 +103,19 @@ class DetectError(AudioFetchError):
     """The page could not be turned into a track list."""
 
 
+NO_AUDIO_MESSAGE = "No audio found on this page."
+
+
 class NoAudioError(DetectError):
-    """The page was read but holds no audio track."""
+    """The page was read but holds no audio track.
+
+    The message is one short sentence for a person; ``looked_for`` lists the conventions that were tried
+    (shown behind a disclosure, with ``--verbose``, or in an API field of its own).
+    """
+
+    def __init__(self, message: str = NO_AUDIO_MESSAGE, *, looked_for: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.looked_for = looked_for
 
 
 class ParseError(DetectError):

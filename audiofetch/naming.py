@@ -14,6 +14,7 @@ import unicodedata
 __all__ = [
     "MAX_NAME_BYTES",
     "UniqueNames",
+    "album_name",
     "sanitize_name",
     "sanitize_path",
     "split_extension",
@@ -105,6 +106,19 @@ def _fit(stem: str, ext: str, max_bytes: int) -> str:
     if budget < 1:
         return _strip_edges(_truncate_utf8(stem + ext, max_bytes))
     return _strip_edges(_truncate_utf8(stem, budget)) + ext
+
+
+def album_name(name: str | None) -> str | None:
+    """The name a person gave a download, as the album, folder and ZIP stem: ``"Mix.zip"`` -> ``"Mix"``.
+
+    Surrounding blanks go; ``None`` (or a name left empty) stays ``None``.
+    """
+    if name is None:
+        return None
+    name = name.strip()
+    if name.lower().endswith(".zip"):
+        name = name[: -len(".zip")].rstrip()
+    return name or None
 
 
 def sanitize_name(name: str, *, fallback: str = "untitled", max_bytes: int = MAX_NAME_BYTES) -> str:

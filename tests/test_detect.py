@@ -10,7 +10,15 @@ import pytest
 from aiohttp import web
 
 from audiofetch.config import Settings, parse_networks
-from audiofetch.detect import MAX_SCRIPTS, detect, detect_page, fetch_scripts, normalize_url, same_site
+from audiofetch.detect import (
+    MAX_SCRIPTS,
+    detect,
+    detect_page,
+    fetch_scripts,
+    looked_for,
+    normalize_url,
+    same_site,
+)
 from audiofetch.errors import DetectError, NoAudioError, ParseError
 from audiofetch.net import open_fetcher
 from audiofetch.page import make_page, script_urls
@@ -354,10 +362,12 @@ async def test_no_audio_lists_what_was_looked_for(site) -> None:
     site.add("/empty.html", "<h1>Opening hours</h1><p>Monday to Friday.</p><a href='/menu.pdf'>Menu</a>")
     with pytest.raises(NoAudioError) as caught:
         await run_detect(site.base + "/empty.html")
-    message = caught.value.user_message
-    assert message.startswith("no audio found on this page")
-    assert "HTML5 <audio>" in message and "links to audio files" in message
-    assert "\n" not in message
+    assert caught.value.user_message == "No audio found on this page."
+    looked = caught.value.looked_for
+    assert looked == looked_for()  # every convention, in registry order
+    assert any("HTML5 <audio>" in item for item in looked) and any(
+        "links to audio files" in i for i in looked
+    )
 
 
 async def test_an_unknown_plugin_fails_before_any_request(site) -> None:

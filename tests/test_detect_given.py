@@ -78,8 +78,11 @@ async def test_a_page_over_the_size_limit_is_refused(settings: Settings, fetcher
 
 
 async def test_nothing_found_says_so(settings: Settings, fetcher: Fetcher) -> None:
-    with pytest.raises(NoAudioError, match="page sent"):
+    with pytest.raises(NoAudioError) as caught:
         await detect_given(fetcher, GivenPage(PAGE, "<p>No sound</p>"), settings=settings)
+    # The one short sentence every page gets; what was looked for travels beside it.
+    assert caught.value.user_message == "No audio found on this page."
+    assert caught.value.looked_for and any("<audio>" in item for item in caught.value.looked_for)
 
 
 async def test_segments_beside_a_manifest_are_not_tracks(settings: Settings, fetcher: Fetcher) -> None:

@@ -79,6 +79,12 @@ def _add_detection_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="Run the page's scripts in headless Chromium. " + _setting_help("render"),
     )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="On a page without audio, list the conventions that were looked for.",
+    )
     parser.add_argument("--plugin", default="auto", help="Extractor to use (see 'audiofetch extractors').")
     parser.add_argument(
         "--prefer",
@@ -242,13 +248,11 @@ def _run_get(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _run_serve(args: argparse.Namespace, settings: Settings) -> int:
-    from aiohttp import web
-
     from audiofetch.logs import setup_logging
-    from audiofetch.web import create_app
+    from audiofetch.web import serve
 
     setup_logging(settings.log_level, settings.data_dir)
-    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+    serve(settings)
     return OK
 
 
@@ -280,6 +284,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not error.expected:
             log.debug("unexpected error", exc_info=True)
         print(f"audiofetch: {error.user_message}", file=sys.stderr)
+        if isinstance(error, NoAudioError) and error.looked_for:
+            if getattr(args, "verbose", False):
+                print("Looked for:", file=sys.stderr)
+                for convention in error.looked_for:
+                    print(f"  - {convention}", file=sys.stderr)
+            else:
+                print("(--verbose lists the conventions that were looked for)", file=sys.stderr)
         return exit_code_for(error)
     except KeyboardInterrupt:
         print("audiofetch: interrupted", file=sys.stderr)

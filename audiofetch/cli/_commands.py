@@ -30,7 +30,7 @@ from audiofetch.jobs import (
     stream_prefixes,
 )
 from audiofetch.models import Detection
-from audiofetch.naming import UniqueNames, sanitize_name
+from audiofetch.naming import UniqueNames, album_name, sanitize_name
 from audiofetch.net import Fetcher, open_fetcher
 from audiofetch.render import PageResult, Renderer, detect_rendered
 
@@ -70,7 +70,7 @@ def _free_zip_path(out: Path, name: str) -> Path:
 
 def _folder_name(name: str | None, detection: Detection) -> str:
     fallback = urlsplit(detection.page_url).hostname or "audio"
-    return sanitize_name(name or detection.title or fallback, fallback="audio")
+    return sanitize_name(album_name(name) or detection.title or fallback, fallback="audio")
 
 
 async def _to_folder(
@@ -81,8 +81,9 @@ async def _to_folder(
     view: ProgressView,
     *,
     tags: bool,
+    name: str | None,
 ) -> DownloadReport:
-    page = PageTags.from_detection(detection)
+    page = PageTags.from_detection(detection, name=name)
     front = None
     if tags:  # MP3s get their tags while they download; covers are fetched meanwhile
         covers = load_covers(fetcher, page, detection.tracks, referer=detection.page_url)
@@ -117,6 +118,7 @@ async def _to_zip(
     view: ProgressView,
     *,
     tags: bool,
+    name: str | None,
 ) -> DownloadReport:
     """Stream the ZIP to ``target.part`` while downloading, then rename: no half-written ZIP is left."""
     import aiofiles  # only ZIPs need it: folder mode starts faster without
@@ -125,7 +127,7 @@ async def _to_zip(
     probes = await probe_tracks(fetcher, tracks, referer=detection.page_url, workers=settings.workers)
     # Sizes are not promised for a file: a track failing half-way then ends up in ERRORS.txt.
     probes = [replace(probe, size=None) for probe in probes]
-    page = PageTags.from_detection(detection)
+    page = PageTags.from_detection(detection, name=name)
     if tags and any(probe.ext == "mp3" for probe in probes):  # only MP3s are tagged while streaming
         page = await load_covers(fetcher, page, tracks, referer=detection.page_url)
     names = ZipDownload.entry_names(tracks, probes)
@@ -192,10 +194,13 @@ async def get_page(
             return 3
         target = _free_zip_path(out, folder_name) if as_zip else out / folder_name
         print(f"{len(detection.tracks)} tracks from {detection.player} -> {target}", file=sys.stderr)
-        if as_zip:
-            report = await _to_zip(fetcher, detection, target, settings, view, tags=tags)
-        else:
-            report = await _to_folder(fetcher, detection, target, settings, view, tags=tags)
+        try:
+            if as_zip:
+                report = await _to_zip(fetcher, detection, target, settings, view, tags=tags, name=name)
+            else:
+                report = await _to_folder(fetcher, detection, target, settings, view, tags=tags, name=name)
+        finally:
+            view.end_line()  # Ctrl-C: "interrupted" must not land at the end of the bar
     failed = report.failed
     summary = f"{len(report.succeeded)} of {len(report.results)} tracks, {human_bytes(report.bytes_done)}"
     if failed:

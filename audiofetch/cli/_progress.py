@@ -22,6 +22,15 @@ def human_bytes(count: float) -> str:
     raise AssertionError("unreachable")
 
 
+def _duration(seconds: float) -> str:
+    """``42 s``, ``3:05``, ``1:02:05``."""
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    hours, rest = divmod(whole, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
 class ProgressView:
     """Turns download events into terminal output (``on_event`` is the callback to pass)."""
 
@@ -52,15 +61,23 @@ class ProgressView:
         self._clear()
         print(text, file=self._out, flush=True)
 
+    def end_line(self) -> None:
+        """End a bar drawn on the terminal, so what is printed next (``interrupted``) starts a line."""
+        if self._interactive and self._line_width:
+            self._out.write("\n")
+            self._out.flush()
+            self._line_width = 0
+
     def _draw(self, job: JobProgress) -> None:
         done = job.tracks_done + job.tracks_failed
         share = job.bytes_done / job.bytes_total if job.bytes_total else done / max(job.tracks_total, 1)
+        share = min(share, 1.0)
         bar = "#" * int(share * 24)
         total = f" / {human_bytes(job.bytes_total)}" if job.bytes_total else ""
-        eta = f"  ETA {job.eta:.0f} s" if job.eta is not None and not job.finished else ""
+        eta = f"  ETA {_duration(job.eta)}" if job.eta is not None and not job.finished else ""
         line = (
             f"[{bar:<24}] {done}/{job.tracks_total} tracks  {human_bytes(job.bytes_done)}{total}"
-            f"  {human_bytes(job.speed)}/s{eta}"
+            f"  {share:.0%}  {human_bytes(job.speed)}/s{eta}"
         )
         self._out.write("\r" + line.ljust(self._line_width))
         self._line_width = len(line)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from audiofetch.extractors import all_extractors
 
-from ._detect import DETECT_BUDGET, detect, detect_with_page, no_audio
+from ._detect import DETECT_BUDGET, detect, detect_with_page, looked_for, no_audio
 from ._fetch import HEAD_BYTES, MAX_SCRIPTS, PageFetcher, fetch_scripts
 from ._given import MAX_MEDIA_URLS, GivenPage, detect_given
 from ._merge import detect_page
@@ -29,6 +29,7 @@ __all__ = [
     "detect_with_page",
     "extractor_names",
     "fetch_scripts",
+    "looked_for",
     "no_audio",
     "normalize_url",
     "same_site",

@@ -7,7 +7,7 @@ import time
 from collections.abc import Mapping, Sequence
 
 from audiofetch.config import Settings
-from audiofetch.errors import NoAudioError, ParseError
+from audiofetch.errors import DetectError, NoAudioError, ParseError
 from audiofetch.extractors import Extractor
 from audiofetch.models import Detection, Page
 from audiofetch.page import make_page, script_urls
@@ -15,9 +15,17 @@ from audiofetch.page import make_page, script_urls
 from ._fetch import Document, PageFetcher, fetch_document, fetch_scripts, with_scripts
 from ._merge import choose_extractors, merge, run_extractors
 
-__all__ = ["DETECT_BUDGET", "detect", "detect_with_page", "no_audio", "too_slow"]
+__all__ = ["DETECT_BUDGET", "detect", "detect_with_page", "looked_for", "no_audio", "too_slow"]
 
 DETECT_BUDGET = 10.0  # seconds of parsing and extraction one page may take (network excluded)
+
+
+def looked_for(plugin: str = "auto") -> tuple[str, ...]:
+    """What detection with ``plugin`` looks for: the descriptions of the extractors it runs, in order."""
+    try:
+        return tuple(extractor.description for extractor in choose_extractors(plugin))
+    except DetectError:
+        return ()
 
 
 def too_slow(budget: float) -> ParseError:
@@ -51,8 +59,7 @@ async def detect(
 
 def no_audio(detection: Detection) -> NoAudioError:
     """The error for a detection with neither tracks nor streams, listing what was looked for."""
-    looked_for = "; ".join(detection.looked_for)
-    return NoAudioError(f"no audio found on this page (looked for: {looked_for})")
+    return NoAudioError(looked_for=detection.looked_for)
 
 
 async def detect_with_page(

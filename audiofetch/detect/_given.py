@@ -164,9 +164,7 @@ async def detect_given(
     except TimeoutError as exc:
         raise too_slow(budget) from exc
     if not detection.tracks and not detection.skipped:
-        raise NoAudioError(
-            "no audio found on the page sent (looked for: " + "; ".join(detection.looked_for) + ")"
-        )
+        raise NoAudioError(looked_for=detection.looked_for)
     return detection
 
 

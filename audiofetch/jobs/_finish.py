@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shutil
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -27,7 +28,7 @@ from urllib.parse import urlsplit
 from audiofetch.download import Probe
 from audiofetch.errors import AudioFetchError
 from audiofetch.models import Detection, Track
-from audiofetch.naming import track_filename
+from audiofetch.naming import album_name, track_filename
 from audiofetch.net import Fetcher
 from audiofetch.tags import (
     MAX_COVER_BYTES,
@@ -83,10 +84,16 @@ class PageTags:
     artwork: str | None = None
     covers: Mapping[str, Cover] = field(default_factory=dict)
     no_cover: frozenset[str] = frozenset()  # URLs tried that gave no image: not fetched again
+    # True when ``album`` is a name the person chose: it then wins over each track's own album.
+    named: bool = False
 
     @classmethod
-    def from_detection(cls, detection: Detection) -> PageTags:
-        return cls(detection.title, len(detection.tracks), detection.artwork)
+    def from_detection(cls, detection: Detection, *, name: str | None = None) -> PageTags:
+        """The page's tags; ``name`` (the Name a person gave the download) replaces the album."""
+        named = album_name(name)
+        return cls(
+            named or detection.title, len(detection.tracks), detection.artwork, named=named is not None
+        )
 
     def cover_for(self, track: Track) -> Cover | None:
         """The track's own cover when it was fetched, else the page's."""
@@ -100,7 +107,7 @@ class PageTags:
         return TrackTags(
             title=track.title,
             artist=track.artist,
-            album=track.album or self.album,
+            album=self.album if self.named else (track.album or self.album),
             track_number=track.index or None,
             track_total=self.track_total or None,
             cover=self.cover_for(track) if cover else None,
@@ -157,12 +164,16 @@ def _playlist_text(saved: Sequence[SavedTrack]) -> str:
     )
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` beside ``path`` and rename it over: readers never see half a playlist."""
+def _write_atomically(path: Path, text: str, like: Path) -> None:
+    """Write ``text`` beside ``path`` and rename it over: readers never see half a playlist.
+
+    The file gets the permission bits of ``like`` (a saved track), not mkstemp's private 0600.
+    """
     handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".m3u8.tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
             out.write(text)
+        shutil.copymode(like, temp_name)
         os.replace(temp_name, path)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
@@ -245,7 +256,9 @@ async def finish_folder(
         )
     name = playlist_filename(numbered_total or page.track_total, page.album)
     try:
-        await asyncio.to_thread(_write_atomically, folder / name, _playlist_text(saved))
+        await asyncio.to_thread(
+            _write_atomically, folder / name, _playlist_text(saved), folder / saved[0].file_name
+        )
     except (OSError, ValueError) as exc:
         log.warning("no playlist in %s: %s", folder.name, exc)
         return None

@@ -10,7 +10,8 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
-from audiofetch.detect import normalize_url
+from audiofetch.detect import looked_for, normalize_url
+from audiofetch.errors import NO_AUDIO_MESSAGE
 from audiofetch.models import Track
 
 __all__ = [
@@ -166,6 +167,18 @@ class Job:
         return sum(size for size in wanted if size is not None)
 
     @property
+    def tracks_progress(self) -> float:
+        """Tracks fetched so far, a running one counting by its bytes (0.5: half its announced size) and
+        one of unknown size as 0 until it ends; failed tracks count as ended. Skipped tracks are left out."""
+        total = 0.0
+        for track in self.tracks:
+            if track.status in ("done", "failed"):
+                total += 1
+            elif track.status != "skipped" and track.size:
+                total += min(track.bytes_done / track.size, 1.0)
+        return total
+
+    @property
     def tracks_done(self) -> int:
         """Tracks fully fetched."""
         return sum(1 for track in self.tracks if track.status == "done")
@@ -174,6 +187,13 @@ class Job:
     def tracks_failed(self) -> int:
         """Tracks given up on."""
         return sum(1 for track in self.tracks if track.status == "failed")
+
+    @property
+    def looked_for(self) -> tuple[str, ...] | None:
+        """The conventions tried, when the job failed because the page has no audio; else None."""
+        if self.error != NO_AUDIO_MESSAGE:
+            return None
+        return looked_for(self.spec.plugin or "auto")
 
     def track(self, index: int) -> JobTrack | None:
         """The track with this 1-based index, if the job has it."""
@@ -184,7 +204,8 @@ class Job:
 
         Keys, always present: id, url, name, mode, plugin, workers, prefer (list), selected (list or
         null), tags (bool), render (auto/always/never, or null for the server's setting), status, active
-        (bool), error, title, player, created_at, updated_at (epoch seconds), totals {tracks, tracks_done,
+        (bool), error, looked_for (the conventions tried when the error is ``NO_AUDIO_MESSAGE``, else
+        null), title, player, created_at, updated_at (epoch seconds), totals {tracks, tracks_done,
         tracks_failed, bytes_done, bytes_total}, tracks (list of ``JobTrack.to_json``). ``duplicate`` is
         added only when given (the create endpoint sets it).
         ``client_id`` is left out on purpose.
@@ -204,6 +225,7 @@ class Job:
             "status": self.status,
             "active": self.active,
             "error": self.error,
+            "looked_for": None if self.looked_for is None else list(self.looked_for),
             "title": self.title,
             "player": self.player,
             "created_at": self.created_at,

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import replace
+from typing import Any
 
 from audiofetch.download import ProgressEvent, TrackProgress
 
@@ -29,6 +30,9 @@ class ProgressRelay:
     def __init__(self, store: JobStore, broker: Broker, job_id: str) -> None:
         self._store, self._broker, self._job_id = store, broker, job_id
         self._pending: dict[int, TrackProgress] = {}
+        # A track's end is published once it is in the store: a page reloading the job on that event
+        # (live.js fetches the rendered card) then reads the new count, never the one before.
+        self._finals: dict[int, dict[str, Any]] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
@@ -40,7 +44,7 @@ class ProgressRelay:
         if event.status == "skipped":  # the engine's "already there": for the job that track is done;
             event = replace(event, status="done")  # "skipped" means "not selected" in the job model
         self._pending[event.index] = event
-        fields = {
+        fields: dict[str, Any] = {
             "status": event.status,
             "bytes_done": event.bytes_done,
             "size": event.total,
@@ -48,18 +52,26 @@ class ProgressRelay:
             "error": event.error,
             "speed": round(event.speed),
         }
-        self._broker.publish_progress(self._job_id, event.index, final=event.status in _FINAL, **fields)
+        if event.status in _FINAL:
+            self._finals[event.index] = fields
+        else:
+            self._broker.publish_progress(self._job_id, event.index, **fields)
         if self._task is None:
             self._task = asyncio.create_task(self._flush_forever(), name=f"progress-{self._job_id}")
         self._wake.set()
 
     async def _write_pending(self) -> None:
         pending, self._pending = self._pending, {}
-        for index, event in pending.items():
-            await self._store.update_track(
-                self._job_id, index, status=event.status, bytes_done=event.bytes_done, size=event.total,
-                file_name=event.filename, error=event.error,
-            )  # fmt: skip
+        finals, self._finals = self._finals, {}
+        try:
+            for index, event in pending.items():
+                await self._store.update_track(
+                    self._job_id, index, status=event.status, bytes_done=event.bytes_done, size=event.total,
+                    file_name=event.filename, error=event.error,
+                )  # fmt: skip
+        finally:
+            for index, fields in finals.items():
+                self._broker.publish_progress(self._job_id, index, final=True, **fields)
 
     async def _flush_forever(self) -> None:
         while not self._closing:

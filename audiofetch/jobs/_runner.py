@@ -54,7 +54,7 @@ from audiofetch.errors import (
 )
 from audiofetch.logs import job_id_var
 from audiofetch.models import Detection, Track
-from audiofetch.naming import UniqueNames, sanitize_name
+from audiofetch.naming import UniqueNames, album_name, sanitize_name
 from audiofetch.net import Fetcher, JobCookies, Owner, check_url
 from audiofetch.render import PageResult, Renderer, detect_rendered
 
@@ -107,7 +107,8 @@ class JobRunner:
         self._failures: dict[str, AudioFetchError] = {}
         self._tracks: dict[str, tuple[list[Track], list[Probe]]] = {}
         self._page_tags: dict[str, PageTags] = {}  # browser jobs between analysis and stream
-        self._details: dict[str, Detection] = {}  # what the page said, for tags (last DETAILS_KEPT)
+        # What the page said and the Name the person gave, for tags (the last DETAILS_KEPT jobs).
+        self._details: dict[str, tuple[Detection, str | None]] = {}
         self._streams: dict[str, BrowserStream] = {}
         self._cancelling: set[str] = set()
         self._sinks: dict[str, DirectorySink] = {}
@@ -288,9 +289,11 @@ class JobRunner:
             self._cancelling.discard(job_id)
 
     async def retry_failed(self, job_id: str, *, address: str | None = None) -> Job:
-        """Fetch the failed tracks again: server mode in the same job, browser mode as a new job.
+        """Fetch the failed tracks again, in the same job.
 
-        A browser-mode retry is a new job and counts against the per-``address`` limit like one.
+        Server mode fetches only them into the folder. Browser mode keeps nothing on the server, so the
+        job runs again (``again``): its new ZIP holds every track, under the same name, and it counts
+        against the per-``address`` limit like a new job.
         """
         job = await self._store.get(job_id)
         if job.active:
@@ -301,13 +304,62 @@ class JobRunner:
         if job_id in self._sent:
             raise BadRequestError("this page was sent from the browser: send it again from the extension")
         if job.spec.mode == "browser":
-            retry, _ = await self.submit(replace(job.spec, selected=failed), address=address)
-            return retry
+            return await self.again(job_id, address=address)
         tracks = [replace(t, status="pending", error=None) if t.status == "failed" else t for t in job.tracks]
         await self._store.set_tracks(job_id, tracks)
         job = await self._set_status(job_id, "downloading", error=None)
         self._launch(job_id)
         return job
+
+    async def again(self, job_id: str, *, address: str | None = None) -> Job:
+        """Run a finished job once more from the page: "Download again", "Start again".
+
+        For a browser-mode job (a new ZIP stream, same name; the tracks that were done show as done
+        until the new stream reaches them) and for a server job that never got its tracks (failed while
+        reading the page). Raises JobActiveError while it runs, BadRequestError for other jobs, and
+        JobLimitError when as many jobs run as the limits allow (a job run again counts as a new one,
+        per ``address`` too).
+        """
+        job = await self._store.get(job_id)
+        if job.active:
+            raise JobActiveError("the job is still running")
+        if job.spec.mode == "server" and job.tracks:
+            raise BadRequestError("this job saved its tracks on the server; retry its failed tracks instead")
+        if job_id in self._sent:
+            raise BadRequestError("this page was sent from the browser: send it again from the extension")
+        if await self._store.count_active() >= self._settings.max_active_jobs:
+            raise JobLimitError("AudioFetch is busy with other jobs; try again shortly", retry_after=30)
+        client = job.spec.client_id
+        if client and await self._store.count_active(client) >= self._settings.max_jobs_per_client:
+            raise JobLimitError("you have too many jobs running; wait for one to finish", retry_after=10)
+        if address:
+            async with self._submit_lock:
+                mine = self._by_address.setdefault(address, set())
+                if len(mine) >= self._settings.max_jobs_per_address:
+                    raise JobLimitError(
+                        f"{len(mine)} jobs or previews from your address are running; wait for one",
+                        retry_after=10,
+                    )
+                mine.add(job_id)
+                self._addresses[job_id] = address
+        previous = self._tasks.get(job_id)
+        if previous is not None:  # a finished browser job's task may still wait out ready_timeout
+            previous.cancel()
+            await asyncio.gather(previous, return_exceptions=True)
+        for cache in (self._failures, self._tracks, self._page_tags):
+            cache.pop(job_id, None)
+        self._analysed.pop(job_id, None)
+        job = await self._set_status(job_id, "queued", error=None)
+        self._launch(job_id)
+        return job
+
+    async def busy_folders(self) -> frozenset[str]:
+        """Names of the download folders a server job is writing now (downloading, tagging)."""
+        return frozenset(
+            job.spec.name
+            for job in await self._store.active()
+            if job.spec.mode == "server" and job.status == "downloading" and job.spec.name
+        )
 
     async def delete(self, job_id: str) -> None:
         """Forget a finished job (its saved files stay; delete those from the downloads list)."""
@@ -367,7 +419,9 @@ class JobRunner:
                     error="the download was interrupted before the ZIP was complete",
                 )
 
-        stream = BrowserStream(f"{job.spec.name or 'audio'}.zip", download, on_close)
+        stream = BrowserStream(
+            f"{_download_stem(job.spec.name, job.title, job.spec.url)}.zip", download, on_close
+        )
         self._streams[job_id] = stream
         try:
             await download.start()
@@ -383,7 +437,11 @@ class JobRunner:
         self._analysed.setdefault(job_id, asyncio.Event())
         task = asyncio.create_task(self._run(job_id), name=f"job-{job_id}")
         self._tasks[job_id] = task
-        task.add_done_callback(lambda _: self._tasks.pop(job_id, None))
+        task.add_done_callback(lambda done: self._forget_task(job_id, done))
+
+    def _forget_task(self, job_id: str, task: asyncio.Task[None]) -> None:
+        if self._tasks.get(job_id) is task:  # a job run again has a new task under the same id
+            del self._tasks[job_id]
 
     async def _run(self, job_id: str) -> None:
         token = job_id_var.set(job_id)
@@ -441,11 +499,16 @@ class JobRunner:
             self._failures[job.id] = _without_traceback(exc)
             await self._finish(job.id, "failed", error=exc.user_message)
             return None
-        self._remember(job.id, detection)
+        self._remember(job.id, detection, spec.name)
         urls = [url for track in detection.tracks for url in (track.url, *track.alternates)]
         self._sent.keep_cookies_for(job.id, urls)  # only the tracks' own sites get the user's cookies
         wanted = set(spec.selected) if spec.selected is not None else None
-        tracks = [JobTrack.from_track(t) for t in detection.tracks]
+        before = {t.index: t for t in job.tracks if t.status == "done"}
+        # Run again: a track that was done stays shown as done until the new run reaches it.
+        tracks = [
+            before[t.index] if t.index in before and before[t.index].url == t.url else JobTrack.from_track(t)
+            for t in detection.tracks
+        ]
         tracks = [t if wanted is None or t.index in wanted else replace(t, status="skipped") for t in tracks]
         chosen = [t for t in detection.tracks if wanted is None or t.index in wanted]
         if spec.mode == "browser":
@@ -460,7 +523,7 @@ class JobRunner:
             tracks = [self._with_probe(t, by_index.get(t.index)) for t in tracks]
             usable = [(t, p) for t, p in zip(chosen, probes, strict=True) if p.error is None]
             self._tracks[job.id] = ([t for t, _ in usable], [p for _, p in usable])
-            page = PageTags.from_detection(detection)
+            page = PageTags.from_detection(detection, name=spec.name)
             if spec.tags and any(p.ext == "mp3" for _, p in usable):  # only MP3s are tagged while streaming
                 page = await load_covers(
                     self._fetcher_for(job),
@@ -470,13 +533,16 @@ class JobRunner:
                 )
             self._page_tags[job.id] = page
         await self._store.set_tracks(job.id, tracks)
-        name = spec.name or detection.title or urlsplit(detection.page_url).hostname or "audio"
-        name = sanitize_name(name, fallback="audio")
+        # A server job's name becomes its folder's; a browser job keeps the Name as given (None: the
+        # title), so running it again names album and ZIP as the first time (see ``_download_stem``).
+        name = spec.name
         if spec.mode == "server":
-            name = await asyncio.to_thread(self._free_folder_name, name)
+            name = await asyncio.to_thread(
+                self._free_folder_name, _download_stem(spec.name, detection.title, spec.url)
+            )
         status: JobStatus = "ready" if spec.mode == "browser" else "downloading"
         if spec.mode == "browser" and not self._tracks[job.id][0]:
-            await self._store.update(job.id, title=detection.title, player=detection.player, name=name)
+            await self._store.update(job.id, title=detection.title, player=detection.player)
             await self._finish(job.id, "failed", error="none of the tracks could be reached")
             return None
         updated = await self._store.update(
@@ -490,9 +556,9 @@ class JobRunner:
         self._broker.publish(JOB_STATUS, job.id, {"status": status})
         return updated
 
-    def _remember(self, job_id: str, detection: Detection) -> None:
+    def _remember(self, job_id: str, detection: Detection, name: str | None) -> None:
         self._details.pop(job_id, None)
-        self._details[job_id] = detection
+        self._details[job_id] = (detection, name)
         while len(self._details) > DETAILS_KEPT:
             del self._details[next(iter(self._details))]
 
@@ -559,19 +625,20 @@ class JobRunner:
     def _front_tags(self, job: Job, tracks: list[Track]) -> FrontTags | None:
         """MP3s get their tags while they download (covers fetched meanwhile); None when tags are off
         or the page's details are gone (a job resumed after a restart: its saved files are tagged)."""
-        detection = self._details.get(job.id)
-        if not job.spec.tags or detection is None:
+        details = self._details.get(job.id)
+        if not job.spec.tags or details is None:
             return None
+        detection, given = details
         known = {t.index: t for t in detection.tracks}
         full = [known.get(t.index) or t for t in tracks]
-        page = PageTags.from_detection(detection)
+        page = PageTags.from_detection(detection, name=given)
         return FrontTags(full, page, load_covers(self._fetcher_for(job), page, full, referer=job.spec.url))
 
     async def _finish_folder(
         self, job: Job, sink: DirectorySink, report: DownloadReport, *, numbered: int, front: FrontTags | None
     ) -> None:
         """Tag the saved files and write the playlist; a failure here is logged, never the job's."""
-        detection = self._details.get(job.id)
+        detection, given = self._details.get(job.id) or (None, None)
         known = {t.index: t for t in detection.tracks} if detection is not None else {}
         saved = [
             SavedTrack(
@@ -582,7 +649,7 @@ class JobRunner:
             if r.ok and r.filename
         ]
         if detection is not None:
-            page = PageTags.from_detection(detection)
+            page = PageTags.from_detection(detection, name=given)
         else:
             page = PageTags(job.title, len(job.tracks))
         done = front.done if front is not None else set()
@@ -628,6 +695,12 @@ class JobRunner:
             jobs.discard(job_id)
         self._addresses.pop(job_id, None)
         return job
+
+
+def _download_stem(name: str | None, title: str | None, url: str) -> str:
+    """The folder or ZIP name: the Name given (without a ``.zip``), else the page title, else the host."""
+    chosen = album_name(name) or title or urlsplit(url).hostname or "audio"
+    return sanitize_name(chosen, fallback="audio")
 
 
 def _groups(client_id: str, address: str | None) -> tuple[str, ...]:

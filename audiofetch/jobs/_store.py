@@ -378,6 +378,11 @@ class JobStore:
         count: int = await self._read(lambda conn: conn.execute(query, params).fetchone()[0])
         return count
 
+    async def active(self) -> builtins.list[Job]:
+        """Every active job, oldest first."""
+        where = f"WHERE status IN {_ACTIVE} ORDER BY created_at, rowid"
+        return await self._read(lambda conn: _load_jobs(conn, where, ()))
+
     async def interrupted(self) -> builtins.list[Job]:
         """Active jobs last written by an earlier process (a crash or kill left them), oldest first.
 

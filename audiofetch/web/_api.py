@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from audiofetch.config import RENDER_MODES
-from audiofetch.errors import BadRequestError
+from audiofetch.errors import BadRequestError, JobActiveError
 from audiofetch.jobs import Job, JobMode, JobSpec, delete_download, folder_entries, list_downloads
 from audiofetch.models import Detection
 from audiofetch.web._keys import RUNNER_KEY, STORE_KEY, ZipStreamSource
@@ -290,14 +290,25 @@ def setup_api(app: web.Application) -> None:
 @admin_only
 async def list_download_folders(request: web.Request) -> web.Response:
     """``GET /api/downloads``: the folders in ``<data_dir>/downloads`` (admin)."""
-    folders = await list_downloads(request.app[RUNNER_KEY].downloads_dir())
-    return web.json_response({"downloads": [folder.to_json() for folder in folders]})
+    runner = request.app[RUNNER_KEY]
+    folders = await list_downloads(runner.downloads_dir())
+    busy = await runner.busy_folders()
+    return web.json_response(
+        {"downloads": [{**folder.to_json(), "busy": folder.name in busy} for folder in folders]}
+    )
+
+
+async def _not_busy(request: web.Request, name: str) -> None:
+    """409 for a folder a running job still writes, unless ``?force=1`` says the admin knows."""
+    if request.query.get("force") != "1" and name in await request.app[RUNNER_KEY].busy_folders():
+        raise JobActiveError(f"{name} is still being written by a running job; wait for it, or add force=1")
 
 
 @admin_only
 async def delete_download_folder(request: web.Request) -> web.Response:
     """``DELETE /api/downloads/{name}`` (admin)."""
     name = request.match_info["name"]
+    await _not_busy(request, name)
     await delete_download(request.app[RUNNER_KEY].downloads_dir(), name)
     return web.json_response({"name": name, "deleted": True})
 
@@ -306,6 +317,7 @@ async def delete_download_folder(request: web.Request) -> web.Response:
 async def download_folder_zip(request: web.Request) -> web.StreamResponse:
     """``GET /api/downloads/{name}/zip``: the folder as a streamed ZIP (admin)."""
     name = request.match_info["name"]
+    await _not_busy(request, name)
     entries = await folder_entries(request.app[RUNNER_KEY].downloads_dir(), name)
     return await send_zip(request, entries, filename=f"{name}.zip")
 

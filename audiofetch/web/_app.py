@@ -11,9 +11,10 @@ from audiofetch.web._hosts import host_middleware
 from audiofetch.web._keys import SETTINGS_KEY
 from audiofetch.web._pages import setup_pages
 from audiofetch.web._proxy import behind_proxy
+from audiofetch.web._serve import run_server
 from audiofetch.web._services import setup_server
 
-__all__ = ["MAX_BODY_BYTES", "SETTINGS_KEY", "create_app"]
+__all__ = ["MAX_BODY_BYTES", "SETTINGS_KEY", "create_app", "serve"]
 
 # The largest request body (JSON, forms): every route takes a few fields at most.
 MAX_BODY_BYTES = 64 * 1024
@@ -25,6 +26,26 @@ def create_app(settings: Settings) -> web.Application:
     With ``AUDIOFETCH_BASE_PATH`` set, the result is a root app with the application mounted under the
     prefix (``SETTINGS_KEY`` is set on both); otherwise it is the application itself.
     """
+    return _served(_application(settings), settings)
+
+
+def serve(settings: Settings) -> None:
+    """Run the server until SIGINT or SIGTERM, printing where it listens once it answers.
+
+    Raises ``ConfigError`` when the port is in use (before any service starts).
+    """
+    inner = _application(settings)
+    run_server(settings, _served(inner, settings), inner)
+
+
+def _served(app: web.Application, settings: Settings) -> web.Application:
+    """``app`` behind the proxy set-up, with the Host check outermost: before any handler runs."""
+    served = behind_proxy(app, settings, client_max_size=MAX_BODY_BYTES)
+    served.middlewares.insert(0, host_middleware(settings))
+    return served
+
+
+def _application(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     app[SETTINGS_KEY] = settings
     aiohttp_jinja2.setup(
@@ -35,6 +56,4 @@ def create_app(settings: Settings) -> web.Application:
     setup_pages(app)
     app.router.add_static("/static/", settings.static_dir, name="static", append_version=True)
     setup_server(app)
-    served = behind_proxy(app, settings, client_max_size=MAX_BODY_BYTES)
-    served.middlewares.insert(0, host_middleware(settings))  # outermost: before any handler runs
-    return served
+    return app

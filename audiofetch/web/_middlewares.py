@@ -118,6 +118,9 @@ def _from_exception(exc: BaseException) -> web.Response:
     headers: dict[str, str] = {}
     if isinstance(exc, errors.JobLimitError):
         headers["Retry-After"] = _retry_after(exc.retry_after)
+    if isinstance(exc, errors.NoAudioError) and exc.looked_for:
+        body = {"error": _message(exc), "looked_for": list(exc.looked_for)}
+        return web.json_response(body, status=status, headers=headers)
     return error_response(status, _message(exc), headers=headers)
 
 

@@ -69,7 +69,14 @@ _SCHEMAS: dict[str, Any] = {
     "Error": {
         "type": "object",
         "required": ["error"],
-        "properties": {"error": {"type": "string", "description": "One line for a person."}},
+        "properties": {
+            "error": {"type": "string", "description": "One line for a person."},
+            "looked_for": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "Only when no audio was found: the conventions that were looked for.",
+            },
+        },
     },
     "JobRequest": {
         "type": "object",
@@ -190,6 +197,11 @@ _SCHEMAS: dict[str, Any] = {
             },
             "active": {"type": "boolean"},
             "error": {"type": ["string", "null"]},
+            "looked_for": {
+                "type": ["array", "null"],
+                "items": {"type": "string"},
+                "description": "When no audio was found: the conventions that were looked for.",
+            },
             "title": {"type": ["string", "null"]},
             "player": {"type": ["string", "null"]},
             "created_at": {"type": "number"},

@@ -17,7 +17,7 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 from aiohttp_session import get_session
-from multidict import MultiDict
+from multidict import MultiDict, MultiMapping
 
 from audiofetch import __version__, errors, formats
 from audiofetch.detect import extractor_names
@@ -64,8 +64,6 @@ def _as_form_error(exc: Exception) -> FormError:
     if status is None:
         raise exc
     message = exc.user_message if isinstance(exc, errors.AudioFetchError) else " ".join(str(exc).split())
-    # "no audio found on this page (looked for: <every extractor>)" is too long to sit under a field.
-    message = message.split(" (looked for: ", 1)[0]
     return FormError(status, _field_of(exc, message), message)
 
 
@@ -157,9 +155,12 @@ def _bookmarklet(request: web.Request) -> str:
 
 
 async def _downloads(request: web.Request) -> list[Any]:
+    """The admin's download folders, each as ``(folder, busy)``: busy while a job still writes it."""
     if not (await identify(request)).admin:
         return []
-    return await list_downloads(request.app[RUNNER_KEY].downloads_dir())
+    runner = request.app[RUNNER_KEY]
+    busy = await runner.busy_folders()
+    return [(folder, folder.name in busy) for folder in await list_downloads(runner.downloads_dir())]
 
 
 # -- home, preview and job submission -----------------------------------------------------------------
@@ -188,13 +189,25 @@ def _track_format(track: Track) -> str:
     return found.name.upper() if found is not None else "?"
 
 
+def _form_values(fields: MultiMapping[str]) -> dict[str, str]:
+    """The form's choices to show again: the last ``tags`` (a hidden "off" precedes the checkbox's
+    "on"), never the CSRF token."""
+    values = {key: value for key, value in fields.items() if key != CSRF_FIELD}
+    if "tags" in fields:
+        values["tags"] = fields.getall("tags")[-1]
+    return values
+
+
 async def preview(request: web.Request) -> web.Response:
-    """``GET /preview?url=``: the tracks a job would fetch, as ticked checkboxes (fragment or page)."""
-    values = dict(request.query)
+    """``GET /preview?url=`` (htmx) or ``POST /preview`` (the form without JavaScript, so the CSRF
+    token never lands in a URL): the tracks a job would fetch, as ticked checkboxes (fragment or page).
+    The page keeps every choice of the form."""
     detection: Detection | None = None
     problem: FormError | None = None
-    url = values.get("url", "").strip()
+    values: dict[str, str] = {}
     try:
+        values = _form_values(await _form(request) if request.method == "POST" else request.query)
+        url = values.get("url", "").strip()
         if not url:
             raise FormError(400, "url", "enter the address of a page first")
         plugin = values.get("plugin") or "auto"
@@ -208,6 +221,7 @@ async def preview(request: web.Request) -> web.Response:
         )
     except Exception as exc:  # expected errors are shown; _as_form_error re-raises bugs
         problem = _as_form_error(exc)
+    url = values.get("url", "").strip()
     errors_by_field = {problem.field: problem.message} if problem else {}
     status = problem.status if problem else 200
     if _is_htmx(request):
@@ -245,9 +259,7 @@ async def submit_job(request: web.Request) -> web.StreamResponse:
     form: MultiDict[str] | None = None
     try:
         form = await _form(request)
-        fields = dict(form)
-        if "tags" in form:  # a hidden "off" precedes the checkbox: the last value is the answer
-            fields["tags"] = form.getall("tags")[-1]
+        fields = _form_values(form)
         if fields.get("mode") == "server" and not (await identify(request)).admin:
             raise FormError(401, "mode", "log in as admin to save on the server")
         spec = parse_spec(fields, await session_client_id(request))
@@ -315,7 +327,10 @@ async def job_card(request: web.Request) -> web.Response:
 
 
 async def job_action(request: web.Request) -> web.StreamResponse:
-    """``POST /jobs/{id}/(cancel|retry|delete)`` by the job's owner or the admin."""
+    """``POST /jobs/{id}/(cancel|retry|again|delete)`` by the job's owner or the admin.
+
+    ``retry`` and ``again`` keep the job (and its card); in browser mode they start its new ZIP.
+    """
     action = request.match_info["action"]
     job_id = request.match_info["id"]
     runner = request.app[RUNNER_KEY]
@@ -332,6 +347,8 @@ async def job_action(request: web.Request) -> web.StreamResponse:
             result: Job | None = await runner.cancel(job_id)
         elif action == "retry":
             result = await runner.retry_failed(job_id, address=client_key(request.remote))
+        elif action == "again":
+            result = await runner.again(job_id, address=client_key(request.remote))
         else:
             await runner.delete(job_id)
             result = None
@@ -339,19 +356,13 @@ async def job_action(request: web.Request) -> web.StreamResponse:
         return await _action_failed(request, job_id, _as_form_error(exc))
     if not _is_htmx(request):
         back = _safe_next(form.get("next") if form is not None else None)
-        if result is not None and result.id != job_id:
-            back = f"/jobs/{result.id}"
         raise _see_other(request, "/" if result is None and back.startswith("/jobs/") else back)
     if result is None:
         return web.Response(text="", headers={"HX-Reswap": "delete"})
     context = {"job": result, "csrf_token": await _csrf_token(request)}
-    headers = {}
-    if result.id != job_id:  # a browser-mode retry is a new job: add its card, start its ZIP
-        context["autostart"] = result.spec.mode == "browser"
-        headers = {"HX-Retarget": "#jobs", "HX-Reswap": "afterbegin"}
-    response = aiohttp_jinja2.render_template("_job_card.html", request, context)
-    response.headers.update(headers)
-    return response
+    if action in ("retry", "again") and result.spec.mode == "browser":
+        context["autostart"] = True  # the same card starts the new ZIP
+    return aiohttp_jinja2.render_template("_job_card.html", request, context)
 
 
 async def _action_failed(request: web.Request, job_id: str, problem: FormError) -> web.Response:
@@ -434,8 +445,10 @@ async def delete_download_folder(request: web.Request) -> web.StreamResponse:
         form = await _form(request)
         if not (await identify(request)).admin:
             raise FormError(401, "form", "log in as admin to delete server downloads")
-        if form.get("confirm") != "yes":
-            context = await _context(request, name=name)
+        busy = name in await request.app[RUNNER_KEY].busy_folders()
+        # A folder still being written is deleted only once the admin confirmed that very fact.
+        if form.get("confirm") not in (("busy",) if busy else ("yes", "busy")):
+            context = await _context(request, name=name, busy=busy)
             return aiohttp_jinja2.render_template("confirm_delete.html", request, context)
         await delete_download(request.app[RUNNER_KEY].downloads_dir(), name)
     except Exception as exc:  # not found, not admin, expired form; bugs are re-raised
@@ -489,10 +502,11 @@ def setup_pages(app: web.Application) -> None:
     router.add_get("/", index, name="index")
     router.add_get("/healthz", healthz, name="healthz")
     router.add_get("/preview", preview, name="preview")
+    router.add_post("/preview", preview, name="preview.form")
     router.add_post("/jobs", submit_job, name="jobs.submit")
     router.add_get("/jobs/{id}", job_page, name="jobs.page")
     router.add_get("/jobs/{id}/card", job_card, name="jobs.card")
-    router.add_post("/jobs/{id}/{action:(cancel|retry|delete)}", job_action, name="jobs.action")
+    router.add_post("/jobs/{id}/{action:(cancel|retry|again|delete)}", job_action, name="jobs.action")
     router.add_get("/login", login_page, name="login")
     router.add_post("/login", login_submit, name="login.submit")
     router.add_post("/logout", logout_submit, name="logout")

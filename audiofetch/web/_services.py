@@ -40,7 +40,7 @@ from audiofetch.web._live import setup_live
 from audiofetch.web._login import session_storage, setup_login
 from audiofetch.web._middlewares import setup_middlewares
 from audiofetch.web._openapi import setup_openapi
-from audiofetch.web._secrets import AdminCredentials, derive_keys, load_or_create_admin, load_or_create_secret
+from audiofetch.web._secrets import ADMIN_FILE, derive_keys, load_or_create_admin, load_or_create_secret
 from audiofetch.web._sent import setup_sent_pages
 from audiofetch.web._throttle import LoginThrottle
 
@@ -89,19 +89,6 @@ def _real_runner(settings: Settings, store: JobStore, broker: Broker, fetcher: F
     return JobRunner(settings, store, broker, fetcher)
 
 
-def _announce_password(credentials: AdminCredentials) -> None:
-    if credentials.generated_password is None:
-        return
-    bar = "=" * 64
-    log.warning(
-        "\n%s\nNo ADMIN_PASSWORD was set, so one was generated. It is shown only this once:\n\n"
-        "    %s\n\nOnly its hash is kept. Set ADMIN_PASSWORD, or delete admin.json to get a new one.\n%s",
-        bar,
-        credentials.generated_password,
-        bar,
-    )
-
-
 async def services_ctx(app: web.Application) -> AsyncIterator[None]:
     """Open store, broker, fetcher, runner and keys for ``app``; close them in reverse order."""
     settings = app[SETTINGS_KEY]
@@ -119,31 +106,39 @@ async def _services(app: web.Application, settings: Settings) -> AsyncIterator[N
         app[OPTIONS_KEY] = options_from_settings(settings)
     master = await asyncio.to_thread(load_or_create_secret, settings)
     keyring = derive_keys(master)
+    # A password generated now is printed once the server answers (``web._serve``), never logged.
     credentials = await asyncio.to_thread(load_or_create_admin, settings)
-    _announce_password(credentials)
     app[KEYRING_KEY] = keyring
     app[ADMIN_KEY] = credentials
-    app[REVOCATIONS_KEY] = await asyncio.to_thread(
-        RevocationList.load, settings.data_dir / REVOKED_FILE, time.time()
-    )
-    if LOGIN_THROTTLE_KEY not in app:
-        app[LOGIN_THROTTLE_KEY] = LoginThrottle()
-    app[SESSION_STORAGE_KEY] = session_storage(
-        app, keyring.cookie_fernet(), max_age_seconds=settings.access_token_expire_minutes * 60
-    )
-    async with contextlib.AsyncExitStack() as stack:
-        store = await JobStore.open(settings.data_dir / STORE_FILE)
-        stack.push_async_callback(store.close)
-        broker = Broker(snapshot=snapshot_reader(store))
-        stack.callback(broker.close)
-        fetcher = await stack.enter_async_context(open_fetcher(settings))
-        runner = app.get(RUNNER_FACTORY_KEY, _real_runner)(settings, store, broker, fetcher)
-        await runner.start()
-        stack.push_async_callback(runner.close)
-        app[STORE_KEY] = store
-        app[BROKER_KEY] = broker
-        app[RUNNER_KEY] = runner
-        yield
+    started = False
+    try:
+        app[REVOCATIONS_KEY] = await asyncio.to_thread(
+            RevocationList.load, settings.data_dir / REVOKED_FILE, time.time()
+        )
+        if LOGIN_THROTTLE_KEY not in app:
+            app[LOGIN_THROTTLE_KEY] = LoginThrottle()
+        app[SESSION_STORAGE_KEY] = session_storage(
+            app, keyring.cookie_fernet(), max_age_seconds=settings.access_token_expire_minutes * 60
+        )
+        async with contextlib.AsyncExitStack() as stack:
+            store = await JobStore.open(settings.data_dir / STORE_FILE)
+            stack.push_async_callback(store.close)
+            broker = Broker(snapshot=snapshot_reader(store))
+            stack.callback(broker.close)
+            fetcher = await stack.enter_async_context(open_fetcher(settings))
+            runner = app.get(RUNNER_FACTORY_KEY, _real_runner)(settings, store, broker, fetcher)
+            await runner.start()
+            stack.push_async_callback(runner.close)
+            app[STORE_KEY] = store
+            app[BROKER_KEY] = broker
+            app[RUNNER_KEY] = runner
+            started = True
+            yield
+    except BaseException:
+        if not started and credentials.source == "generated":
+            # Never shown: a start that failed must not keep a password nobody has seen.
+            (settings.data_dir / ADMIN_FILE).unlink(missing_ok=True)
+        raise
 
 
 def setup_server(app: web.Application, *, services: bool = True) -> None:

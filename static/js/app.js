@@ -3,14 +3,17 @@
 (function () {
   "use strict";
 
-  var started = new Set(); // jobs whose ZIP this tab already opened (a second open would get 409)
+  var started = new Set(); // ZIP runs this tab already opened (a second open would get 409)
+  var startedJobs = new Set();
 
   function startDownload(card) {
+    // The URL names the run (?run=...): "Download again" on the same job is a new one.
     var url = card.getAttribute("data-autostart");
     var jobId = card.getAttribute("data-job");
     card.removeAttribute("data-autostart");
-    if (!url || started.has(jobId)) return;
-    started.add(jobId);
+    if (!url || started.has(url)) return;
+    started.add(url);
+    startedJobs.add(jobId);
     var link = document.createElement("a");
     link.href = url;
     link.download = "";
@@ -22,7 +25,7 @@
   }
 
   function hideZipLink(card) {
-    if (!started.has(card.getAttribute("data-job"))) return;
+    if (!startedJobs.has(card.getAttribute("data-job"))) return;
     var link = card.querySelector("[data-role=zip-link]");
     if (link) {
       var note = document.createElement("span");

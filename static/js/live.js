@@ -1,7 +1,9 @@
 /* Live job updates: the WebSocket /ws first, Server-Sent Events /api/events when it cannot connect.
 
-   The server sends JSON events ({id, type, job_id, data}); htmx swaps HTML, so this file does the rest:
-   progress events move the bars in place, every other event reloads the job's card (/jobs/ID/card).
+   The server sends JSON events ({id, type, job_id, data}); every event reloads the job's card, rendered
+   by the server (/jobs/ID/card), so statuses, counts and sizes have one wording: the template's. Progress
+   events reload it at most every REFRESH_GAP ms (a track's end is sent once the store has it). Only the
+   speed and time left, which the server does not know per card, are computed here. Cards are not live regions: one polite region announces a job's end.
    After a cut it reconnects with the last event id seen, so missed events are replayed (or a snapshot
    is sent). The footer says only "Live" or "Reconnecting"; body[data-live] tells tests "ws" or "sse".
    Every URL starts with the base path from <meta name="audiofetch-base"> (AUDIOFETCH_BASE_PATH). */
@@ -17,7 +19,9 @@
   var retryDelay = 1000;
   var retryTimer = null;
   var speeds = new Map(); // job id -> Map(track index -> bytes per second)
-  var refreshing = new Map(); // job id -> {busy, again}
+  var refreshing = new Map(); // job id -> {again}
+  var REFRESH_GAP = 250;
+  var ACTIVE = { queued: true, analyzing: true, ready: true, downloading: true };
 
   function setState(state) {
     document.body.setAttribute("data-live", state);
@@ -121,8 +125,8 @@
     }
     var jobId = event.job_id;
     if (event.type === "track.progress") {
-      if (cardOf(jobId)) applyProgress(jobId, event.data.tracks || []);
-      else refreshCard(jobId);
+      noteSpeeds(jobId, event.data.tracks || []);
+      refreshCard(jobId, REFRESH_GAP);
       return;
     }
     if (event.type === "job.deleted") {
@@ -141,8 +145,9 @@
     }
   }
 
-  /* Reload one job's card; one request at a time per job, one more if events came meanwhile. */
-  function refreshCard(jobId) {
+  /* Reload one job's card; one request at a time per job, one more if events came meanwhile (after
+     ``gap`` ms when only progress asked for it). */
+  function refreshCard(jobId, gap) {
     var state = refreshing.get(jobId);
     if (state) {
       state.again = true;
@@ -165,8 +170,14 @@
         /* the next event or reconnect tries again */
       })
       .finally(function () {
-        refreshing.delete(jobId);
-        if (state.again) refreshCard(jobId);
+        if (!state.again) {
+          refreshing.delete(jobId);
+          return;
+        }
+        setTimeout(function () {
+          refreshing.delete(jobId);
+          refreshCard(jobId, gap);
+        }, gap || 0);
       });
   }
 
@@ -185,7 +196,9 @@
     if (old) {
       var details = fresh.querySelector("details.tracks");
       if (details && openTracks) details.open = openTracks.open;
+      var wasActive = ACTIVE[old.getAttribute("data-status")];
       old.replaceWith(fresh);
+      if (wasActive && !ACTIVE[fresh.getAttribute("data-status")]) announceEnd(fresh);
     } else {
       var list = document.querySelector("[data-live-list]");
       if (!list) return;
@@ -200,9 +213,29 @@
     if (window.AudioFetch) window.AudioFetch.afterNewContent();
   }
 
+  function announcer() {
+    // Made empty at start: a region must exist before its text changes for readers to announce it.
+    var region = document.getElementById("live-announcer");
+    if (!region) {
+      region = document.createElement("div");
+      region.id = "live-announcer";
+      region.className = "visually-hidden";
+      region.setAttribute("role", "status");
+      document.body.appendChild(region);
+    }
+    return region;
+  }
+
+  function announceEnd(card) {
+    var region = announcer();
+    var title = card.querySelector(".job-title");
+    var status = card.querySelector(".job-status");
+    region.textContent = (title ? title.textContent.trim() + ": " : "") + (status ? status.textContent.trim() : "");
+  }
+
   function formatBytes(bytes) {
-    // The same words as jinja's filesizeformat (decimal units), so server and live text agree.
-    if (bytes < 1000) return bytes + (bytes === 1 ? " Byte" : " Bytes");
+    // Only for the speed; the same words as jinja's filesizeformat (decimal units).
+    if (bytes < 1000) return Math.round(bytes) + " Bytes";
     var units = ["kB", "MB", "GB", "TB", "PB"];
     var value = bytes;
     var unit = "";
@@ -222,71 +255,13 @@
     return Math.floor(minutes / 60) + " h " + (minutes % 60) + " min";
   }
 
-  var TRACK_WORDS = { pending: "Waiting", downloading: "Downloading", done: "Done", failed: "Failed", skipped: "Skipped" };
-
-  function setBar(bar, done, size, finished) {
-    if (!bar) return;
-    if (size > 0) {
-      bar.max = size;
-      bar.value = Math.min(done, size);
-    } else if (finished !== null) {
-      bar.max = 1;
-      bar.value = finished ? 1 : 0;
-    } else {
-      bar.removeAttribute("value"); // indeterminate
-    }
-  }
-
-  function applyProgress(jobId, tracks) {
-    var card = cardOf(jobId);
+  function noteSpeeds(jobId, tracks) {
     var rates = speeds.get(jobId) || new Map();
     speeds.set(jobId, rates);
     tracks.forEach(function (t) {
-      var row = card.querySelector('[data-track="' + t.index + '"]');
-      if (!row) return;
-      if (typeof t.bytes_done === "number") row.setAttribute("data-done", String(t.bytes_done));
-      if (typeof t.size === "number") row.setAttribute("data-size", String(t.size));
-      if (t.status) {
-        row.setAttribute("data-status", t.status);
-        row.className = "track status-" + t.status;
-        var state = row.querySelector("[data-role=state]");
-        if (state) state.textContent = TRACK_WORDS[t.status] || t.status;
-      }
-      var errorLine = row.querySelector("[data-role=error]");
-      if (errorLine && "error" in t) errorLine.textContent = t.error || "";
-      rates.set(t.index, row.getAttribute("data-status") === "downloading" ? (t.speed || 0) : 0);
-      var done = Number(row.getAttribute("data-done")) || 0;
-      var size = Number(row.getAttribute("data-size")) || 0;
-      var status = row.getAttribute("data-status");
-      var finished = status === "done" ? true : (status === "failed" || status === "skipped" ? false : null);
-      setBar(row.querySelector("progress"), done, size, finished);
-      var bytes = row.querySelector("[data-role=bytes]");
-      if (bytes) bytes.textContent = formatBytes(done) + (size ? " of " + formatBytes(size) : "");
+      rates.set(t.index, t.status === "downloading" || !t.status ? (t.speed || 0) : 0);
     });
-    showOverall(card);
     showRates(jobId);
-  }
-
-  function showOverall(card) {
-    var done = 0;
-    var total = 0;
-    var known = true;
-    var count = 0;
-    card.querySelectorAll("[data-track]").forEach(function (row) {
-      if (row.getAttribute("data-status") === "skipped") return;
-      count++;
-      done += Number(row.getAttribute("data-done")) || 0;
-      var size = Number(row.getAttribute("data-size"));
-      if (row.getAttribute("data-size") === "" || !size) known = false;
-      else total += size;
-    });
-    if (!count) return;
-    setBar(card.querySelector(".bar-overall"), done, known ? total : 0, null);
-    var bytes = card.querySelector(".overall-text [data-role=bytes]");
-    if (bytes) bytes.textContent = formatBytes(done) + (known ? " of " + formatBytes(total) : "");
-    var percent = card.querySelector(".overall-text [data-role=percent]");
-    if (percent) percent.textContent = known && total ? "(" + Math.min(100, Math.floor(done * 100 / total)) + " %)" : "";
-    card.setAttribute("data-remaining", known ? String(Math.max(0, total - done)) : "");
   }
 
   function showRates(jobId) {
@@ -307,6 +282,7 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     if (!document.querySelector("[data-live-list]") && !document.body.getAttribute("data-live-job")) return;
+    announcer();
     connect();
   });
 })();

@@ -79,9 +79,18 @@ def test_a_page_without_audio_exits_3_saying_what_was_looked_for(
     page = site.page("/about", "<!DOCTYPE html><html><head><title>About</title></head><body>Hi</body></html>")
     result = run_cli(command, page, *ALLOW, "--render", "never", cwd=tmp_path)  # read once, statically
 
-    line = assert_one_line(result, 3, "no audio found on this page", "looked for:")
-    assert "<audio>" in line and "links to audio files" in line
-    assert [path for path, _ in site.seen] == ["/about"]
+    assert result.returncode == 3 and result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "audiofetch: No audio found on this page.",
+        "(--verbose lists the conventions that were looked for)",
+    ]
+    verbose = run_cli(command, page, "--verbose", *ALLOW, "--render", "never", cwd=tmp_path)
+    assert verbose.returncode == 3
+    lines = verbose.stderr.splitlines()
+    assert lines[:2] == ["audiofetch: No audio found on this page.", "Looked for:"]
+    assert any("<audio>" in line for line in lines[2:]) and any("links to audio files" in i for i in lines)
+    assert all(line.startswith("  - ") for line in lines[2:]) and len(lines) > 10
+    assert [path for path, _ in site.seen] == ["/about", "/about"]
 
 
 @pytest.mark.parametrize("command", ["get", "inspect"])

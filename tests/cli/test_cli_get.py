@@ -244,19 +244,30 @@ def read_terminal(master: int) -> str:
     return output.decode(errors="replace")
 
 
-def start_get(site: Site, tmp_path: Path, *extra: str) -> subprocess.Popen[str]:
+SIGINT_DEFAULT_THEN_EXEC = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+    "os.execv(sys.argv[1], sys.argv[1:])"
+)
+
+
+def start_get(
+    site: Site, tmp_path: Path, *extra: str, stderr: int = subprocess.PIPE
+) -> subprocess.Popen[str]:
     for n in range(1, 5):
         site.file(f"/slow/{n}.mp3", payload(n, 2 * 1024 * 1024), behaviour="slow")
     page = site.page(
         "/slow", album_page("Slow", [(f"S{n}", site.url(f"/slow/{n}.mp3")) for n in range(1, 5)])
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("AUDIOFETCH_")}
+    # A suite started in the background (``./run.sh test &``, nohup, CI) inherits SIGINT ignored, and
+    # exec keeps it ignored: the child resets it to the default first, as an interactive shell would.
+    command = [sys.executable, "-m", "audiofetch", "get", page, "--out", "out", *ALLOW, *extra]
     return subprocess.Popen(
-        [sys.executable, "-m", "audiofetch", "get", page, "--out", "out", *ALLOW, *extra],
+        [sys.executable, "-c", SIGINT_DEFAULT_THEN_EXEC, *command],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=stderr,
         text=True,
     )
 
@@ -285,3 +296,20 @@ def test_ctrl_c_stops_cleanly_and_leaves_no_partial_file(site: Site, tmp_path: P
     leftovers = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
     assert leftovers == []  # no .part, no .zip.part, no spool file
     assert [p.name for p in out.iterdir()] == ([] if as_zip else ["Slow"])
+
+
+def test_ctrl_c_on_a_terminal_puts_interrupted_on_its_own_line(site: Site, tmp_path: Path) -> None:
+    master, slave = pty.openpty()
+    with start_get(site, tmp_path, stderr=slave) as child:
+        os.close(slave)
+        screen = b""
+        while b"\r[" not in screen:  # the progress bar is being drawn
+            screen += os.read(master, 65536)
+        child.send_signal(signal.SIGINT)
+        rest = read_terminal(master)
+        assert child.wait(60) == 130
+    os.close(master)
+    text = screen.decode(errors="replace") + rest
+    last = text.replace("\r\n", "\n").rstrip("\n").split("\n")[-1]
+    assert last == "audiofetch: interrupted"
+    assert "tracks" in text.split("audiofetch: interrupted")[0].rsplit("\n", 2)[-2]  # the bar, ended above

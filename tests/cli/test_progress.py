@@ -132,3 +132,32 @@ async def test_view_fed_by_a_real_download_prints_every_track(settings: Settings
     assert len(failed) == 1 and failed[0].startswith("failed track 4: ") and "404" in failed[0]
     last_draw = terminal.getvalue().rsplit("\r", 1)[-1]
     assert last_draw.startswith("[" + "#" * 24 + "] 4/4 tracks") and last_draw.endswith("\n")
+
+
+def test_terminal_line_shows_bytes_percent_speed_and_eta() -> None:
+    out = io.StringIO()
+    view = ProgressView(interactive=True, stream=out)
+    view.on_event(job(1))
+    line = out.getvalue().strip("\r")
+    assert line.startswith(
+        "[" + "#" * 8 + " " * 16 + "] 1/3 tracks  2.0 KiB / 6.0 KiB  33%  4.0 KiB/s  ETA 1 s"
+    )
+
+
+def test_eta_over_a_minute_reads_as_minutes_and_seconds() -> None:
+    out = io.StringIO()
+    view = ProgressView(interactive=True, stream=out)
+    slow = JobProgress(3, 0, 0, 0, 3 * 2048, 10.0, eta=185.0)
+    view.on_event(slow)
+    assert out.getvalue().rstrip().endswith("0%  10 B/s  ETA 3:05")
+
+
+def test_end_line_closes_an_open_bar_so_the_next_message_starts_a_line() -> None:
+    out = io.StringIO()
+    view = ProgressView(interactive=True, stream=out)
+    view.on_event(job(1))
+    view.end_line()
+    print("audiofetch: interrupted", file=out)
+    assert out.getvalue().splitlines()[-1] == "audiofetch: interrupted"
+    view.end_line()  # nothing drawn since: no blank line
+    assert out.getvalue().endswith("ETA 1 s\naudiofetch: interrupted\n")

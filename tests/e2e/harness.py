@@ -2,8 +2,9 @@
 
 The album site makes pages on demand: ``/album/NAME.html?n=3&size=40000&pace=5&hold=1`` lists ``n``
 tracks of ``size`` bytes, sent in 8 KiB chunks ``pace`` ms apart; with ``hold=1`` each track stops half
-way until the test calls ``site.release(NAME)``. Track bytes are a pure function of (name, index, size),
-so a test can check a ZIP entry against ``track_bytes``.
+way until the test calls ``site.release(NAME)`` (``hold=N`` for N > 1: only track N does). Indexes in
+``site.missing[NAME]`` answer 404 (a test removes them to let a retry succeed). Track bytes are a pure
+function of (name, index, size), so a test can check a ZIP entry against ``track_bytes``.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ class AlbumSite:
     """The upstream site; ``release(name)`` lets held tracks of that album finish."""
 
     gates: dict[str, asyncio.Event] = field(default_factory=dict)
+    missing: dict[str, set[int]] = field(default_factory=dict)
 
     def gate(self, name: str) -> asyncio.Event:
         return self.gates.setdefault(name, asyncio.Event())
@@ -100,6 +102,8 @@ class AlbumSite:
     async def _track(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
         index = int(request.match_info["index"])
+        if index in self.missing.get(name, set()):
+            raise web.HTTPNotFound()
         size = int(request.query.get("size", "40000"))
         pace = int(request.query.get("pace", "0")) / 1000
         data = track_bytes(name, index, size)
@@ -109,7 +113,8 @@ class AlbumSite:
         await response.prepare(request)
         half = len(data) // 2
         for start in range(0, len(data), CHUNK):
-            if request.query.get("hold") == "1" and start <= half < start + CHUNK:
+            hold = int(request.query.get("hold", "0"))
+            if (hold == 1 or hold == index > 1) and start <= half < start + CHUNK:
                 await self.gate(name).wait()
             await response.write(data[start : start + CHUNK])
             if pace:

@@ -31,12 +31,13 @@ async def _admin_state(browser: Any, server: str, site_base: str) -> tuple[Any, 
         await page.locator(f".job-card:has-text('{name}')").wait_for()
     await page.locator(".job-card:has-text('Harbour Songs') .badge-completed").wait_for(timeout=30_000)
     held = page.locator(".job-card:has-text('Night Radio')")
+    job_id = await held.get_attribute("data-job")
+    # Live updates replace the whole card: look the bar up afresh each time.
     await wait_until(
         page,
-        "bar => Number(bar.getAttribute('value')) > 0",
-        await held.locator(".bar-overall").element_handle(),
+        "id => Number(document.getElementById('job-' + id).querySelector('.bar-overall').value) > 0",
+        job_id,
     )
-    job_id = await held.get_attribute("data-job")
     state = await context.storage_state()
     await context.close()
     return state, str(job_id)

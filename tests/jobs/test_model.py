@@ -74,6 +74,7 @@ def test_to_json_has_stable_keys_and_leaves_the_client_out() -> None:
         "status",
         "active",
         "error",
+        "looked_for",
         "title",
         "player",
         "created_at",

@@ -14,7 +14,8 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from audiofetch.config import Settings, parse_networks
-from audiofetch.errors import JobActiveError, JobLimitError, NoAudioError, StreamBusyError
+from audiofetch.detect import looked_for
+from audiofetch.errors import BadRequestError, JobActiveError, JobLimitError, NoAudioError, StreamBusyError
 from audiofetch.jobs import Broker, JobRunner, JobSpec, JobStore
 from audiofetch.net import open_fetcher
 from audiofetch.zipstream import zip_stream
@@ -172,7 +173,8 @@ async def test_a_page_without_audio_fails_with_the_reason(site: Any, harness: Ha
         await harness.runner.analyse(job.id)
     failed = await harness.store.get(job.id)
     assert failed.status == "failed"
-    assert "no audio found" in (failed.error or "")
+    assert failed.error == "No audio found on this page."
+    assert failed.to_json()["looked_for"][0] == looked_for()[0]
 
 
 async def test_per_client_limit_refuses_more_jobs(site: Any, tmp_path: Path) -> None:
@@ -245,3 +247,101 @@ async def test_retry_fetches_only_the_failed_tracks(site: Any, harness: Harness)
         t.status for t in second.tracks
     ] == ["done", "done", "done"]
     assert len(upstream.requests_for("one.mp3")) == 1
+
+
+async def _read_zip(harness: Harness, job_id: str) -> tuple[str, dict[str, bytes]]:
+    stream = await harness.runner.open_stream(job_id)
+    body = bytearray()
+    try:
+        async for chunk in zip_stream(stream.entries):
+            body += chunk
+    finally:
+        await stream.close()
+    with zipfile.ZipFile(io.BytesIO(bytes(body))) as archive:
+        assert archive.testzip() is None
+        return stream.filename, {n: archive.read(n) for n in archive.namelist() if not n.endswith(".m3u8")}
+
+
+async def test_a_browser_retry_runs_the_same_job_again_with_the_whole_album(
+    site: Any, harness: Harness
+) -> None:
+    upstream, server = site
+    missing = upstream.tracks.pop("three.mp3")
+    job, _ = await harness.runner.submit(JobSpec(str(server.make_url("/album.html")), name="Kept.zip"))
+    await harness.runner.analyse(job.id)
+    first_name, first = await _read_zip(harness, job.id)
+    partial = await wait_for_status(harness.store, job.id, "completed", "failed")
+    assert [t.status for t in partial.tracks] == ["done", "done", "failed"]
+    assert first_name == "Kept.zip" and len(first) == 2
+
+    upstream.tracks["three.mp3"] = missing
+    again = await harness.runner.retry_failed(job.id)
+    assert again.id == job.id and again.status == "queued"
+    ready = await harness.runner.analyse(job.id)
+    assert ready.status == "ready"
+    assert [t.status for t in ready.tracks] == ["done", "done", "pending"]  # the good ones stay done
+    second_name, second = await _read_zip(harness, job.id)
+    finished = await wait_for_status(harness.store, job.id, "completed", "failed")
+    assert [t.status for t in finished.tracks] == ["done", "done", "done"]
+    assert second_name == first_name
+    assert sorted(second.values()) == sorted(upstream.tracks[name] for name, _ in SIZES)
+    assert len(await harness.store.list()) == 1  # no second job
+
+    third_name, third = await _read_zip(harness, (await _again_ready(harness, job.id)).id)
+    assert (third_name, third) == (second_name, second)  # "Download again": the same ZIP once more
+
+
+async def _again_ready(harness: Harness, job_id: str) -> Any:
+    await harness.runner.again(job_id)
+    return await harness.runner.analyse(job_id)
+
+
+async def test_again_is_refused_while_running_and_for_a_server_job_with_tracks(
+    site: Any, harness: Harness
+) -> None:
+    upstream, server = site
+    job, _ = await harness.runner.submit(JobSpec(str(server.make_url("/album.html"))))
+    await harness.runner.analyse(job.id)
+    with pytest.raises(JobActiveError):
+        await harness.runner.again(job.id)
+    upstream.gates["two.mp3"] = asyncio.Event()  # hold the second track half-way
+    saved, _ = await harness.runner.submit(
+        JobSpec(str(server.make_url("/album.html")), mode="server", name="Busy")
+    )
+    for _ in range(400):
+        if await harness.runner.busy_folders():
+            break
+        await asyncio.sleep(0.01)
+    assert await harness.runner.busy_folders() == frozenset({"Busy"})  # written while it downloads
+    upstream.gates["two.mp3"].set()
+    await wait_for_status(harness.store, saved.id, "completed")
+    assert await harness.runner.busy_folders() == frozenset()
+    with pytest.raises(BadRequestError):
+        await harness.runner.again(saved.id)
+
+
+async def test_a_job_run_again_counts_against_the_job_limits(site: Any, tmp_path: Path) -> None:
+    _, server = site
+    async with open_harness(make_settings(tmp_path, max_active_jobs=1)) as harness:
+        first, _ = await harness.runner.submit(JobSpec(str(server.make_url("/album.html"))))
+        await harness.runner.analyse(first.id)
+        await harness.runner.cancel(first.id)
+        second, _ = await harness.runner.submit(JobSpec(str(server.make_url("/album.html?v=2"))))
+        await harness.runner.analyse(second.id)  # ready: the one active job allowed
+        with pytest.raises(JobLimitError):
+            await harness.runner.again(first.id)
+        await harness.runner.cancel(second.id)
+        assert (await harness.runner.again(first.id)).status == "queued"
+
+
+async def test_a_browser_job_without_a_name_keeps_none_so_a_second_run_names_the_same(
+    site: Any, harness: Harness
+) -> None:
+    _, server = site
+    job, _ = await harness.runner.submit(JobSpec(str(server.make_url("/album.html"))))
+    await harness.runner.analyse(job.id)
+    first_name, _ = await _read_zip(harness, job.id)
+    await wait_for_status(harness.store, job.id, "completed")
+    assert (await harness.store.get(job.id)).spec.name is None  # not the title: that is no Name
+    second_name, _ = await _read_zip(harness, (await _again_ready(harness, job.id)).id)
+    assert first_name == second_name == "Harbour Songs.zip"

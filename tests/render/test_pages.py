@@ -57,7 +57,7 @@ async def test_cli_never_leaves_the_scripts_alone(origin: TestServer) -> None:
     code, _, stderr = await run_cli(
         "inspect", str(origin.make_url("/render/click.html")), "--render", "never"
     )
-    assert code == 3 and "no audio found" in stderr
+    assert code == 3 and "No audio found on this page." in stderr
 
 
 async def test_cli_get_hands_the_scripts_cookie_and_the_referer_to_the_downloads(

@@ -82,7 +82,9 @@ async def test_a_server_job_with_tags_false_in_the_body_keeps_the_upstream_bytes
     folder = settings.data_dir / "downloads" / "Raw"
     assert (folder / NAMES[0]).read_bytes() == media.files["/media/a.mp3"]
     assert (folder / NAMES[1]).read_bytes() == media.files["/media/b.flac"]
-    assert (folder / "00 - Quay Sessions.m3u8").is_file()
+    playlist = folder / "00 - Raw.m3u8"  # the Name names the playlist too, not only the folder
+    assert playlist.is_file()
+    assert playlist.stat().st_mode & 0o777 == (folder / NAMES[0]).stat().st_mode & 0o777
 
 
 async def test_a_browser_job_streams_tagged_mp3s_with_an_exact_content_length(

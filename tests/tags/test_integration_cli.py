@@ -82,8 +82,25 @@ async def test_get_no_tags_leaves_the_files_byte_identical(
     folder = tmp_path / "Untouched"
     for number, (name, (_, ext, _)) in enumerate(zip(NAMES, TRACKS, strict=True), start=1):
         assert (folder / name).read_bytes() == media.files[f"/media/{number}.{ext}"], name
-    assert (folder / "00 - Four Hours.m3u8").read_text(encoding="utf-8") == expected_playlist(NAMES)
+    assert (folder / "00 - Untouched.m3u8").read_text(encoding="utf-8") == expected_playlist(NAMES)
     assert "/cover.png" not in media.seen
+
+
+@pytest.mark.parametrize("as_zip", [False, True])
+async def test_the_name_names_the_album_the_playlist_and_the_zip_once(
+    site: tuple[MediaSite, TestServer], tmp_path: Path, as_zip: bool
+) -> None:
+    _, server = site
+    code, stderr = await run_get(tmp_path, str(server.make_url("/set")), "Mix.zip", *(["--zip"] * as_zip))
+    assert code == 0, stderr
+    if as_zip:
+        assert [p.name for p in tmp_path.iterdir() if p.name != "data"] == ["Mix.zip"]  # not Mix.zip.zip
+        with zipfile.ZipFile(tmp_path / "Mix.zip") as archive:
+            archive.extractall(tmp_path / "Mix")
+    folder = tmp_path / "Mix"
+    assert sorted(p.name for p in folder.iterdir()) == ["00 - Mix.m3u8", *NAMES]
+    tagged = NAMES if not as_zip else [n for n in NAMES if n.endswith(".mp3")]  # a ZIP tags only MP3s
+    assert {read_tags(folder / name).album for name in tagged} == {"Mix"}
 
 
 async def test_get_zip_tags_mp3s_while_streaming_and_lists_only_what_arrived(

@@ -107,7 +107,7 @@ async def test_tags_off_leaves_every_file_as_sent_but_keeps_the_playlist(
     assert done.status == "completed", done.error
     for number, (title, ext, _) in enumerate(ALBUM, start=1):
         assert (folder / f"{number:02d} - {title}.{ext}").read_bytes() == encoded[ext].read_bytes(), ext
-    assert (folder / "00 - Harbour Lights.m3u8").read_text(encoding="utf-8") == PLAYLIST
+    assert (folder / "00 - Plain.m3u8").read_text(encoding="utf-8") == PLAYLIST  # named by the Name
     assert "/art/cover.png" not in media.seen
 
 

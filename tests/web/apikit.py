@@ -77,6 +77,12 @@ class StoreRunner:
     async def retry_failed(self, job_id: str, *, address: str | None = None) -> Job:
         return await self.store.get(job_id)
 
+    async def again(self, job_id: str, *, address: str | None = None) -> Job:
+        return await self.store.get(job_id)
+
+    async def busy_folders(self) -> frozenset[str]:
+        return frozenset()
+
     async def delete(self, job_id: str) -> None:
         job = await self.store.get(job_id)
         if job.active:

@@ -234,7 +234,7 @@ async def test_htmx_submit_answers_a_card_and_a_duplicate_answers_the_same_job(
     assert first.status == 202
     card = await first.text()
     job_id = re.search(r'data-job="([^"]+)"', card).group(1)  # type: ignore[union-attr]
-    assert f'data-autostart="/api/stream/{job_id}"' in card
+    assert f'data-autostart="/api/stream/{job_id}?run=' in card
     assert 'id="error-url" hx-swap-oob="true"></p>' in card  # old errors are cleared
     assert not audit(card).inline_scripts
     second = await client.post("/jobs", data=form, headers=HTMX)
@@ -291,7 +291,9 @@ async def test_preview_lists_tracks_and_unticked_ones_are_left_out(
     assert "<html" in await page.text() and 'id="pick-3"' in await page.text()
     empty = await client.get("/preview", params={"url": str(origin.make_url("/empty"))}, headers=HTMX)
     assert empty.status == 422
-    assert re.search(r'id="error-url" hx-swap-oob="true">no audio found on this page</p>', await empty.text())
+    assert re.search(
+        r'id="error-url" hx-swap-oob="true">No audio found on this page.</p>', await empty.text()
+    )
     response = await client.post(
         "/jobs",
         data=[("url", url), ("previewed", url), ("selected", "1"), ("selected", "3"), ("csrf_token", token)],
@@ -412,3 +414,62 @@ async def test_a_failed_track_shows_its_error_and_can_be_retried(
     retried = await client.post(f"/jobs/{job_id}/retry", data={"csrf_token": token}, headers=HTMX)
     assert retried.status == 200
     assert f'data-job="{job_id}"' in await retried.text()  # server mode retries in the same job
+
+
+@pytest.mark.skipif(not REAL_RUNNER, reason="needs audiofetch.jobs.JobRunner")
+async def test_a_folder_being_written_is_marked_and_not_zipped_or_deleted_unasked(
+    client: TestClient, aiohttp_server: Any, settings: Settings
+) -> None:
+    site = Upstream()
+    site.album("/album", [("one.mp3", 20_000), ("two.mp3", 300_000)])
+    site.gates["two.mp3"] = asyncio.Event()  # the job stays in its folder until the test lets it end
+    origin = await aiohttp_server(site.app())
+    await login(client)
+    token = csrf_of(await home(client))
+    form = {"url": str(origin.make_url("/album")), "mode": "server", "name": "Busy", "csrf_token": token}
+    await client.post("/jobs", data=form, headers=HTMX)
+    for _ in range(400):
+        fragment = await (await client.get("/downloads", headers=HTMX)).text()
+        if 'data-busy="true"' in fragment:
+            break
+        await asyncio.sleep(0.02)
+    assert 'data-folder="Busy" data-busy="true"' in fragment and "being written" in fragment
+    assert "/api/downloads/Busy/zip" not in fragment
+    listed = await (await client.get("/api/downloads")).json()
+    assert listed["downloads"][0]["busy"] is True
+    assert (await client.get("/api/downloads/Busy/zip")).status == 409
+    assert (await client.delete("/api/downloads/Busy", headers=SAME_ORIGIN)).status == 409
+    # An ordinary "yes" is not enough: the confirmation page says the folder is still being written.
+    asked = await client.post(
+        "/downloads/Busy/delete", data={"csrf_token": token, "confirm": "yes"}, headers=SAME_ORIGIN
+    )
+    assert asked.status == 200 and "still writing this folder" in await asked.text()
+    assert 'name="confirm" value="busy"' in await asked.text()
+    site.gates["two.mp3"].set()
+    for _ in range(400):
+        if not (await (await client.get("/api/downloads")).json())["downloads"][0]["busy"]:
+            break
+        await asyncio.sleep(0.02)
+    zipped = await client.get("/api/downloads/Busy/zip")
+    assert zipped.status == 200
+    await zipped.read()
+
+
+async def test_the_no_javascript_preview_is_a_post_that_keeps_the_choices(
+    client: TestClient, origin: TestServer
+) -> None:
+    html = await home(client)
+    assert 'id="preview-button" formaction="/preview" formmethod="post"' in html
+    token = csrf_of(html)
+    url = str(origin.make_url("/album"))
+    refused = await client.post("/preview", data={"url": url}, headers=SAME_ORIGIN)
+    assert refused.status == 403
+    page = await client.post(
+        "/preview",
+        data=[("csrf_token", token), ("url", url), ("name", "Mine"), ("tags", "off"), ("tags", "on")],
+        headers=SAME_ORIGIN,
+    )
+    text = await page.text()
+    assert page.status == 200 and 'id="pick-1"' in text
+    assert re.search(r'id="tags" name="tags" type="checkbox" value="on" checked', text)
+    assert 'value="Mine"' in text
