@@ -84,7 +84,7 @@ async def test_a_failed_analysis_keeps_its_message_but_not_the_page_or_its_tree(
     async with open_harness(make_settings(tmp_path)) as harness:
         job, _ = await harness.runner.submit(JobSpec(str(server.make_url("/silent")), mode="server"))
         for _ in range(2):  # asking twice must not grow anything either
-            with pytest.raises(NoAudioError, match="(?i)no audio found"):
+            with pytest.raises(NoAudioError, match=r"(?i)no audio found"):
                 await harness.runner.analyse(job.id)
         assert (await harness.store.get(job.id)).status == "failed"
         assert _analysis_frames() == []
