@@ -8,16 +8,17 @@ from collections.abc import Mapping, Sequence
 
 from audiofetch.config import Settings
 from audiofetch.errors import NoAudioError, ParseError
-from audiofetch.extractors import Extractor
+from audiofetch.extractors import Extractor, WorkBudget
 from audiofetch.models import Detection, Page
 from audiofetch.page import make_page, script_urls
 
 from ._fetch import Document, PageFetcher, fetch_document, fetch_scripts, with_scripts
 from ._merge import choose_extractors, merge, run_extractors
 
-__all__ = ["DETECT_BUDGET", "detect"]
+__all__ = ["CANCEL_GRACE", "DETECT_BUDGET", "detect"]
 
 DETECT_BUDGET = 10.0  # seconds of parsing and extraction one page may take (network excluded)
+CANCEL_GRACE = 2.0  # seconds a cancelled extraction has to stop and hand back what it found
 
 
 def _too_slow(budget: float) -> ParseError:
@@ -37,9 +38,11 @@ async def detect(
 ) -> Detection:
     """Every track at ``url``: fetched through ``fetcher``, parsed and extracted in a worker thread.
 
-    Raises FetchError (network, status, size cap), DetectError for an unknown ``plugin``, ParseError when
-    parsing and extraction exceed ``budget`` seconds, NoAudioError (listing what was looked for) when the
-    page holds neither tracks nor streams. A media URL is read only for its first bytes.
+    Extraction is charged to a ``WorkBudget``; when ``budget`` seconds have passed it is cancelled and
+    the tracks found so far come back with a note in ``Detection.notes``. Raises FetchError (network,
+    status, size cap), DetectError for an unknown ``plugin``, ParseError when parsing alone exceeds
+    ``budget`` or the time ran out before any track was found, NoAudioError (listing what was looked
+    for) when the page holds neither tracks nor streams. A media URL is read only for its first bytes.
     """
     extractors = choose_extractors(plugin)
     document = await fetch_document(
@@ -56,14 +59,23 @@ async def detect(
     left = budget - (time.monotonic() - started)
     scripts = await fetch_scripts(fetcher, page.url, urls, max_bytes=settings.max_page_bytes)
     # The scripts' network time is not the page's: the clock restarts with what parsing left over.
-    deadline = time.monotonic() + left
-    work = asyncio.to_thread(_analyse, page, scripts, extractors, deadline, prefer)
+    work = WorkBudget()
+    thread = asyncio.ensure_future(asyncio.to_thread(_analyse, page, scripts, extractors, work, prefer))
     try:
-        async with asyncio.timeout(max(left, 0.0)):
-            detection = await work
-    except TimeoutError as exc:
-        raise _too_slow(budget) from exc
+        done, _ = await asyncio.wait({thread}, timeout=max(left, 0.0))
+        if not done:
+            # Cooperative cancellation: the extractor at work stops at its next step and the tracks
+            # found so far come back with a note. Only a thread that does not stop is an error.
+            work.cancel()
+            done, _ = await asyncio.wait({thread}, timeout=CANCEL_GRACE)
+            if not done:
+                raise _too_slow(budget)
+    finally:
+        work.cancel()  # also when this task is cancelled: the thread must not outlive the job
+    detection = thread.result()
     if not detection.tracks and not detection.skipped:
+        if detection.notes:
+            raise ParseError(f"no audio found before detection stopped ({detection.notes[0]})")
         looked_for = "; ".join(detection.looked_for)
         raise NoAudioError(f"no audio found on this page (looked for: {looked_for})")
     return detection
@@ -72,7 +84,10 @@ async def detect(
 def _build(document: Document) -> tuple[Page, list[str]]:
     """Worker thread: the parsed Page and the URLs of its external scripts."""
     page = make_page(
-        document.url, document.body, content_type=document.content_type, headers=document.headers
+        document.url,
+        document.body,
+        content_type=document.content_type,
+        headers=document.headers,
     )
     return page, script_urls(page)
 
@@ -81,9 +96,10 @@ def _analyse(
     page: Page,
     scripts: Mapping[str, str],
     extractors: Sequence[Extractor],
-    deadline: float,
+    work: WorkBudget,
     prefer: Sequence[str],
 ) -> Detection:
-    """Worker thread: the fetched scripts put in place, every extractor run, the findings merged."""
+    """Worker thread: the fetched scripts put in place, every extractor run within ``work``, merged."""
     page = with_scripts(page, scripts)
-    return merge(page, run_extractors(page, extractors, deadline=deadline), prefer)
+    run = run_extractors(page, extractors, budget=work)
+    return merge(page, run.findings, prefer, run.notes)

@@ -12,14 +12,24 @@ from __future__ import annotations
 import importlib
 from functools import cache
 
+from audiofetch.extractors._budget import (
+    DEFAULT_STEPS,
+    OutOfWork,
+    WorkBudget,
+    budget_scope,
+)
 from audiofetch.extractors.base import Expected, Extractor, ExtractorTest
 
 __all__ = [
+    "DEFAULT_STEPS",
     "EXTRACTOR_MODULES",
     "Expected",
     "Extractor",
     "ExtractorTest",
+    "OutOfWork",
+    "WorkBudget",
     "all_extractors",
+    "budget_scope",
     "by_name",
 ]
 

@@ -3,6 +3,7 @@ and ``<video>`` elements whose sources are audio (video sources are left out).""
 
 from __future__ import annotations
 
+from audiofetch.extractors._html import markup_index
 from audiofetch.extractors._media import Player, scan_players
 from audiofetch.extractors.base import Expected, Extractor, ExtractorTest
 from audiofetch.htmldom import Node
@@ -46,7 +47,10 @@ class Html5AudioExtractor(Extractor):
         ExtractorTest(
             page="html5_audio/amp.html",
             tracks=(
-                Expected("https://cdn.example.invalid/amp/episode-7.mp3", "Episode 7: Night Trains"),
+                Expected(
+                    "https://cdn.example.invalid/amp/episode-7.mp3",
+                    "Episode 7: Night Trains",
+                ),
                 Expected("/audio/teaser.m4a", "Teaser"),
             ),
         ),
@@ -60,7 +64,7 @@ class Html5AudioExtractor(Extractor):
     )
 
     def detects(self, page: Page) -> bool:
-        return page.root is not None and ("<audio" in page.text or "<amp-audio" in page.text)
+        return page.root is not None and any(markup_index(page.root).tagged(_TAGS))
 
     def extract(self, page: Page) -> list[Track]:
         return scan_players(page, _claim, self.name)[0]

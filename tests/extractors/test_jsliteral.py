@@ -23,9 +23,8 @@ from audiofetch.extractors._jsliteral import (
     find_calls,
     find_values,
     parse_literal,
-    resolve,
-    string_variables,
 )
+from audiofetch.extractors._jsresolve import resolve, string_variables
 
 CASES = [
     ("{a: 1, 'b': \"x\", c: [1, 2,],}", {"a": 1, "b": "x", "c": [1, 2]}),
