@@ -61,12 +61,16 @@ _HOST = re.compile(
     r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}(?::\d{1,5})?",
     re.IGNORECASE,
 )
+_IPV4 = re.compile(r"(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?")
 _FILE_SUFFIXES = frozenset(("html", "htm", "php", "asp", "aspx", "jsp", "json", "xml", "js", "css", "cgi"))
 _MAX_UNWRAP = 8
 
 
 def _host_segment(segment: str) -> bool:
-    """True for a path segment that is a host name (``traffic.example.com``), not a file name."""
+    """True for a path segment that is a host name (``traffic.example.com``, ``192.0.2.7:8080``), not
+    a file name."""
+    if _IPV4.fullmatch(segment):
+        return True
     if not _HOST.fullmatch(segment):
         return False
     suffix = segment.rsplit(":", 1)[0].rsplit(".", 1)[-1].lower()

@@ -134,7 +134,8 @@ def run_extractors(
     budget: WorkBudget | None = None,
     deadline: float | None = None,
 ) -> Run:
-    """Run each extractor whose ``detects`` is true, in registry order, all charged to ``budget``.
+    """Run each extractor whose ``detects`` is true, all charged to ``budget`` (those that read
+    scripts after the others).
 
     An extractor that runs out of steps finds nothing and the others still run (those that read
     scripts stop at once: the budget stays spent); once the budget is cancelled, or ``deadline``
@@ -143,8 +144,11 @@ def run_extractors(
     work = budget or WorkBudget()
     findings: list[Finding] = []
     notes: list[str] = []
+    # Extractors that evaluate scripts go last: if the scripts outlast the budget, the markup's
+    # tracks are already in. ``order`` stays the registry's (it breaks ranking ties).
+    schedule = sorted(enumerate(extractors), key=lambda pair: pair[1].reads_scripts)
     with budget_scope(work):
-        for order, extractor in enumerate(extractors):
+        for order, extractor in schedule:
             if work.cancelled or (deadline is not None and time.monotonic() > deadline):
                 notes.append(f"detection stopped before {extractor.name}: the page's time budget ended")
                 break
@@ -156,6 +160,7 @@ def run_extractors(
                     break
                 continue
             findings.append(Finding.of(extractor, order, tracks, skipped))
+    findings.sort(key=lambda finding: finding.order)
     return Run(tuple(findings), tuple(dict.fromkeys(notes)))
 
 

@@ -36,6 +36,7 @@ class HowlerExtractor(Extractor):
     name = "howler"
     description = "Howler.js sounds (new Howl) and the playlists of howler-based players"
     priority = 80
+    reads_scripts = True
     TESTS = (
         ExtractorTest(
             page="howler/player.html",
