@@ -120,7 +120,7 @@ def media_key(url: str) -> MediaKey:
     """
     parts = urlsplit(normalize_url(unwrap_tracking(url)))
     host = (parts.hostname or "").removeprefix("www.")
-    segments = [unquote(s) for s in parts.path.split("/") if s]
+    segments = _without_podlove_markers([unquote(s) for s in parts.path.split("/") if s])
     kept = [s for s in segments if s.lower() not in _POSITION_SEGMENTS]
     if not kept:
         kept = segments
@@ -137,6 +137,19 @@ def media_key(url: str) -> MediaKey:
         )
     )
     return host, directories, stem, query
+
+
+def _without_podlove_markers(segments: list[str]) -> list[str]:
+    """Podlove names a link's source and context in pairs (``/s/download/c/select-show/``): both go."""
+    out: list[str] = []
+    index = 0
+    while index < len(segments):
+        if segments[index] in ("s", "c") and index + 2 < len(segments):
+            index += 2
+            continue
+        out.append(segments[index])
+        index += 1
+    return out
 
 
 def _is_flag(key: str) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import quote, urljoin, urlsplit
@@ -17,6 +17,7 @@ __all__ = [
     "MarkupIndex",
     "absolute",
     "audio_format",
+    "card_title",
     "clean_text",
     "figure_caption",
     "in_code_sample",
@@ -36,7 +37,8 @@ _SKIP_SCHEMES = ("javascript", "data", "blob", "mailto", "tel", "about")
 _UNSAFE = re.compile(r"[\x00-\x20\x7f]")
 # Characters kept as they are when quoting a URL found in a page: reserved ones and existing escapes.
 _SAFE = ":/?#[]@!$&'()*+,;=%~"
-_CODE_TAGS = frozenset(("pre", "code", "textarea", "template", "noscript", "xmp", "samp", "kbd"))
+# ``<noscript>`` is not among them: sites put their fallback ``<audio>`` there, and it is real.
+_CODE_TAGS = frozenset(("pre", "code", "textarea", "template", "xmp", "samp", "kbd"))
 
 
 def absolute(page: Page, ref: str | None, *, base: str | None = None) -> str | None:
@@ -211,6 +213,46 @@ def _heading_titles(pairs: list[tuple[Node, Node]], counts: dict[int, int]) -> d
         if title is not None:
             titles[id(media)] = title
     return titles
+
+
+_CARD_LEVELS = 4  # how far up from a player its card may start
+_TITLE_CLASS_WORDS = frozenset(("title", "name", "caption", "headline", "heading"))
+_NOT_TITLES = frozenset(("script", "style", "audio", "video", "button", "time", "select", "nav"))
+
+
+def _names_title(node: Node) -> bool:
+    """A node that, by its markup, holds a title: a heading, ``itemprop=name``/``headline``, a
+    ``figcaption``, or a class whose dash/underscore parts say title, name or caption."""
+    if node.tag in _HEADINGS or node.tag == "figcaption":
+        return True
+    if (node.get("itemprop") or "").strip().lower() in ("name", "headline"):
+        return True
+    return any(_TITLE_CLASS_WORDS.intersection(re.split(r"[-_]+", cls.lower())) for cls in node.classes())
+
+
+def card_title(node: Node, is_candidate: Callable[[Node], bool]) -> str | None:
+    """The title shown with a player in its card: the first title-like node (see ``_names_title``) in
+    the largest ancestor (up to ``_CARD_LEVELS`` up) that holds no other candidate player.
+
+    ``is_candidate`` tells which nodes are players (media elements, play buttons); a list of several
+    players never lends its heading to one of them.
+    """
+    card: Node | None = None
+    for level, ancestor in enumerate(node.ancestors()):
+        if level >= _CARD_LEVELS or ancestor.tag in ("body", "main", "#document"):
+            break
+        if any(other is not node and is_candidate(other) for other in ancestor.iter()):
+            break
+        card = ancestor
+    if card is None:
+        return None
+    for item in card.iter():
+        if item is card or item.tag in _NOT_TITLES or not _names_title(item):
+            continue
+        title = title_text(_TRAILING_DURATION.sub("", text_without_badges(item)))
+        if title:
+            return title
+    return None
 
 
 def media_headings(root: Node) -> Mapping[int, str]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from audiofetch.extractors._html import (
     MEDIA_TAGS,
     absolute,
+    card_title,
     figure_caption,
     in_code_sample,
     is_audio_url,
@@ -67,10 +68,24 @@ def _ref(node: Node) -> str | None:
     return None
 
 
+def _source_children(element: Node) -> list[Node]:
+    """The element's ``<source>`` elements, also those wrapped in another element (MediaWiki wraps
+    them in a ``<span>``), never those of a media element nested inside it."""
+    found: list[Node] = []
+    stack = [c for c in reversed(element.children) if isinstance(c, Node)]
+    while stack:
+        node = stack.pop()
+        if node.tag == "source":
+            found.append(node)
+        elif node.tag not in MEDIA_TAGS:
+            stack.extend(c for c in reversed(node.children) if isinstance(c, Node))
+    return found
+
+
 def element_sources(page: Page, element: Node) -> list[Source]:
     """The element's own ``src`` (or lazy ``data-src``) then its ``<source>`` children, in page order."""
     found: list[Source] = []
-    nodes = [element] + [c for c in element.children if isinstance(c, Node) and c.tag == "source"]
+    nodes = [element, *_source_children(element)]
     for node in nodes:
         ref = _ref(node)
         if ref is None:
@@ -102,12 +117,17 @@ def _playlist_form(page: Page, element: Node, sources: list[Source]) -> bool:
 
 
 def element_title(element: Node, headings: Mapping[int, str]) -> str | None:
-    """A title from the element's attributes, its ``<figcaption>``, or the heading that belongs to it."""
+    """A title from the element's attributes, its ``<figcaption>``, the title shown in its card (a
+    heading, linked title, ``itemprop=name`` or caption beside it), or the heading above it."""
     for name in ("title", "data-title", "aria-label"):
         title = title_text(element.get(name))
         if title:
             return title
-    return figure_caption(element) or headings.get(id(element))
+    return (
+        figure_caption(element)
+        or card_title(element, lambda node: node.tag in MEDIA_TAGS)
+        or headings.get(id(element))
+    )
 
 
 def _split(page: Page, player: Player) -> tuple[list[Source], list[SkippedStream]]:

@@ -107,6 +107,22 @@ class FeedExtractor(Extractor):
                 Expected("audio/2024-02-talk.mp3", "Talk: Sniffing magic bytes"),
             ),
         ),
+        ExtractorTest(
+            page="realworld/feed-quirks.rss",
+            tracks=(
+                Expected("/shorts/media/short-5.mp3", "Short 5: The Pilot Boat"),
+                Expected("/shorts/media/short-4.mp3", "Short 4: Buoys"),
+                Expected("/shorts/media/short-3.m4a", "Short 3: Harbour Master (repeat)"),
+                Expected("/shorts/media/short-2.ogg", "Short 2: Tide Gauge"),
+            ),
+        ),
+        ExtractorTest(
+            page="realworld/feed-enclosures.atom",
+            tracks=(
+                Expected("/talks/media/talk-9.mp3", "Talk 9: Lamps & Lenses"),
+                Expected("/talks/media/talk-8.mp3", "Talk 8: Fog Signals"),
+            ),
+        ),
     )
 
     def detects(self, page: Page) -> bool:

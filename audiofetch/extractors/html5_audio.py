@@ -61,6 +61,33 @@ class Html5AudioExtractor(Extractor):
                 Expected("http://127.0.0.1/sounds/bell.wav", "Bell"),
             ),
         ),
+        ExtractorTest(
+            page="realworld/podlove-episode.html",
+            tracks=(
+                Expected(
+                    "http://leuchtfeuer.example.invalid/podlove/file/312/s/webplayer/c/episode/lf042-nebelhorn.m4a",
+                    "LF042 Nebelhorn und Morsezeichen",
+                ),
+            ),
+        ),
+        ExtractorTest(
+            page="realworld/moved-markup.html",
+            tracks=(
+                Expected(
+                    "http://upload.example.invalid/images/4/4a/Haul_away_Joe.ogg",
+                    "Haul Away Joe, sung by the Harbour Singers",
+                ),
+                Expected("/images/2/2b/Leave_her_Johnny.mp3", "Leave Her, Johnny (field recording, 1962)"),
+            ),
+        ),
+        ExtractorTest(
+            page="realworld/titles-in-context.html",
+            tracks=(
+                Expected("/media/tidetable-031.mp3", "31: Lighthouse keepers"),
+                Expected("/media/tidetable-030.mp3", "30: Salt marsh at night"),
+                Expected("/media/tidetable-029.mp3", "29: Dredgers"),
+            ),
+        ),
     )
 
     def detects(self, page: Page) -> bool:

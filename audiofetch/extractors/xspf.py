@@ -62,6 +62,13 @@ class XspfExtractor(Extractor):
             ),
             skipped=("http://127.0.0.1:8000/radio",),
         ),
+        ExtractorTest(
+            page="realworld/sessions.xspf",
+            tracks=(
+                Expected("01-morning-tide.mp3", "Morning Tide"),
+                Expected("/sessions/02-harbour-wall.ogg", "Harbour Wall"),
+            ),
+        ),
     )
 
     def detects(self, page: Page) -> bool:
