@@ -61,6 +61,7 @@ EXTRACTOR_MODULES: tuple[str, ...] = (
     "audiofetch.extractors.jsonld",
     "audiofetch.extractors.opengraph",
     "audiofetch.extractors.json_blobs",
+    "audiofetch.extractors.script_data",
     "audiofetch.extractors.attributes",
     # Last resort: links to audio files.
     "audiofetch.extractors.links",

@@ -49,6 +49,7 @@ __all__ = [
     "Ref",
     "choice",
     "choice_options",
+    "code_and_mask",
     "code_only",
     "concatenations",
     "find_assignments",
@@ -718,6 +719,11 @@ def _scan(script: str) -> tuple[str, str]:
         i = end
     reader.flush()
     return "".join(code), "".join(mask)
+
+
+def code_and_mask(script: str) -> tuple[str, str]:
+    """(code, mask) of ``_scan``: comments blanked; in ``mask`` string contents blanked as well."""
+    return _scan(script)
 
 
 def code_only(script: str) -> str:
