@@ -18,6 +18,7 @@ import posixpath
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from functools import lru_cache
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from audiofetch.formats import AUDIO_EXTENSIONS
@@ -112,6 +113,7 @@ def _inner_url(url: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=16384)
 def media_key(url: str) -> MediaKey:
     """What identifies the media at ``url``: host, directories, file stem and the meaningful query.
 

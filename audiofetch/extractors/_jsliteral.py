@@ -138,6 +138,8 @@ _SIMPLE_ESCAPES = {
 _KEYWORDS = {"true": True, "false": False, "null": None, "undefined": None}
 _NUMERIC_WORDS = {"Infinity": float("inf"), "NaN": float("nan")}
 _EOF = "\0"
+# Characters a string literal holds as they are (not its quote, a backslash or a line break).
+_PLAIN_RUNS = {quote: re.compile(f"[^{quote}\\\\\n]+") for quote in "\"'`"}
 _CLOSERS = frozenset(",;)]}:")
 # After a newline, these continue the expression; anything else starts a new statement.
 _CONTINUE = frozenset(".+-*/%&|^?=<>")
@@ -319,7 +321,14 @@ class _Reader:
         out: list[str] = []
         i = pos + 1
         text = self.text
+        plain = _PLAIN_RUNS[quote]
         while i < len(text):
+            run = plain.match(text, i)
+            if run is not None and run.end() > i:  # a run of ordinary characters in one step
+                self.charge(run.end() - i)
+                out.append(run.group())
+                i = run.end()
+                continue
             self.charge(1)
             char = text[i]
             if char == quote:
@@ -513,7 +522,12 @@ class _Reader:
         i = pos + 1
         text = self.text
         depth = 0
+        plain = _PLAIN_RUNS[quote] if quote != "`" else None
         while i < len(text):
+            if plain is not None and (run := plain.match(text, i)) is not None:
+                self.charge(run.end() - i)  # a run of ordinary characters in one step
+                i = run.end()
+                continue
             self.charge(1)
             char = text[i]
             if char == "\\":
@@ -715,7 +729,12 @@ def _scan(script: str) -> tuple[str, str]:
             last = char
         chunk = script[i:end]
         code.append(chunk)
-        mask.append(chunk if end == i + 1 else chunk[0] + re.sub(r"[^\n]", " ", chunk[1:-1]) + chunk[-1])
+        if end == i + 1:
+            mask.append(chunk)
+        elif "\n" in chunk:  # a template literal over several lines: keep the line breaks
+            mask.append(chunk[0] + re.sub(r"[^\n]", " ", chunk[1:-1]) + chunk[-1])
+        else:
+            mask.append(chunk[0] + " " * (len(chunk) - 2) + chunk[-1])
         i = end
     reader.flush()
     return "".join(code), "".join(mask)
