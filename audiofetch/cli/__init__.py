@@ -210,6 +210,7 @@ def detection_to_json(detection: object) -> dict[str, object]:
             for t in detection.tracks
         ],
         "skipped": [{"url": s.url, "reason": s.reason} for s in detection.skipped],
+        "notes": list(detection.notes),
     }
 
 

@@ -140,6 +140,8 @@ _NUMERIC_WORDS = {"Infinity": float("inf"), "NaN": float("nan")}
 _EOF = "\0"
 # Characters a string literal holds as they are (not its quote, a backslash or a line break).
 _PLAIN_RUNS = {quote: re.compile(f"[^{quote}\\\\\n]+") for quote in "\"'`"}
+# What ``skip`` passes over without looking: no quote, slash, bracket, separator or line break.
+_SKIP_RUN = re.compile(r"[^\"'`/()\[\]{},;?:\n]+")
 _CLOSERS = frozenset(",;)]}:")
 # After a newline, these continue the expression; anything else starts a new statement.
 _CONTINUE = frozenset(".+-*/%&|^?=<>")
@@ -474,6 +476,13 @@ class _Reader:
         last = "("
         i = pos
         while i < len(text):
+            run = _SKIP_RUN.match(text, i)
+            if run is not None:  # ordinary code up to the next bracket, separator or quote, in one step
+                self.charge(run.end() - i)
+                stripped = run.group().rstrip()
+                last = stripped[-1] if stripped else last
+                i = run.end()
+                continue
             self.charge(1)
             char = text[i]
             if char in "\"'`":
