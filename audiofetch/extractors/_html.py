@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import quote, urljoin, urlsplit
@@ -26,6 +26,7 @@ __all__ = [
     "link_title",
     "markup_index",
     "media_headings",
+    "player_counts",
     "stream_reason",
     "text_without_badges",
     "title_text",
@@ -162,10 +163,12 @@ class MarkupIndex:
 
     ``elements``: media elements, links and scripts in document order (code samples included; callers
     filter with ``in_code_sample``). ``headings``: title from a heading, by ``id()`` of its media element.
+    ``media_counts``: how many media elements each node holds, by ``id()`` (see ``card_title``).
     """
 
     elements: tuple[Node, ...]
     headings: Mapping[int, str]
+    media_counts: Mapping[int, int]
 
     def tagged(self, tags: Collection[str]) -> Iterator[Node]:
         """The indexed elements whose tag is in ``tags``, in document order."""
@@ -194,7 +197,7 @@ def markup_index(root: Node) -> MarkupIndex:
                 if last is not None:
                     pairs.append((last, node))
                 last = None
-    return MarkupIndex(tuple(elements), _heading_titles(pairs, counts))
+    return MarkupIndex(tuple(elements), _heading_titles(pairs, counts), counts)
 
 
 def _heading_titles(pairs: list[tuple[Node, Node]], counts: dict[int, int]) -> dict[int, str]:
@@ -230,18 +233,27 @@ def _names_title(node: Node) -> bool:
     return any(_TITLE_CLASS_WORDS.intersection(re.split(r"[-_]+", cls.lower())) for cls in node.classes())
 
 
-def card_title(node: Node, is_candidate: Callable[[Node], bool]) -> str | None:
-    """The title shown with a player in its card: the first title-like node (see ``_names_title``) in
-    the largest ancestor (up to ``_CARD_LEVELS`` up) that holds no other candidate player.
+def player_counts(players: Iterable[Node]) -> dict[int, int]:
+    """How many of ``players`` each node holds (by ``id()``), for ``card_title``; linear in their depth."""
+    counts: dict[int, int] = {}
+    for player in players:
+        for holder in (player, *player.ancestors()):
+            counts[id(holder)] = counts.get(id(holder), 0) + 1
+    return counts
 
-    ``is_candidate`` tells which nodes are players (media elements, play buttons); a list of several
+
+def card_title(node: Node, counts: Mapping[int, int]) -> str | None:
+    """The title shown with a player in its card: the first title-like node (see ``_names_title``) in
+    the largest ancestor (up to ``_CARD_LEVELS`` up) that holds no other player.
+
+    ``counts`` (from ``player_counts``) says how many players each node holds: a list of several
     players never lends its heading to one of them.
     """
     card: Node | None = None
     for level, ancestor in enumerate(node.ancestors()):
         if level >= _CARD_LEVELS or ancestor.tag in ("body", "main", "#document"):
             break
-        if any(other is not node and is_candidate(other) for other in ancestor.iter()):
+        if counts.get(id(ancestor), 0) > 1:
             break
         card = ancestor
     if card is None:

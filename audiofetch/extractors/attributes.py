@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from audiofetch.extractors._html import (
@@ -20,6 +21,7 @@ from audiofetch.extractors._html import (
     in_code_sample,
     is_audio_url,
     link_title,
+    player_counts,
     stream_reason,
     title_text,
 )
@@ -109,7 +111,7 @@ def _handler_title(value: str, refs: list[str]) -> str | None:
     return None
 
 
-def _title(node: Node, name: str, value: str, refs: list[str], players: set[int]) -> str | None:
+def _title(node: Node, name: str, value: str, refs: list[str], players: Mapping[int, int]) -> str | None:
     for key, attr in node.attrs.items():
         if (_TITLE_ATTR.search(key) or key == "aria-label") and (title := title_text(attr)):
             return title
@@ -119,9 +121,7 @@ def _title(node: Node, name: str, value: str, refs: list[str], players: set[int]
         packed = _json_title(value)
     else:
         packed = _packed_title(value, refs)
-    return (
-        packed or link_title(node) or card_title(node, lambda other: id(other) in players) or _row_title(node)
-    )
+    return packed or link_title(node) or card_title(node, players) or _row_title(node)
 
 
 class AttributesExtractor(Extractor):
@@ -157,7 +157,7 @@ class AttributesExtractor(Extractor):
 
     def extract(self, page: Page) -> list[Track]:
         candidates = _candidates(page)
-        players = {id(node) for node, _, _, _ in candidates}
+        players = player_counts(node for node, _, _, _ in candidates)
         tracks: list[Track] = []
         seen: set[str] = set()
         for node, name, value, refs in candidates:
