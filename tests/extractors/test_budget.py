@@ -9,7 +9,7 @@ import pytest
 
 from audiofetch.detect import detect_page
 from audiofetch.detect._merge import merge, run_extractors
-from audiofetch.extractors import OutOfWork, WorkBudget, all_extractors, budget_scope
+from audiofetch.extractors import Extractor, OutOfWork, WorkBudget, all_extractors, budget_scope
 from audiofetch.extractors._jsresolve import Resolver
 from audiofetch.extractors._scripts import page_variables
 from audiofetch.page import make_page
@@ -138,3 +138,38 @@ def test_out_of_work_is_not_a_value_error_so_lenient_fallbacks_never_swallow_it(
     with pytest.raises(OutOfWork) as caught:
         work.charge(11)
     assert caught.value.cancelled is False
+
+
+def test_each_script_is_scanned_once_per_page_whatever_the_number_of_extractors() -> None:
+    from audiofetch.extractors._jsliteral import _scan
+
+    page = page_with(ternary_chain(50) + "var extra = '/media/extra.mp3'; new Howl({src: [extra]});")
+    _scan.cache_clear()
+    detect_page(page)
+    info = _scan.cache_info()
+    scripts = [s for s in page.scripts if s.text.strip()]
+    assert info.misses == len(scripts)  # one scan per script text
+    assert info.hits >= len(scripts)  # ... shared by the other extractors that read it
+
+
+class Refuses(Extractor):
+    """An extractor that does not recognise the page, and counts how often it is asked to extract."""
+
+    name = "refuses"
+    description = "never applies"
+    calls = 0
+
+    def detects(self, page) -> bool:
+        return False
+
+    def extract(self, page):
+        Refuses.calls += 1
+        return []
+
+
+def test_extractors_whose_detects_is_false_do_not_run() -> None:
+    page = page_with("var a = 1;")
+    run = run_extractors(page, (Refuses(), *all_extractors()))
+    assert Refuses.calls == 0
+    assert run.findings[0].source == "refuses"
+    assert run.findings[0].tracks == ()
