@@ -37,14 +37,22 @@ class Resolver:
     ``env`` keys are canonical ref spellings: a root name (``"mediaPath"``, ``"data"``) or a prefix
     with computed indexes (``"tracks[*]"``, to bind one playlist item); the rest of a path is walked
     through the bound value. ``settled``: the entries are already resolved (as ``page_variables``
-    gives them), so only leftover references among them are resolved again.
+    gives them), so only leftover references among them are resolved again. ``bound`` entries (one
+    playlist item at ``"tracks[*]"``) come before ``env``'s and are taken as they are.
     """
 
-    __slots__ = ("_active", "_memo", "_work", "env", "settled")
+    __slots__ = ("_active", "_memo", "_work", "bound", "env", "settled")
 
-    def __init__(self, env: Mapping[str, JsValue], *, settled: bool = False) -> None:
+    def __init__(
+        self,
+        env: Mapping[str, JsValue],
+        *,
+        settled: bool = False,
+        bound: Mapping[str, JsValue] | None = None,
+    ) -> None:
         self.env = env
         self.settled = settled
+        self.bound = bound or {}
         self._memo: dict[str, JsValue] = {}
         self._active: set[str] = set()
         self._work = current_budget()
@@ -87,9 +95,12 @@ class Resolver:
     def _lookup(self, ref: Ref, depth: int) -> JsValue:
         for cut in range(len(ref.path), 0, -1):
             prefix = Ref(ref.path[:cut]).text
-            if prefix not in self.env:
+            if prefix in self.bound:
+                current = self.bound[prefix]
+            elif prefix in self.env:
+                current = self.entry(prefix, depth)
+            else:
                 continue
-            current = self.entry(prefix, depth)
             if current is _MISSING:
                 return ref
             for part in ref.path[cut:]:

@@ -8,8 +8,7 @@ URLs made absolute against the page (never the script), video and never-ending s
 from __future__ import annotations
 
 import re
-from collections import ChainMap
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from urllib.parse import urlsplit
 
@@ -26,7 +25,7 @@ from audiofetch.extractors._jsliteral import (
     find_calls,
     find_values,
 )
-from audiofetch.extractors._jsresolve import Resolver, resolve, strings_of
+from audiofetch.extractors._jsresolve import Resolver, strings_of
 from audiofetch.formats import url_extension
 from audiofetch.models import Page, SkippedStream, Track
 
@@ -69,9 +68,32 @@ def script_texts(page: Page) -> list[str]:
     return [script.text for script in page.scripts if script.type in _JS_TYPES and script.text.strip()]
 
 
+class _Variables(Mapping[str, JsValue]):
+    """A page's variables, each resolved the first time it is read (and only then), memoised.
+
+    A 400 KB library declares thousands of variables that no extractor ever asks for.
+    """
+
+    def __init__(self, raw: dict[str, JsValue]) -> None:
+        self.raw = raw
+        self._resolver = Resolver(raw)
+
+    def __getitem__(self, name: str) -> JsValue:
+        return self._resolver.entry(name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.raw
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.raw)
+
+    def __len__(self) -> int:
+        return len(self.raw)
+
+
 @lru_cache(maxsize=4)
-def _variables(page: Page) -> dict[str, JsValue]:
-    """The page's variables, each resolved once (one memoising ``Resolver`` for all of them)."""
+def _variables(page: Page) -> _Variables:
+    """The page's variables (all scripts share the page's global scope), resolved on demand."""
     merged: dict[str, JsValue] = {}
     strings: dict[str, JsValue] = {}
     for text in script_texts(page):
@@ -79,8 +101,7 @@ def _variables(page: Page) -> dict[str, JsValue]:
         strings.update(strings_of(assignments))
         merged.update(assignments)
     merged.update(strings)
-    resolver = Resolver(merged)
-    return {name: resolver.entry(name) for name in merged}
+    return _Variables(merged)
 
 
 def mentions(page: Page, *needles: str) -> bool:
@@ -123,7 +144,11 @@ def templates(page: Page) -> list[Concat | Choice]:
 def arrays_of_objects(page: Page) -> dict[str, list[dict[str, JsValue]]]:
     """Page variables holding a non-empty array of objects (candidate playlists), by name."""
     found: dict[str, list[dict[str, JsValue]]] = {}
-    for name, value in page_variables(page).items():
+    variables = _variables(page)
+    for name, raw in variables.raw.items():
+        if not isinstance(raw, list | Ref):
+            continue  # only an array (or a name for one) can hold a playlist: the rest stays unread
+        value = variables[name]
         if isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
             found[name] = [item for item in value if isinstance(item, dict)]
     return found
@@ -256,4 +281,4 @@ def bind(page: Page, value: JsValue, prefix: str, item: JsValue) -> JsValue:
 
     The variables are not copied per item: a 3,000-entry playlist costs 3,000 small resolutions.
     """
-    return resolve(value, ChainMap({prefix: item}, _variables(page)), settled=True)
+    return Resolver(_variables(page), settled=True, bound={prefix: item}).resolve(value)
