@@ -185,6 +185,8 @@ def _run_inspect(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{track.index:>3}. {track.title or '(untitled)'}\n     {track.url}")
     for stream in detection.skipped:
         print(f"  skipped: {stream.url} ({stream.reason})")
+    for note in detection.notes:
+        print(f"  note: {note}")
     return OK
 
 
