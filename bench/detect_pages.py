@@ -77,7 +77,7 @@ async def _startup() -> float:
     """The reference: a process that imports everything ``inspect`` imports, and does nothing."""
     started = time.perf_counter()
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", "import audiofetch.cli, audiofetch.cli._commands"
+        sys.executable, "-c", "import audiofetch.cli, audiofetch.cli._inspect"
     )
     await process.wait()
     return time.perf_counter() - started

@@ -172,7 +172,7 @@ def _prefer(args: argparse.Namespace) -> tuple[str, ...]:
 
 
 def _run_inspect(args: argparse.Namespace, settings: Settings) -> int:
-    from audiofetch.cli._commands import inspect_page
+    from audiofetch.cli._inspect import inspect_page
 
     _check_page_url(args.url)
     _check_plugin(args.plugin)

@@ -36,13 +36,7 @@ from audiofetch.net import Fetcher, open_fetcher
 
 from ._progress import ProgressView, human_bytes
 
-__all__ = ["get_page", "inspect_page"]
-
-
-async def inspect_page(settings: Settings, url: str, *, plugin: str, prefer: Sequence[str]) -> Detection:
-    """Detect the tracks of ``url`` without downloading them."""
-    async with open_fetcher(settings) as fetcher:
-        return await detect(fetcher, url, settings=settings, plugin=plugin, prefer=prefer)
+__all__ = ["get_page"]
 
 
 def _free_zip_path(out: Path, name: str) -> Path:
