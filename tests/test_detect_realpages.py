@@ -105,3 +105,14 @@ async def test_when_the_page_s_time_ends_the_tracks_found_so_far_come_back_with_
         detection = await detect(fetcher, slow_site + "/index.html", settings=settings, budget=0.2)
     assert [(t.url, t.title) for t in detection.tracks] == [(slow_site + "/opening.mp3", "Opening")]
     assert detection.notes  # the scripts were not read to the end: stopped by time (or, else, by steps)
+
+
+def test_script_strings_that_are_only_parts_of_a_url_or_a_silent_unlock_sound_are_not_tracks() -> None:
+    script = (
+        "var base = '/audio/', unlock = '/lib/silence.mp3';"
+        "function src(name) { return base + name + '-128.mp3'; }"
+        "var intro = {title: 'Intro', file: '/audio/intro.mp3'};"
+    )
+    html = f"<script>{script}</script>"
+    page = make_page(f"{ORIGIN}/lib.html", html.encode(), content_type="text/html")
+    assert [(t.url, t.title) for t in detect_page(page).tracks] == [(f"{ORIGIN}/audio/intro.mp3", "Intro")]

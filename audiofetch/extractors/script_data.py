@@ -36,6 +36,7 @@ _AUDIO_STRING = re.compile(
 _TITLE_KEYS = ("title", "name", "trackTitle", "track_title", "episodeTitle", "label", "caption", "headline")
 _ARTIST_KEYS = ("artist", "author", "creator", "performer")
 _JSON = json.JSONDecoder()
+_PLACEHOLDER = re.compile(r"(?:^|/)(?:silen(?:ce|t)|null|blank|empty)(?:[-_][\w-]+)?\.\w+(?:[?#].*)?$", re.I)
 _REACH = 4000  # how far back an enclosing object may start
 # A function that runs when the visitor clicks (types, submits): what it adds is not on the page yet.
 _HANDLER = re.compile(
@@ -60,6 +61,13 @@ def _handler_bodies(code: str, mask: str) -> list[tuple[int, int]]:
             if handler:
                 spans.append((start, at))
     return sorted(spans)
+
+
+def _fragment(code: str, start: int, end: int) -> bool:
+    """True for a string concatenated with something (``base + "-128.mp3"``): only part of a URL."""
+    before = code[max(0, start - 40) : start].rstrip()
+    after = code[end : end + 40].lstrip()
+    return before.endswith("+") or after.startswith("+")
 
 
 def _unescape(ref: str) -> str:
@@ -129,8 +137,10 @@ def _found(page: Page) -> Iterator[tuple[str, str | None, str | None]]:
             if where >= 0 and handlers[where][1] > match.start():
                 continue  # added by a click handler: not on the page
             ref = _unescape(match.group(2))
-            if not is_audio_url(ref) or "${" in ref:
+            if not is_audio_url(ref) or "${" in ref or _fragment(code, match.start(), match.end()):
                 continue
+            if _PLACEHOLDER.search(ref):
+                continue  # a library's silent sound, played to unlock audio: not a track
             start = _opening(mask, match.start())
             obj = objects.at(start) if start is not None else None
             title, artist = _field(obj, _TITLE_KEYS), _field(obj, _ARTIST_KEYS)
