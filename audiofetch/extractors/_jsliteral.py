@@ -817,6 +817,9 @@ def find_values(script: str, pattern: str | re.Pattern[str]) -> list[JsValue]:
 _DECLARATION = re.compile(r"(?<![\w$.])(?:var|let|const)\s+")
 _ASSIGNMENT = re.compile(r"(?<![\w$.])([A-Za-z_$][\w$]*)\s*=(?![=>])")
 _DECLARED = re.compile(r"([A-Za-z_$][\w$]*)\s*(=(?![=>]))?")
+# Values that are never data; an assignment needs no end (unlike a declaration list), so they are not
+# skipped over, which would read a whole function body for nothing.
+_OPAQUE_START = re.compile(r"(?:function\b|class\b|async\b|new\s)")
 _RESERVED = frozenset(("var", "let", "const", "return", "typeof", "new", "in", "of"))
 
 
@@ -845,6 +848,10 @@ def _assignment_list(script: str) -> list[tuple[str, JsValue]]:
         declared_at = {start for start, _, _ in found}
         for match in _ASSIGNMENT.finditer(mask):
             if match.start() in declared_at or match.group(1) in _RESERVED:
+                continue
+            opaque = _OPAQUE_START.match(code, reader.space(match.end()))
+            if opaque is not None:  # a function, class or object being built: nothing to read in it
+                found.append((match.start(), match.group(1), Opaque(opaque.group())))
                 continue
             try:
                 value, _ = reader.expression(match.end(), 1)
