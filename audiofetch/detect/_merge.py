@@ -19,7 +19,6 @@ unless ``prefer`` names formats; tracks are numbered 1..N.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from urllib.parse import urljoin, urlsplit
@@ -127,41 +126,49 @@ def _safely(extractor: Extractor, page: Page) -> tuple[tuple[Track, ...], tuple[
         return (), ()
 
 
-def run_extractors(
-    page: Page,
-    extractors: Sequence[Extractor],
-    *,
-    budget: WorkBudget | None = None,
-    deadline: float | None = None,
-) -> Run:
+def run_extractors(page: Page, extractors: Sequence[Extractor], *, budget: WorkBudget | None = None) -> Run:
     """Run each extractor whose ``detects`` is true, all charged to ``budget`` (those that read
     scripts after the others).
 
     An extractor that runs out of steps finds nothing and the others still run (those that read
-    scripts stop at once: the budget stays spent); once the budget is cancelled, or ``deadline``
-    (``time.monotonic``) has passed, no further extractor runs. Either way the run says so in a note.
+    scripts stop at once: the budget stays spent); once the budget is cancelled (the caller's time is
+    up) no further extractor runs. Either way one note says what was left undone.
     """
     work = budget or WorkBudget()
     findings: list[Finding] = []
-    notes: list[str] = []
+    out_of_steps: list[str] = []
+    reason = ""
+    stopped: list[str] = []
     # Extractors that evaluate scripts go last: if the scripts outlast the budget, the markup's
     # tracks are already in. ``order`` stays the registry's (it breaks ranking ties).
     schedule = sorted(enumerate(extractors), key=lambda pair: pair[1].reads_scripts)
     with budget_scope(work):
-        for order, extractor in schedule:
-            if work.cancelled or (deadline is not None and time.monotonic() > deadline):
-                notes.append(f"detection stopped before {extractor.name}: the page's time budget ended")
+        for position, (order, extractor) in enumerate(schedule):
+            if work.cancelled:
+                stopped = [e.name for _, e in schedule[position:]]
                 break
             try:
                 tracks, skipped = _safely(extractor, page)
             except OutOfWork as exc:
-                notes.append(f"{extractor.name} stopped early: {exc}")
                 if exc.cancelled:
+                    stopped = [e.name for _, e in schedule[position:]]
                     break
+                reason = str(exc)
+                out_of_steps.append(extractor.name)
                 continue
             findings.append(Finding.of(extractor, order, tracks, skipped))
     findings.sort(key=lambda finding: finding.order)
-    return Run(tuple(findings), tuple(dict.fromkeys(notes)))
+    notes: list[str] = []
+    if out_of_steps:
+        notes.append(
+            f"{reason}: {', '.join(out_of_steps)} found nothing (tracks shown are what the rest found)"
+        )
+    if stopped:
+        notes.append(
+            f"detection stopped when the page's time budget ended: {', '.join(stopped)} did not finish"
+            " (tracks shown are what was found before)"
+        )
+    return Run(tuple(findings), tuple(notes))
 
 
 def _formats_of(url: str) -> set[str]:
