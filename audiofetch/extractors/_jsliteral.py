@@ -13,15 +13,11 @@ running anything. What it cannot evaluate it keeps as data, so extractors can fi
 Public API (private to ``audiofetch.extractors``):
 
 - ``parse_literal(text, start=0) -> (value, end)``: one expression; raises ``ValueError``.
-- ``code_only(script) -> str``: the script with comments blanked (same length, same offsets).
-- ``find_calls(script, callee) -> list[Call]``: argument values of every call whose callee matches
-  the regex ``callee`` (``r"new\\s+Howl"``, ``r"\\.jPlayer"``), in script order.
-- ``find_values(script, pattern) -> list[value]``: the expression after each match (``\\.source\\s*=``).
-- ``find_assignments(script) -> dict[str, value]``: ``var/let/const x = ...`` and ``x = ...``.
-- ``concatenations(script) -> list[Concat]``: every ``+`` chain of names and strings in the code.
+- ``Reader``: the reader itself, for ``_jsscan``'s searches over whole scripts.
 - ``fold(parts) -> value``: evaluate a ``+`` chain as far as its parts allow.
 
-Resolving references against a page's variables is ``_jsresolve``'s job.
+Searching whole scripts (calls, assignments, concatenations) is ``_jsscan``'s job; resolving references
+against a page's variables is ``_jsresolve``'s.
 
 Cost is bounded: every scan is linear (a regex match that starts inside text an earlier parse of the
 same search already consumed is skipped), nesting is capped at ``MAX_DEPTH`` and nothing recurses
@@ -34,30 +30,29 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TypeAlias
 
 from audiofetch.extractors._budget import current_budget
 
 __all__ = [
+    "CLOSERS",
+    "CONTINUE",
+    "EOF",
     "MAX_DEPTH",
     "Call",
     "Choice",
     "Concat",
     "JsValue",
     "Opaque",
+    "REGEX_BEFORE",
+    "Reader",
     "Ref",
     "choice",
     "choice_options",
-    "code_and_mask",
-    "code_only",
-    "concatenations",
-    "find_assignments",
-    "find_calls",
-    "find_values",
     "fold",
     "is_primitive",
     "parse_literal",
+    "skip_regex",
 ]
 
 MAX_DEPTH = 64
@@ -137,23 +132,23 @@ _SIMPLE_ESCAPES = {
 }
 _KEYWORDS = {"true": True, "false": False, "null": None, "undefined": None}
 _NUMERIC_WORDS = {"Infinity": float("inf"), "NaN": float("nan")}
-_EOF = "\0"
+EOF = "\0"
 # Characters a string literal holds as they are (not its quote, a backslash or a line break).
 _PLAIN_RUNS = {quote: re.compile(f"[^{quote}\\\\\n]+") for quote in "\"'`"}
 # What ``skip`` passes over without looking: no quote, slash, bracket, separator or line break.
 _SKIP_RUN = re.compile(r"[^\"'`/()\[\]{},;?:\n]+")
-_CLOSERS = frozenset(",;)]}:")
+CLOSERS = frozenset(",;)]}:")
 # After a newline, these continue the expression; anything else starts a new statement.
-_CONTINUE = frozenset(".+-*/%&|^?=<>")
+CONTINUE = frozenset(".+-*/%&|^?=<>")
 _OPENERS = {"(": ")", "[": "]", "{": "}"}
-_REGEX_BEFORE = frozenset("(,=:[!&|?{};+-*%<>~^")
+REGEX_BEFORE = frozenset("(,=:[!&|?{};+-*%<>~^")
 
 
 class _LimitError(ValueError):
     """Nesting or work past the reader's limits: never rescued by a lenient fallback."""
 
 
-class _Reader:
+class Reader:
     """Recursive descent over one text; ``furthest`` records how far any attempt got (for skipping)."""
 
     def __init__(self, text: str, budget: int | None = None) -> None:
@@ -195,8 +190,8 @@ class _Reader:
         return match.end() if match else pos
 
     def peek(self, pos: int) -> str:
-        """The character at ``pos``, or ``_EOF`` (never ``""``, which ``in "..."`` would accept)."""
-        return self.text[pos] if pos < len(self.text) else _EOF
+        """The character at ``pos``, or ``EOF`` (never ``""``, which ``in "..."`` would accept)."""
+        return self.text[pos] if pos < len(self.text) else EOF
 
     # Expressions ------------------------------------------------------------------------------------
 
@@ -213,7 +208,7 @@ class _Reader:
             value, end = self.chain(start, depth)
             after = self.space(end)
             nxt = self.peek(after)
-            if nxt in _CLOSERS or nxt == _EOF or ("\n" in self.text[end:after] and nxt not in _CONTINUE):
+            if nxt in CLOSERS or nxt == EOF or ("\n" in self.text[end:after] and nxt not in CONTINUE):
                 return value, after
         except _LimitError:
             raise
@@ -492,8 +487,8 @@ class _Reader:
             if char == "/" and text[i + 1 : i + 2] in ("/", "*"):
                 i = self.space(i)
                 continue
-            if char == "/" and last in _REGEX_BEFORE:
-                i = _skip_regex(text, i)
+            if char == "/" and last in REGEX_BEFORE:
+                i = skip_regex(text, i)
                 last = "a"
                 continue
             if char in _OPENERS:
@@ -562,10 +557,11 @@ def _statement_ends(text: str, newline: int, last: str) -> bool:
         return False
     following = _SPACE.match(text, newline)
     after = following.end() if following else newline + 1
-    return text[after : after + 1] not in _CONTINUE | {",", ")", "]", "}", ":"}
+    return text[after : after + 1] not in CONTINUE | {",", ")", "]", "}", ":"}
 
 
-def _skip_regex(text: str, pos: int) -> int:
+def skip_regex(text: str, pos: int) -> int:
+    """The offset after the regex literal at ``pos`` (a slash), or ``pos + 1`` for a division sign."""
     i = pos + 1
     in_class = False
     while i < len(text) and text[i] != "\n":
@@ -678,238 +674,8 @@ def parse_literal(text: str, start: int = 0) -> tuple[JsValue, int]:
     Raises ``ValueError`` when no value starts there or it is malformed or too deep (and ``OutOfWork``
     when the page's budget is spent).
     """
-    reader = _Reader(text)
+    reader = Reader(text)
     try:
         return reader.expression(start, 0)
     except RecursionError as exc:  # only reachable with a tiny interpreter stack; MAX_DEPTH guards it
         raise ValueError("nesting too deep") from exc
-
-
-_INTERESTING = re.compile(r"[\"'`/]")
-
-
-@lru_cache(maxsize=32)  # every extractor of a page asks for the same scripts: each is scanned once
-def _scan(script: str) -> tuple[str, str]:
-    """(code, mask): comments blanked in both; in ``mask`` string and regex contents are blanked too.
-
-    Both keep every offset, so regexes search ``mask`` (never matching text inside strings) and the
-    reader parses ``code`` at the same positions. Charged to the page's budget (one step a character).
-    """
-    reader = _Reader(script, budget=1 << 62)  # a single linear pass
-    code: list[str] = []
-    mask: list[str] = []
-    i = 0
-    last = "("
-    while i < len(script):
-        # Copy the plain code up to the next quote or slash in one piece (C speed, not per character).
-        found = _INTERESTING.search(script, i)
-        stop = found.start() if found else len(script)
-        if stop > i:
-            chunk = script[i:stop]
-            code.append(chunk)
-            mask.append(chunk)
-            stripped = chunk.rstrip()
-            if stripped:
-                last = stripped[-1]
-            reader.charge(stop - i)
-            i = stop
-            continue
-        char = script[i]
-        end = i + 1
-        if char in "\"'`":
-            try:
-                end = reader.skip_string(i)
-            except ValueError:
-                end = max(reader.furthest, i + 1)
-            last = "a"
-        elif script[i + 1 : i + 2] in ("/", "*"):
-            close = script.find("\n", i) if script[i + 1] == "/" else script.find("*/", i + 2)
-            end = len(script) if close < 0 else close + (0 if script[i + 1] == "/" else 2)
-            blank = re.sub(r"[^\n]", " ", script[i:end])
-            code.append(blank)
-            mask.append(blank)
-            reader.charge(end - i)
-            i = end
-            continue
-        elif last in _REGEX_BEFORE:
-            end = _skip_regex(script, i)
-            last = "a"
-        else:
-            last = char
-        chunk = script[i:end]
-        code.append(chunk)
-        if end == i + 1:
-            mask.append(chunk)
-        elif "\n" in chunk:  # a template literal over several lines: keep the line breaks
-            mask.append(chunk[0] + re.sub(r"[^\n]", " ", chunk[1:-1]) + chunk[-1])
-        else:
-            mask.append(chunk[0] + " " * (len(chunk) - 2) + chunk[-1])
-        i = end
-    reader.flush()
-    return "".join(code), "".join(mask)
-
-
-def code_and_mask(script: str) -> tuple[str, str]:
-    """(code, mask) of ``_scan``: comments blanked; in ``mask`` string contents blanked as well."""
-    return _scan(script)
-
-
-def code_only(script: str) -> str:
-    """The script with comments replaced by spaces (newlines kept), so offsets stay the same."""
-    return _scan(script)[0]
-
-
-def find_calls(script: str, callee: str | re.Pattern[str], *, nested: bool = False) -> list[Call]:
-    """Every call ``<callee>(args)`` in the script's code, in order; malformed ones are left out.
-
-    ``callee`` is searched outside strings and comments; the call's ``(`` must follow the match.
-    Calls inside the arguments of an earlier match are skipped unless ``nested`` (then the work
-    budget, not the structure, bounds the cost).
-    """
-    pattern = re.compile(callee) if isinstance(callee, str) else callee
-    code, mask = _scan(script)
-    reader = _Reader(code)
-    calls: list[Call] = []
-    for match in pattern.finditer(mask):
-        if match.start() < reader.furthest and not nested:
-            continue
-        if reader.budget <= 0:
-            break
-        pos = reader.space(match.end())
-        if reader.peek(pos) != "(":
-            continue
-        args: list[JsValue] = []
-        pos = reader.space(pos + 1)
-        try:
-            while reader.peek(pos) != ")":
-                value, pos = reader.expression(pos, 1)
-                args.append(value)
-                if reader.peek(pos) == ",":
-                    pos = reader.space(pos + 1)
-                elif reader.peek(pos) != ")":
-                    raise reader.fail(pos, "expected ',' or ')'")
-        except (ValueError, RecursionError):
-            continue
-        reader.furthest = max(reader.furthest, pos + 1)
-        calls.append(Call(tuple(args), match.start(), pos + 1, match.group()))
-    return calls
-
-
-def find_values(script: str, pattern: str | re.Pattern[str]) -> list[JsValue]:
-    """The value of the expression right after each match of ``pattern`` (``.source =``)."""
-    code, mask = _scan(script)
-    reader = _Reader(code)
-    values: list[JsValue] = []
-    for match in re.finditer(pattern, mask):
-        if match.start() < reader.furthest:
-            continue
-        try:
-            value, end = reader.expression(match.end(), 1)
-        except (ValueError, RecursionError):
-            if reader.budget <= 0:
-                break
-            continue
-        reader.furthest = max(reader.furthest, end)
-        values.append(value)
-    return values
-
-
-_DECLARATION = re.compile(r"(?<![\w$.])(?:var|let|const)\s+")
-_ASSIGNMENT = re.compile(r"(?<![\w$.])([A-Za-z_$][\w$]*)\s*=(?![=>])")
-_DECLARED = re.compile(r"([A-Za-z_$][\w$]*)\s*(=(?![=>]))?")
-# Values that are never data; an assignment needs no end (unlike a declaration list), so they are not
-# skipped over, which would read a whole function body for nothing.
-_OPAQUE_START = re.compile(r"(?:function\b|class\b|async\b|new\s)")
-_RESERVED = frozenset(("var", "let", "const", "return", "typeof", "new", "in", "of"))
-
-
-def _assignment_list(script: str) -> list[tuple[str, JsValue]]:
-    """(name, value) for every simple assignment in the code, in source order."""
-    code, mask = _scan(script)
-    reader = _Reader(code)
-    found: list[tuple[int, str, JsValue]] = []
-    try:
-        for match in _DECLARATION.finditer(mask):
-            pos = match.end()
-            while (declared := _DECLARED.match(mask, pos)) and declared.group(1) not in _RESERVED:
-                pos = declared.end()
-                if declared.group(2):
-                    try:
-                        value, pos = reader.expression(pos, 1)
-                    except ValueError:
-                        if reader.budget <= 0:
-                            raise
-                        break
-                    found.append((declared.start(), declared.group(1), value))
-                pos = reader.space(pos)
-                if reader.peek(pos) != ",":
-                    break
-                pos = reader.space(pos + 1)
-        declared_at = {start for start, _, _ in found}
-        for match in _ASSIGNMENT.finditer(mask):
-            if match.start() in declared_at or match.group(1) in _RESERVED:
-                continue
-            opaque = _OPAQUE_START.match(code, reader.space(match.end()))
-            if opaque is not None:  # a function, class or object being built: nothing to read in it
-                found.append((match.start(), match.group(1), Opaque(opaque.group())))
-                continue
-            try:
-                value, _ = reader.expression(match.end(), 1)
-            except ValueError:
-                if reader.budget <= 0:
-                    raise
-                continue
-            found.append((match.start(), match.group(1), value))
-    except (ValueError, RecursionError):
-        pass  # work budget spent: keep what was read
-    found.sort(key=lambda item: item[0])
-    return [(name, value) for _, name, value in found]
-
-
-def _is_empty(value: JsValue) -> bool:
-    return isinstance(value, Opaque) or value is None or value == "" or value == [] or value == {}
-
-
-def find_assignments(script: str) -> dict[str, JsValue]:
-    """``var/let/const x = v`` and ``x = v`` (also ``var a = 1, b = 2``): one value per name.
-
-    Scripts often declare a variable empty and fill it later (``extension = ''`` then ``extension =
-    canPlay ? '.mp3' : '.ogg'``), so the last value that is neither empty nor opaque wins; a name that
-    only ever gets empty or opaque values keeps its last one.
-    """
-    return dict(_assignments(script))
-
-
-@lru_cache(maxsize=32)  # every extractor of a page reads the same scripts' variables: once each
-def _assignments(script: str) -> tuple[tuple[str, JsValue], ...]:
-    result: dict[str, JsValue] = {}
-    for name, value in _assignment_list(script):
-        if name not in result or not _is_empty(value) or _is_empty(result[name]):
-            result[name] = value
-    return tuple(result.items())
-
-
-_CHAIN_STARTS = re.compile(r"(?:[=:(\[,?]|\breturn)\s*(?=[A-Za-z_$\"'`])")
-
-
-def concatenations(script: str) -> list[Concat | Choice]:
-    """Every ``+`` chain of names and strings in the code that still holds a reference, in order."""
-    code, mask = _scan(script)
-    reader = _Reader(code)
-    found: list[Concat | Choice] = []
-    pos = 0
-    while (match := _CHAIN_STARTS.search(mask, pos)) is not None:
-        pos = match.end()
-        try:
-            value, end = reader.chain(pos, 1)
-        except ValueError:
-            if reader.budget <= 0:
-                break
-            continue
-        after = reader.space(end)
-        nxt = reader.peek(after)
-        complete = nxt in _CLOSERS or nxt == _EOF or ("\n" in code[end:after] and nxt not in _CONTINUE)
-        if isinstance(value, Concat | Choice) and complete:
-            found.append(value)
-            pos = end
-    return found

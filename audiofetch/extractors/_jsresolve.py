@@ -20,10 +20,10 @@ from audiofetch.extractors._jsliteral import (
     Opaque,
     Ref,
     choice,
-    find_assignments,
     fold,
     is_primitive,
 )
+from audiofetch.extractors._jsscan import find_assignments
 
 __all__ = ["Resolver", "resolve", "string_variables", "strings_of"]
 

@@ -20,12 +20,9 @@ from audiofetch.extractors._jsliteral import (
     Concat,
     JsValue,
     Ref,
-    concatenations,
-    find_assignments,
-    find_calls,
-    find_values,
 )
 from audiofetch.extractors._jsresolve import Resolver, strings_of
+from audiofetch.extractors._jsscan import concatenations, find_assignments, find_calls, find_values
 from audiofetch.formats import url_extension
 from audiofetch.models import Page, SkippedStream, Track
 

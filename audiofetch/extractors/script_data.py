@@ -17,7 +17,8 @@ from typing import Any
 
 from audiofetch.extractors._budget import current_budget
 from audiofetch.extractors._html import absolute, is_audio_url, stream_reason, title_text
-from audiofetch.extractors._jsliteral import JsValue, code_and_mask, parse_literal
+from audiofetch.extractors._jsliteral import JsValue, parse_literal
+from audiofetch.extractors._jsscan import code_and_mask
 from audiofetch.extractors.base import Expected, Extractor, ExtractorTest
 from audiofetch.formats import AUDIO_EXTENSIONS
 from audiofetch.models import Page, Track

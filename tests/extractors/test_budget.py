@@ -141,7 +141,7 @@ def test_out_of_work_is_not_a_value_error_so_lenient_fallbacks_never_swallow_it(
 
 
 def test_each_script_is_scanned_once_per_page_whatever_the_number_of_extractors() -> None:
-    from audiofetch.extractors._jsliteral import _scan
+    from audiofetch.extractors._jsscan import _scan
 
     page = page_with(ternary_chain(50) + "var extra = '/media/extra.mp3'; new Howl({src: [extra]});")
     _scan.cache_clear()
