@@ -27,6 +27,7 @@ __all__ = [
     "markup_index",
     "media_headings",
     "player_counts",
+    "row_title",
     "stream_reason",
     "text_without_badges",
     "title_text",
@@ -264,6 +265,25 @@ def card_title(node: Node, counts: Mapping[int, int]) -> str | None:
         title = title_text(_TRAILING_DURATION.sub("", text_without_badges(item)))
         if title:
             return title
+    return None
+
+
+def row_title(node: Node) -> str | None:
+    """In a table row, the cell under a "Title" (or "Name", "Episode" ...) column header, if any."""
+    row = next((a for a in node.ancestors() if a.tag == "tr"), None)
+    table = next((a for a in node.ancestors() if a.tag == "table"), None)
+    if row is None or table is None:
+        return None
+    header = next((r for r in table.iter() if r.tag == "tr"), None)
+    if header is None or header is row:
+        return None
+    names = [
+        c.text().strip().lower() for c in header.children if isinstance(c, Node) and c.tag in ("td", "th")
+    ]
+    cells = [c for c in row.children if isinstance(c, Node) and c.tag in ("td", "th")]
+    for name, cell in zip(names, cells, strict=False):
+        if name in ("title", "name", "track", "episode", "song", "sermon"):
+            return title_text(cell.text())
     return None
 
 

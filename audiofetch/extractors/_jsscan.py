@@ -8,6 +8,8 @@ by every extractor of the page; all work is charged to the page's budget like th
 - ``find_values(script, pattern) -> list[value]``: the expression after each match (``\\.source\\s*=``).
 - ``find_assignments(script) -> dict[str, value]``: ``var/let/const x = ...`` and ``x = ...``.
 - ``concatenations(script) -> list[Concat]``: every ``+`` chain of names and strings in the code.
+- ``enclosing_object(mask, pos)``, ``handler_bodies(code, mask)``: where an object literal around an
+  offset starts, and the bodies of click (key, submit) handlers, whose data is not on the page yet.
 
 Each search is linear: a match that starts inside text an earlier parse of the same search already
 consumed is skipped.
@@ -36,9 +38,11 @@ __all__ = [
     "code_and_mask",
     "code_only",
     "concatenations",
+    "enclosing_object",
     "find_assignments",
     "find_calls",
     "find_values",
+    "handler_bodies",
 ]
 
 _INTERESTING = re.compile(r"[\"'`/]")
@@ -269,3 +273,46 @@ def concatenations(script: str) -> list[Concat | Choice]:
             found.append(value)
             pos = end
     return found
+
+
+_REACH = 4000  # how far back an enclosing object may start
+# A function that runs when the visitor clicks (types, submits): what it adds is not on the page yet.
+_HANDLER = re.compile(
+    r"""(?:addEventListener\(\s*["'](?:click|dblclick|touch\w*|key\w*|submit|change)["']"""
+    r"""|\.(?:on|one|bind)\(\s*["'](?:click|touch\w*|submit|change)"""
+    r"""|\.click\(|\bon(?:click|touchstart|submit|change)\s*=)[^{};]*$"""
+)
+_BRACES = re.compile(r"[{}]")
+
+
+def handler_bodies(code: str, mask: str) -> list[tuple[int, int]]:
+    """(start, end) of the bodies of event handlers in a script, outermost only, in order."""
+    spans: list[tuple[int, int]] = []
+    stack: list[tuple[int, bool]] = []  # (offset of "{", whether it opens a handler's body)
+    for match in _BRACES.finditer(mask):
+        at = match.start()
+        if match.group() == "{":
+            inside = any(handler for _, handler in stack)
+            stack.append((at, not inside and bool(_HANDLER.search(code, max(0, at - 160), at))))
+        elif stack:
+            start, handler = stack.pop()
+            if handler:
+                spans.append((start, at))
+    return sorted(spans)
+
+
+def enclosing_object(mask: str, pos: int) -> int | None:
+    """Offset of the ``{`` of the object literal that encloses ``pos``, or None (an array, too far).
+
+    ``mask`` has string contents blanked, so brackets inside strings do not count.
+    """
+    depth = 0
+    for index in range(pos - 1, max(-1, pos - 1 - _REACH), -1):
+        char = mask[index]
+        if char in "}]":
+            depth += 1
+        elif char in "{[":
+            if depth == 0:
+                return index if char == "{" else None
+            depth -= 1
+    return None

@@ -22,6 +22,7 @@ from audiofetch.extractors._html import (
     is_audio_url,
     link_title,
     player_counts,
+    row_title,
     stream_reason,
     title_text,
 )
@@ -121,7 +122,7 @@ def _title(node: Node, name: str, value: str, refs: list[str], players: Mapping[
         packed = _json_title(value)
     else:
         packed = _packed_title(value, refs)
-    return packed or link_title(node) or card_title(node, players) or _row_title(node)
+    return packed or link_title(node) or card_title(node, players) or row_title(node)
 
 
 class AttributesExtractor(Extractor):
@@ -169,22 +170,3 @@ class AttributesExtractor(Extractor):
             title = _title(node, name, value, refs, players)
             tracks.append(Track(urls[0], title=title, alternates=tuple(urls[1:]), extractor=self.name))
         return tracks
-
-
-def _row_title(node: Node) -> str | None:
-    """In a table row, the cell under a "Title" (or "Name", "Episode" ...) column header."""
-    row = next((a for a in node.ancestors() if a.tag == "tr"), None)
-    table = next((a for a in node.ancestors() if a.tag == "table"), None)
-    if row is None or table is None:
-        return None
-    header = next((r for r in table.iter() if r.tag == "tr"), None)
-    if header is None or header is row:
-        return None
-    names = [
-        c.text().strip().lower() for c in header.children if isinstance(c, Node) and c.tag in ("td", "th")
-    ]
-    cells = [c for c in row.children if isinstance(c, Node) and c.tag in ("td", "th")]
-    for name, cell in zip(names, cells, strict=False):
-        if name in ("title", "name", "track", "episode", "song", "sermon"):
-            return title_text(cell.text())
-    return None

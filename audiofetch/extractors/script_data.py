@@ -18,7 +18,7 @@ from typing import Any
 from audiofetch.extractors._budget import current_budget
 from audiofetch.extractors._html import absolute, is_audio_url, stream_reason, title_text
 from audiofetch.extractors._jsliteral import JsValue, parse_literal
-from audiofetch.extractors._jsscan import code_and_mask
+from audiofetch.extractors._jsscan import code_and_mask, enclosing_object, handler_bodies
 from audiofetch.extractors.base import Expected, Extractor, ExtractorTest
 from audiofetch.formats import AUDIO_EXTENSIONS
 from audiofetch.models import Page, Track
@@ -38,30 +38,6 @@ _TITLE_KEYS = ("title", "name", "trackTitle", "track_title", "episodeTitle", "la
 _ARTIST_KEYS = ("artist", "author", "creator", "performer")
 _JSON = json.JSONDecoder()
 _PLACEHOLDER = re.compile(r"(?:^|/)(?:silen(?:ce|t)|null|blank|empty)(?:[-_][\w-]+)?\.\w+(?:[?#].*)?$", re.I)
-_REACH = 4000  # how far back an enclosing object may start
-# A function that runs when the visitor clicks (types, submits): what it adds is not on the page yet.
-_HANDLER = re.compile(
-    r"""(?:addEventListener\(\s*["'](?:click|dblclick|touch\w*|key\w*|submit|change)["']"""
-    r"""|\.(?:on|one|bind)\(\s*["'](?:click|touch\w*|submit|change)"""
-    r"""|\.click\(|\bon(?:click|touchstart|submit|change)\s*=)[^{};]*$"""
-)
-_BRACES = re.compile(r"[{}]")
-
-
-def _handler_bodies(code: str, mask: str) -> list[tuple[int, int]]:
-    """(start, end) of the bodies of event handlers in a script, outermost only, in order."""
-    spans: list[tuple[int, int]] = []
-    stack: list[tuple[int, bool]] = []  # (offset of "{", whether it opens a handler's body)
-    for match in _BRACES.finditer(mask):
-        at = match.start()
-        if match.group() == "{":
-            inside = any(handler for _, handler in stack)
-            stack.append((at, not inside and bool(_HANDLER.search(code, max(0, at - 160), at))))
-        elif stack:
-            start, handler = stack.pop()
-            if handler:
-                spans.append((start, at))
-    return sorted(spans)
 
 
 def _fragment(code: str, start: int, end: int) -> bool:
@@ -73,23 +49,6 @@ def _fragment(code: str, start: int, end: int) -> bool:
 
 def _unescape(ref: str) -> str:
     return re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), ref).replace("\\/", "/")
-
-
-def _opening(mask: str, pos: int) -> int | None:
-    """Offset of the ``{`` of the object literal that encloses ``pos``, or None (an array, too far).
-
-    ``mask`` has string contents blanked, so brackets inside strings do not count.
-    """
-    depth = 0
-    for index in range(pos - 1, max(-1, pos - 1 - _REACH), -1):
-        char = mask[index]
-        if char in "}]":
-            depth += 1
-        elif char in "{[":
-            if depth == 0:
-                return index if char == "{" else None
-            depth -= 1
-    return None
 
 
 class _Objects:
@@ -130,7 +89,7 @@ def _found(page: Page) -> Iterator[tuple[str, str | None, str | None]]:
             continue
         code, mask = code_and_mask(script.text)
         objects = _Objects(code)
-        handlers = _handler_bodies(code, mask)
+        handlers = handler_bodies(code, mask)
         starts = [start for start, _ in handlers]
         for match in _AUDIO_STRING.finditer(code):
             work.charge(len(match.group()))
@@ -142,10 +101,10 @@ def _found(page: Page) -> Iterator[tuple[str, str | None, str | None]]:
                 continue
             if _PLACEHOLDER.search(ref):
                 continue  # a library's silent sound, played to unlock audio: not a track
-            start = _opening(mask, match.start())
+            start = enclosing_object(mask, match.start())
             obj = objects.at(start) if start is not None else None
             title, artist = _field(obj, _TITLE_KEYS), _field(obj, _ARTIST_KEYS)
-            if title is None and start is not None and (outer := _opening(mask, start)) is not None:
+            if title is None and start is not None and (outer := enclosing_object(mask, start)) is not None:
                 title = _field(objects.at(outer), _TITLE_KEYS)
             yield ref, title, artist
 
