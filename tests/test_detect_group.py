@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from audiofetch.detect._group import group_tracks, media_key, unwrap_tracking
+from audiofetch.detect import group_tracks, media_key
+from audiofetch.detect._group import unwrap_tracking
 from audiofetch.models import Track
 
 WORDS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=3, max_size=10).filter(

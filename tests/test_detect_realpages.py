@@ -9,8 +9,7 @@ import pytest
 from aiohttp import web
 
 from audiofetch.config import Settings, parse_networks
-from audiofetch.detect import detect, detect_page
-from audiofetch.detect._merge import merge, run_extractors
+from audiofetch.detect import detect, detect_page, merge, run_extractors
 from audiofetch.extractors import WorkBudget, all_extractors
 from audiofetch.net import open_fetcher
 from audiofetch.page import make_page

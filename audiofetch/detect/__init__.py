@@ -2,7 +2,12 @@
 merge their findings into one numbered track list.
 
 Imports: ``audiofetch.net``, ``audiofetch.extractors``, ``audiofetch.page`` and the layers below.
-Parsing and extraction never run on the event loop; a page that cannot be read in time is a ParseError.
+Parsing and extraction never run on the event loop, within a step budget that is cancelled when the
+page's time is up (the tracks found so far come back with a note).
+
+The merge step is the one place findings become tracks: ``run_extractors`` gives ``Finding``s, other
+passes (a rendered page's requests, an extension's captured URLs) add their own ``Finding`` and call
+``merge``; ``group_tracks``/``media_key`` say which addresses are one track.
 """
 
 from __future__ import annotations
@@ -11,19 +16,26 @@ from audiofetch.extractors import all_extractors
 
 from ._detect import DETECT_BUDGET, detect
 from ._fetch import HEAD_BYTES, MAX_SCRIPTS, PageFetcher, fetch_scripts
-from ._merge import detect_page
+from ._group import group_tracks, media_key
+from ._merge import Finding, Run, detect_page, merge, run_extractors
 from ._urls import normalize_url, same_site
 
 __all__ = [
     "DETECT_BUDGET",
     "HEAD_BYTES",
     "MAX_SCRIPTS",
+    "Finding",
     "PageFetcher",
+    "Run",
     "detect",
     "detect_page",
     "extractor_names",
     "fetch_scripts",
+    "group_tracks",
+    "media_key",
+    "merge",
     "normalize_url",
+    "run_extractors",
     "same_site",
 ]
 

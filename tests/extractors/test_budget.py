@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from audiofetch.detect import detect_page
-from audiofetch.detect._merge import merge, run_extractors
+from audiofetch.detect import detect_page, merge, run_extractors
 from audiofetch.extractors import Extractor, OutOfWork, WorkBudget, all_extractors, budget_scope
 from audiofetch.extractors._jsresolve import Resolver
 from audiofetch.extractors._scripts import page_variables
