@@ -47,6 +47,17 @@ pip_install() {
   fi
 }
 
+ensure_chromium() {
+  # The render pass needs Debian's chromium: installed when we can (root or sudo without a password),
+  # otherwise the server starts with the pass off and says how to turn it on.
+  if [ -x /usr/bin/chromium ]; then return 0; fi
+  if [ "$(id -u)" -eq 0 ] || sudo -n true 2>/dev/null; then
+    apt_install chromium && return 0
+  fi
+  echo "run.sh: the render pass is off (no Chromium); turn it on with: sudo apt-get install chromium" >&2
+  export AUDIOFETCH_RENDER="${AUDIOFETCH_RENDER:-never}"
+}
+
 cmd=${1:-serve}
 case "$cmd" in
   test)
@@ -83,6 +94,7 @@ case "$cmd" in
     if [ "$cmd" = serve ] && [ $# -gt 0 ]; then shift; fi
     ensure_venv
     pip_install ""
+    ensure_chromium
     exec "$VENV/bin/audiofetch" serve "$@"
     ;;
   *)

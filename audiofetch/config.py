@@ -16,7 +16,15 @@ from typing import Any
 
 from audiofetch.errors import ConfigError
 
-__all__ = ["SETTINGS", "Setting", "Settings", "load_settings", "parse_networks", "settings_markdown"]
+__all__ = [
+    "RENDER_MODES",
+    "SETTINGS",
+    "Setting",
+    "Settings",
+    "load_settings",
+    "parse_networks",
+    "settings_markdown",
+]
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -111,6 +119,16 @@ def _base_path(value: str) -> str:
                 "(letters, digits and - . _ ~ between single slashes, no . or .. segments)"
             )
     return path
+
+
+RENDER_MODES = ("auto", "always", "never")
+
+
+def _render_mode(value: str) -> str:
+    mode = value.strip().lower()
+    if mode not in RENDER_MODES:
+        raise ValueError(f"{value!r} is not one of {', '.join(RENDER_MODES)}")
+    return mode
 
 
 def _path(value: str) -> Path:
@@ -282,6 +300,22 @@ SETTINGS: tuple[Setting, ...] = (
         "API route, WebSocket, event stream and the cookie carry it. Empty: the root. See docs/deploy.md.",
     ),
     Setting(
+        "render",
+        "AUDIOFETCH_RENDER",
+        _render_mode,
+        "auto",
+        "Run the page's scripts in headless Chromium (the render pass): auto (when static reading finds "
+        "nothing or players it cannot resolve), always (both passes, merged) or never. Needs the Python "
+        "package playwright and Debian's chromium; every browser request goes through the address guard.",
+    ),
+    Setting(
+        "render_concurrency",
+        "AUDIOFETCH_RENDER_CONCURRENCY",
+        _int_between(1, 16),
+        "2",
+        "Pages the render pass runs at once (1-16); each takes a browser context and at most 15 s.",
+    ),
+    Setting(
         "trusted_proxies",
         "AUDIOFETCH_TRUSTED_PROXIES",
         parse_networks,
@@ -322,6 +356,8 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     base_path: str = ""
     trusted_proxies: tuple[Network, ...] = ()
+    render: str = "auto"
+    render_concurrency: int = 2
     templates_dir: Path = REPO_ROOT / "templates"
     static_dir: Path = REPO_ROOT / "static"
 

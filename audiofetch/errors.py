@@ -9,6 +9,7 @@
         NoAudioError           the page was read but holds no track
         ParseError             the page could not be parsed within its budget
       ExtractError             an extractor met data it could not read
+      RenderError              the render pass could not run the page (unavailable, timeout, crash)
       DownloadError            one track failed; the job carries on with the others
       ZipError                 ZIP writer misuse or a size that differs from the one announced
       JobError
@@ -42,6 +43,7 @@ __all__ = [
     "JobNotFound",
     "NoAudioError",
     "ParseError",
+    "RenderError",
     "StreamBusyError",
     "TooLargeError",
     "ZipError",
@@ -115,6 +117,10 @@ class ExtractError(AudioFetchError):
         super().__init__(message)
         self.extractor = extractor
         self.url = url
+
+
+class RenderError(AudioFetchError):
+    """The render pass could not run the page's scripts: not installed, too slow, or the browser failed."""
 
 
 class DownloadError(AudioFetchError):

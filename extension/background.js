@@ -1,11 +1,14 @@
-/* AudioFetch hand-off: send a page (toolbar button) or a link (context menu) to the configured
+/* AudioFetch hand-off: send a page's address (toolbar popup) or a link (context menu) to the configured
  * AudioFetch server with POST /api/download, then open the job there. When the server refuses (not
  * logged in for server mode, cross-site check, no audio...), open its home page with the address
- * filled in instead, and say why on the button's badge and tooltip. */
+ * filled in instead, and say why on the button's badge and tooltip.
+ * "Send this page as I see it" (popup) sends the rendered page, the media URLs the tab loaded and, only
+ * when ticked for that job, the cookies for the tracks' sites, with POST /api/page and the pairing token. */
 "use strict";
 
 if (typeof importScripts === "function" && typeof AudioFetchSettings === "undefined") {
-  importScripts("settings.js"); // Chromium service worker; Firefox lists settings.js in background.scripts.
+  // Chromium service worker; Firefox lists these in background.scripts.
+  importScripts("settings.js", "capture.js");
 }
 
 const api = globalThis.browser ?? globalThis.chrome;
@@ -117,6 +120,130 @@ async function sendToAudioFetch(pageUrl, tab) {
   return { ok: true, opened, jobId: job.id, duplicate: Boolean(job.duplicate) };
 }
 
+/** The pairing token, asking the server for one when there is none (or `renew`). */
+async function pairingToken(settings, renew) {
+  const stored = await api.storage.local.get({ token: "", tokenServer: "" });
+  if (!renew && stored.token && stored.tokenServer === settings.server) return stored.token;
+  // With this browser's AudioFetch cookie: the jobs sent are then this browser's own.
+  const response = await fetch(`${settings.server}/api/extension/pair`, {
+    method: "POST",
+    credentials: "include",
+    headers: { Accept: "application/json" },
+  });
+  if (!response.ok) throw new Error(await refusalReason(response, settings));
+  const body = await response.json();
+  await api.storage.local.set({ token: body.token, tokenServer: settings.server });
+  return body.token;
+}
+
+/** Cookies (as the cookies API lists them) for each site in `urls` the extension may read. */
+async function cookiesFor(urls) {
+  const origins = [...new Set(urls.map((url) => new URL(url).origin))];
+  const found = new Map();
+  for (const origin of origins) {
+    const allowed = await api.permissions.contains({ origins: [`${origin}/*`] });
+    if (!allowed) continue;
+    for (const cookie of await api.cookies.getAll({ url: `${origin}/` })) {
+      const key = `${cookie.domain}|${cookie.path}|${cookie.name}`;
+      found.set(key, {
+        name: cookie.name,
+        value: cookie.value,
+        domain: cookie.domain,
+        path: cookie.path,
+        secure: cookie.secure,
+        hostOnly: cookie.hostOnly,
+      });
+    }
+  }
+  return [...found.values()];
+}
+
+async function postPage(settings, payload, renew) {
+  const token = await pairingToken(settings, renew);
+  return fetch(`${settings.server}/api/page`, {
+    method: "POST",
+    credentials: "omit",
+    headers: {
+      "Content-Type": "application/json",
+      Accept: "application/json",
+      Authorization: `Bearer ${token}`,
+    },
+    body: JSON.stringify(payload),
+  });
+}
+
+/**
+ * "Send this page as I see it": the tab's rendered page, the media it loaded and, only when
+ * `options.cookies` is true (the box ticked for this job), the cookies for the sites of those media and
+ * of the page's audio links. Resolves to {ok, opened, jobId?, reason?}; never rejects.
+ */
+async function sendPageAsSeen(tab, options = {}) {
+  if (!isWebPage(tab.url)) {
+    const reason = "AudioFetch takes http:// and https:// pages only";
+    await showBadge(tab, "!", BADGE_ERROR, reason);
+    return { ok: false, opened: null, reason };
+  }
+  const settings = await AudioFetchSettings.load();
+  const allowed = await api.permissions.contains({
+    origins: [AudioFetchSettings.hostPattern(settings.server)],
+  });
+  if (!allowed) {
+    const reason = `No access to ${settings.server}: allow it on the AudioFetch options page`;
+    await showBadge(tab, "!", BADGE_ERROR, reason);
+    return { ok: false, opened: null, reason };
+  }
+  let snapshot;
+  try {
+    const [injected] = await api.scripting.executeScript({
+      target: { tabId: tab.id },
+      func: AudioFetchCapture.snapshotPage,
+    });
+    snapshot = injected.result;
+  } catch (error) {
+    const reason = `This page cannot be read by the extension (${error.message})`;
+    await showBadge(tab, "!", BADGE_ERROR, reason);
+    return { ok: false, opened: null, reason };
+  }
+  const media = [...new Set([...AudioFetchCapture.seenIn(tab.id), ...snapshot.media])];
+  const payload = { url: snapshot.url, title: snapshot.title, html: snapshot.html, media };
+  if (options.cookies === true) {
+    payload.cookies = await cookiesFor([snapshot.url, ...media, ...snapshot.links]);
+  }
+  let response;
+  try {
+    response = await postPage(settings, payload, false);
+    if (response.status === 401) response = await postPage(settings, payload, true);
+  } catch (error) {
+    const reason = `AudioFetch refused or is not reachable at ${settings.server} (${error.message})`;
+    await showBadge(tab, "off", BADGE_ERROR, reason);
+    return { ok: false, opened: null, reason };
+  }
+  if (!response.ok) {
+    const reason = await refusalReason(response, settings);
+    await showBadge(tab, "!", BADGE_ERROR, `AudioFetch refused: ${reason}`);
+    return { ok: false, opened: null, reason };
+  }
+  const job = await response.json();
+  const opened = jobPageUrl(settings.server, job);
+  await showBadge(tab, "ok", BADGE_OK, `Sent to AudioFetch (job ${job.id})`);
+  await openNextTo(tab, opened);
+  return { ok: true, opened, jobId: job.id, cookies: (payload.cookies ?? []).length };
+}
+
+/** The popup's requests: {kind: "send-address" | "send-page", tabId, cookies}. */
+function handlePopupMessage(message, sender, sendResponse) {
+  if (!message || (message.kind !== "send-address" && message.kind !== "send-page")) return false;
+  api.tabs
+    .get(message.tabId)
+    .then((tab) =>
+      message.kind === "send-page"
+        ? sendPageAsSeen(tab, { cookies: message.cookies === true })
+        : handleAction(tab),
+    )
+    .then(sendResponse, (error) => sendResponse({ ok: false, opened: null, reason: error.message }));
+  return true; // answered asynchronously
+}
+
 /** The toolbar button: the current tab's page. */
 function handleAction(tab) {
   return sendToAudioFetch(tab.url, tab);
@@ -128,7 +255,9 @@ function handleContextMenu(info, tab) {
   return sendToAudioFetch(info.linkUrl, tab);
 }
 
-api.action.onClicked.addListener(handleAction);
+AudioFetchCapture.record();
+api.runtime.onMessage.addListener(handlePopupMessage);
+api.action.onClicked.addListener(handleAction); // fires only if the popup is ever removed
 api.contextMenus.onClicked.addListener(handleContextMenu);
 api.runtime.onInstalled.addListener(async () => {
   await api.contextMenus.removeAll();

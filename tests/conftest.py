@@ -14,13 +14,15 @@ LOOPBACK_ONLY = parse_networks("127.0.0.0/8")
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    """Settings for tests: data in a temp folder, 127.0.0.0/8 explicitly allowed, short timeouts."""
+    """Settings for tests: data in a temp folder, 127.0.0.0/8 explicitly allowed, short timeouts, and
+    the render pass off (its own tests, under tests/render/, turn it on)."""
     return Settings(
         data_dir=tmp_path / "data",
         allow_networks=LOOPBACK_ONLY,
         connect_timeout=5.0,
         read_timeout=5.0,
         file_deadline=60.0,
+        render="never",
     )
 
 

@@ -2,8 +2,8 @@
 
 Exit codes (the one place they are decided, see ``EXIT_CODES``):
 0 every track arrived; 1 some or all tracks failed (listed); 2 bad input (options, URL, refused target);
-3 the page has no audio; 4 the page could not be fetched; 130 interrupted. Errors are one line on stderr,
-never a traceback: log records reach stderr as one line each, with their traceback only when
+3 the page has no audio; 4 the page could not be fetched (or rendered); 130 interrupted. Errors are one
+line on stderr, never a traceback: log records reach stderr as one line each, with their traceback only when
 ``AUDIOFETCH_LOG_LEVEL=DEBUG`` (``serve`` logs as the server does, see ``audiofetch.logs``).
 """
 
@@ -27,6 +27,7 @@ from audiofetch.errors import (
     DetectError,
     FetchError,
     NoAudioError,
+    RenderError,
 )
 
 __all__ = ["EXIT_CODES", "main"]
@@ -41,6 +42,7 @@ EXIT_CODES: tuple[tuple[type[AudioFetchError], int], ...] = (
     (NoAudioError, NO_AUDIO),
     (DetectError, NO_AUDIO),
     (FetchError, PAGE_UNREACHABLE),
+    (RenderError, PAGE_UNREACHABLE),
 )
 
 
@@ -71,6 +73,12 @@ def _add_network_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_detection_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--render",
+        choices=("auto", "always", "never"),
+        default=None,
+        help="Run the page's scripts in headless Chromium. " + _setting_help("render"),
+    )
     parser.add_argument("--plugin", default="auto", help="Extractor to use (see 'audiofetch extractors').")
     parser.add_argument(
         "--prefer",
@@ -122,7 +130,7 @@ def _settings_for(args: argparse.Namespace) -> Settings:
     overrides: dict[str, str | None] = {}
     if getattr(args, "allow_network", None):
         overrides["allow_networks"] = ",".join(args.allow_network)
-    for name in ("host", "port", "data_dir", "workers"):
+    for name in ("host", "port", "data_dir", "workers", "render"):
         overrides[name] = getattr(args, name, None)
     return load_settings(overrides=overrides)
 
@@ -172,7 +180,7 @@ def _prefer(args: argparse.Namespace) -> tuple[str, ...]:
 
 
 def _run_inspect(args: argparse.Namespace, settings: Settings) -> int:
-    from audiofetch.cli._inspect import inspect_page
+    from audiofetch.cli._commands import inspect_page
 
     _check_page_url(args.url)
     _check_plugin(args.plugin)

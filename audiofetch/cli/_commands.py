@@ -19,7 +19,6 @@ from urllib.parse import urlsplit
 import aiofiles
 
 from audiofetch.config import Settings
-from audiofetch.detect import detect
 from audiofetch.download import DirectorySink, DownloadReport, ZipDownload, download_all, probe_tracks
 from audiofetch.errors import DownloadError
 from audiofetch.jobs import (
@@ -33,10 +32,32 @@ from audiofetch.jobs import (
 from audiofetch.models import Detection
 from audiofetch.naming import UniqueNames, sanitize_name
 from audiofetch.net import Fetcher, open_fetcher
+from audiofetch.render import PageResult, Renderer, detect_rendered
 
 from ._progress import ProgressView, human_bytes
 
-__all__ = ["get_page"]
+__all__ = ["get_page", "inspect_page"]
+
+
+async def inspect_page(settings: Settings, url: str, *, plugin: str, prefer: Sequence[str]) -> Detection:
+    """Detect the tracks of ``url`` without downloading them (running its scripts per ``settings.render``)."""
+    async with open_fetcher(settings) as fetcher:
+        return (await _detect(fetcher, settings, url, plugin=plugin, prefer=prefer)).detection
+
+
+async def _detect(
+    fetcher: Fetcher, settings: Settings, url: str, *, plugin: str, prefer: Sequence[str]
+) -> PageResult:
+    async with Renderer(settings) as renderer:
+        return await detect_rendered(
+            fetcher,
+            url,
+            settings=settings,
+            renderer=renderer,
+            mode=settings.render,
+            plugin=plugin,
+            prefer=prefer,
+        )
 
 
 def _free_zip_path(out: Path, name: str) -> Path:
@@ -144,8 +165,11 @@ async def get_page(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DownloadError(f"cannot create the folder {out}: {exc.strerror}") from exc
-    async with open_fetcher(settings) as fetcher:
-        detection = await detect(fetcher, url, settings=settings, plugin=plugin, prefer=prefer)
+    async with open_fetcher(settings) as shared:
+        found = await _detect(shared, settings, url, plugin=plugin, prefer=prefer)
+        detection = found.detection
+        # The cookies the page's scripts set go with this run's downloads only (never stored).
+        fetcher = shared.for_page(detection.page_url, found.cookie)
         folder_name = _folder_name(name, detection)
         for stream in detection.skipped:
             print(f"skipped {stream.url}: {stream.reason}", file=sys.stderr)

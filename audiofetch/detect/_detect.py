@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import TypeVar
 
 from audiofetch.config import Settings
 from audiofetch.errors import NoAudioError, ParseError
@@ -15,13 +16,22 @@ from audiofetch.page import make_page, script_urls
 from ._fetch import Document, PageFetcher, fetch_document, fetch_scripts, with_scripts
 from ._merge import choose_extractors, merge, run_extractors
 
-__all__ = ["CANCEL_GRACE", "DETECT_BUDGET", "detect"]
+__all__ = [
+    "CANCEL_GRACE",
+    "DETECT_BUDGET",
+    "detect",
+    "detect_with_page",
+    "no_audio",
+    "run_within",
+    "too_slow",
+]
 
 DETECT_BUDGET = 10.0  # seconds of parsing and extraction one page may take (network excluded)
 CANCEL_GRACE = 2.0  # seconds a cancelled extraction has to stop and hand back what it found
+_T = TypeVar("_T")
 
 
-def _too_slow(budget: float) -> ParseError:
+def too_slow(budget: float) -> ParseError:
     return ParseError(
         f"the page could not be read within {budget:g} s: it is too large or too complex to analyse"
     )
@@ -44,6 +54,55 @@ async def detect(
     ``budget`` or the time ran out before any track was found, NoAudioError (listing what was looked
     for) when the page holds neither tracks nor streams. A media URL is read only for its first bytes.
     """
+    _, detection = await detect_with_page(
+        fetcher, url, settings=settings, plugin=plugin, prefer=prefer, budget=budget
+    )
+    if not detection.tracks and not detection.skipped:
+        raise no_audio(detection)
+    return detection
+
+
+def no_audio(detection: Detection) -> ParseError | NoAudioError:
+    """The error for a detection with neither tracks nor streams: what was looked for, or, when
+    detection was stopped early, why (a ParseError)."""
+    if detection.notes:
+        return ParseError(f"no audio found before detection stopped ({detection.notes[0]})")
+    looked_for = "; ".join(detection.looked_for)
+    return NoAudioError(f"no audio found on this page (looked for: {looked_for})")
+
+
+async def run_within(work: WorkBudget, seconds: float, budget: float, job: Callable[[], _T]) -> _T:
+    """``job()`` in a worker thread, its extraction charged to ``work``; after ``seconds`` the budget
+    is cancelled and the job (which stops at its next step) hands back what it found.
+
+    ParseError (``too_slow``) only when the job does not stop within ``CANCEL_GRACE``. The budget is
+    cancelled on the way out in every case, also when the caller is cancelled: the thread never
+    outlives its job.
+    """
+    thread = asyncio.ensure_future(asyncio.to_thread(job))
+    try:
+        done, _ = await asyncio.wait({thread}, timeout=max(seconds, 0.0))
+        if not done:
+            work.cancel()
+            done, _ = await asyncio.wait({thread}, timeout=CANCEL_GRACE)
+            if not done:
+                raise too_slow(budget)
+    finally:
+        work.cancel()
+    return thread.result()
+
+
+async def detect_with_page(
+    fetcher: PageFetcher,
+    url: str,
+    *,
+    settings: Settings,
+    plugin: str = "auto",
+    prefer: Sequence[str] = (),
+    budget: float = DETECT_BUDGET,
+) -> tuple[Page, Detection]:
+    """``detect``, also returning the Page read, and without raising when nothing was found (the render
+    pass decides from the page whether its scripts need running)."""
     extractors = choose_extractors(plugin)
     document = await fetch_document(
         fetcher, url, max_bytes=settings.max_page_bytes, deadline=settings.page_deadline
@@ -55,39 +114,18 @@ async def detect(
         async with asyncio.timeout(budget):
             page, urls = await asyncio.to_thread(_build, document)
     except TimeoutError as exc:
-        raise _too_slow(budget) from exc
+        raise too_slow(budget) from exc
     left = budget - (time.monotonic() - started)
     scripts = await fetch_scripts(fetcher, page.url, urls, max_bytes=settings.max_page_bytes)
     # The scripts' network time is not the page's: the clock restarts with what parsing left over.
     work = WorkBudget()
-    thread = asyncio.ensure_future(asyncio.to_thread(_analyse, page, scripts, extractors, work, prefer))
-    try:
-        done, _ = await asyncio.wait({thread}, timeout=max(left, 0.0))
-        if not done:
-            # Cooperative cancellation: the extractor at work stops at its next step and the tracks
-            # found so far come back with a note. Only a thread that does not stop is an error.
-            work.cancel()
-            done, _ = await asyncio.wait({thread}, timeout=CANCEL_GRACE)
-            if not done:
-                raise _too_slow(budget)
-    finally:
-        work.cancel()  # also when this task is cancelled: the thread must not outlive the job
-    detection = thread.result()
-    if not detection.tracks and not detection.skipped:
-        if detection.notes:
-            raise ParseError(f"no audio found before detection stopped ({detection.notes[0]})")
-        looked_for = "; ".join(detection.looked_for)
-        raise NoAudioError(f"no audio found on this page (looked for: {looked_for})")
-    return detection
+    return await run_within(work, left, budget, lambda: _analyse(page, scripts, extractors, work, prefer))
 
 
 def _build(document: Document) -> tuple[Page, list[str]]:
     """Worker thread: the parsed Page and the URLs of its external scripts."""
     page = make_page(
-        document.url,
-        document.body,
-        content_type=document.content_type,
-        headers=document.headers,
+        document.url, document.body, content_type=document.content_type, headers=document.headers
     )
     return page, script_urls(page)
 
@@ -98,8 +136,8 @@ def _analyse(
     extractors: Sequence[Extractor],
     work: WorkBudget,
     prefer: Sequence[str],
-) -> Detection:
+) -> tuple[Page, Detection]:
     """Worker thread: the fetched scripts put in place, every extractor run within ``work``, merged."""
     page = with_scripts(page, scripts)
     run = run_extractors(page, extractors, budget=work)
-    return merge(page, run.findings, prefer, run.notes)
+    return page, merge(page, run.findings, prefer, run.notes)

@@ -87,8 +87,15 @@ def audio_format(url: str, mime: str | None = None) -> AudioFormat | None:
 
 
 def in_code_sample(node: Node) -> bool:
-    """True when the node is markup shown as code (inside ``<pre>``, ``<code>``, ``<template>`` ...)."""
-    return any(ancestor.tag in _CODE_TAGS for ancestor in node.ancestors())
+    """True when the node is markup shown as code (inside ``<pre>``, ``<code>``, ``<template>`` ...).
+
+    A ``<template shadowrootmode>`` is a declarative shadow root (how a browser's rendered DOM writes an
+    open shadow root): its content is shown, so it does not count.
+    """
+    return any(
+        ancestor.tag in _CODE_TAGS and not (ancestor.tag == "template" and ancestor.get("shadowrootmode"))
+        for ancestor in node.ancestors()
+    )
 
 
 # --- titles -------------------------------------------------------------------------------------------

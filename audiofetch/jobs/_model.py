@@ -65,6 +65,7 @@ class JobSpec:
     (``("flac", "mp3")``). ``client_id`` identifies the requester for per-client limits and is never sent
     back in API responses. ``selected`` holds the 1-based track indexes to fetch, None meaning all.
     ``tags`` False leaves the files as the server sent them (the playlist is still written).
+    ``render`` is ``auto``/``always``/``never`` for the render pass, None meaning the server's setting.
     Raises ``ValueError`` on a mode or worker count the HTTP layer should already have refused.
     """
 
@@ -77,10 +78,13 @@ class JobSpec:
     client_id: str = ""
     selected: tuple[int, ...] | None = None
     tags: bool = True
+    render: str | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in JOB_MODES:
             raise ValueError(f"mode must be 'browser' or 'server', not {self.mode!r}")
+        if self.render not in (None, "auto", "always", "never"):
+            raise ValueError(f"render must be 'auto', 'always' or 'never', not {self.render!r}")
         if self.workers is not None and self.workers < 1:
             raise ValueError(f"workers must be at least 1, not {self.workers}")
 
@@ -179,9 +183,10 @@ class Job:
         """The job as the API shows it; a plain dict ready for ``json.dumps``.
 
         Keys, always present: id, url, name, mode, plugin, workers, prefer (list), selected (list or
-        null), tags (bool), status, active (bool), error, title, player, created_at, updated_at (epoch
-        seconds), totals {tracks, tracks_done, tracks_failed, bytes_done, bytes_total}, tracks (list of
-        ``JobTrack.to_json``). ``duplicate`` is added only when given (the create endpoint sets it).
+        null), tags (bool), render (auto/always/never, or null for the server's setting), status, active
+        (bool), error, title, player, created_at, updated_at (epoch seconds), totals {tracks, tracks_done,
+        tracks_failed, bytes_done, bytes_total}, tracks (list of ``JobTrack.to_json``). ``duplicate`` is
+        added only when given (the create endpoint sets it).
         ``client_id`` is left out on purpose.
         """
         spec = self.spec
@@ -195,6 +200,7 @@ class Job:
             "prefer": list(spec.prefer),
             "selected": None if spec.selected is None else list(spec.selected),
             "tags": spec.tags,
+            "render": spec.render,
             "status": self.status,
             "active": self.active,
             "error": self.error,

@@ -9,6 +9,13 @@ Every job has one task owned by the runner (cancelled by ``cancel`` or ``close``
 - Browser mode: analyse and probe every track (exact sizes and formats), then wait in ``ready`` until
   the ZIP stream is opened; the downloads run while the browser reads. A restart cannot resume a
   browser's download, so such jobs are marked failed with the reason.
+- Sent pages (``submit(given=...)``): the browser's DOM and media URLs are analysed instead of a fetch;
+  such a job is never shared with another request for the same page, and the cookies the user chose to
+  send (restricted to the tracks' own sites once they are known) stay in memory, on the Fetcher of
+  that job's downloads only, until the job ends. Neither the document nor the cookies reach the store.
+- Render pass (``audiofetch.render``): analysis runs the page's scripts per the job's ``render`` (or
+  ``AUDIOFETCH_RENDER``) in the runner's one Renderer; cookies those scripts set for the page's own host
+  go with that job's requests only (``Fetcher.for_page``), kept in memory until the job ends.
 - Tags and playlist (``_finish``): a finished folder's files are tagged (unless the job says not to)
   and get a playlist; a browser ZIP sends an ID3v2 tag before each MP3 and ends with the playlist.
   What the page said about its tracks (artist, album, artwork, duration) is kept in memory for the
@@ -27,8 +34,15 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from audiofetch.config import Settings
-from audiofetch.detect import detect
-from audiofetch.download import DirectorySink, DownloadReport, Probe, ZipDownload, download_all, probe_tracks
+from audiofetch.detect import GivenPage, detect_given
+from audiofetch.download import (
+    DirectorySink,
+    DownloadReport,
+    Probe,
+    ZipDownload,
+    download_all,
+    probe_tracks,
+)
 from audiofetch.errors import (
     AudioFetchError,
     BadRequestError,
@@ -41,13 +55,29 @@ from audiofetch.errors import (
 from audiofetch.logs import job_id_var
 from audiofetch.models import Detection, Track
 from audiofetch.naming import UniqueNames, sanitize_name
-from audiofetch.net import Fetcher, check_url
+from audiofetch.net import Fetcher, JobCookies, check_url
+from audiofetch.render import PageResult, Renderer, detect_rendered
 
 from ._browser import BrowserStream
-from ._events import JOB_COMPLETED, JOB_CREATED, JOB_DELETED, JOB_STATUS, JOB_TRACKS, Broker
-from ._finish import PageTags, SavedTrack, finish_folder, load_covers, playlist_entry, stream_prefixes
-from ._model import Job, JobSpec, JobStatus, JobTrack
+from ._events import (
+    JOB_COMPLETED,
+    JOB_CREATED,
+    JOB_DELETED,
+    JOB_STATUS,
+    JOB_TRACKS,
+    Broker,
+)
+from ._finish import (
+    PageTags,
+    SavedTrack,
+    finish_folder,
+    load_covers,
+    playlist_entry,
+    stream_prefixes,
+)
+from ._model import Job, JobSpec, JobStatus, JobTrack, new_job_id
 from ._relay import ProgressRelay
+from ._sent import SentPages
 from ._store import JobStore
 
 __all__ = ["JobRunner"]
@@ -60,8 +90,23 @@ DETAILS_KEPT = 200
 class JobRunner:
     """Runs jobs; see the module docstring. Build it inside the app's lifetime and ``await start()``."""
 
-    def __init__(self, settings: Settings, store: JobStore, broker: Broker, fetcher: Fetcher) -> None:
-        self._settings, self._store, self._broker, self._fetcher = settings, store, broker, fetcher
+    def __init__(
+        self,
+        settings: Settings,
+        store: JobStore,
+        broker: Broker,
+        fetcher: Fetcher,
+        *,
+        renderer: Renderer | None = None,
+    ) -> None:
+        self._settings, self._store, self._broker, self._fetcher = (
+            settings,
+            store,
+            broker,
+            fetcher,
+        )
+        self._renderer = renderer if renderer is not None else Renderer(settings)
+        self._job_fetchers: dict[str, Fetcher] = {}  # a rendered page's cookies: this job only, in memory
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._analysed: dict[str, asyncio.Event] = {}
         self._failures: dict[str, AudioFetchError] = {}
@@ -72,6 +117,7 @@ class JobRunner:
         self._cancelling: set[str] = set()
         self._sinks: dict[str, DirectorySink] = {}
         self._by_address: dict[str, set[str]] = {}  # client address -> its active jobs (this run)
+        self._sent = SentPages()  # pages and cookies sent from a browser, in memory only
         self._submit_lock = asyncio.Lock()
         self._running = asyncio.Semaphore(settings.max_running_jobs)
         self._closing = False
@@ -108,11 +154,26 @@ class JobRunner:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await self._renderer.close()
+
+    def render_unavailable(self) -> str | None:
+        """Why the render pass cannot run on this server (for the form), or None when it can."""
+        return self._renderer.unavailable
 
     # -- submitting and following jobs ------------------------------------------------------------------
 
-    async def submit(self, spec: JobSpec, *, address: str | None = None) -> tuple[Job, bool]:
+    async def submit(
+        self,
+        spec: JobSpec,
+        *,
+        address: str | None = None,
+        given: GivenPage | None = None,
+        cookies: JobCookies | None = None,
+    ) -> tuple[Job, bool]:
         """Create a job, or return the active one for the same page and mode (``True`` = duplicate).
+
+        With ``given`` (a page as the user's browser showed it) the job analyses that instead of
+        fetching ``spec.url``, is always new (browser mode only), and downloads with ``cookies``.
 
         Raises BlockedURLError for URLs the guard refuses outright, BadRequestError for other bad input,
         JobLimitError (with ``retry_after``) when the limits are reached: overall, per client id (counted
@@ -123,6 +184,8 @@ class JobRunner:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise BadRequestError("the address must be a web address starting with http:// or https://")
         check_url(spec.url, self._settings.allow_networks)
+        if given is not None and spec.mode != "browser":
+            raise BadRequestError("a page sent from the browser is downloaded in browser mode only")
         async with self._submit_lock:
             mine = self._by_address.setdefault(address, set()) if address else set()
             if address and len(mine) >= self._settings.max_jobs_per_address:
@@ -130,17 +193,21 @@ class JobRunner:
                 if existing is not None:
                     return existing, True
                 raise JobLimitError(
-                    f"{len(mine)} jobs from your address are running; wait for one to finish", retry_after=10
+                    f"{len(mine)} jobs from your address are running; wait for one to finish",
+                    retry_after=10,
                 )
             job, created = await self._store.create_or_find_active(
                 spec,
                 max_active=self._settings.max_active_jobs,
                 max_per_client=self._settings.max_jobs_per_client,
+                shared=given is None,
             )
             if created and address:
                 mine.add(job.id)
         if not created:
             return job, True
+        if given is not None:
+            self._sent.add(job.id, given, cookies)
         self._broker.publish(JOB_CREATED, job.id, job.to_json())
         self._launch(job.id)
         return job, False
@@ -155,13 +222,53 @@ class JobRunner:
             raise failure
         return await self._store.get(job_id)
 
-    async def preview(self, url: str, *, plugin: str = "auto", prefer: Sequence[str] = ()) -> Detection:
-        """The tracks of ``url`` without creating a job."""
+    async def preview(
+        self,
+        url: str,
+        *,
+        plugin: str = "auto",
+        prefer: Sequence[str] = (),
+        render: str | None = None,
+        address: str | None = None,
+    ) -> Detection:
+        """The tracks of ``url`` without creating a job (``render`` None: the server's setting).
+
+        A preview may run the page in the browser, so while it runs it counts against the network
+        ``address``'s job limit like a job does (JobLimitError when the address is at its limit).
+        """
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise BadRequestError("the address must be a web address starting with http:// or https://")
         check_url(url, self._settings.allow_networks)
-        return await detect(self._fetcher, url, settings=self._settings, plugin=plugin, prefer=prefer)
+        token = f"preview:{new_job_id()}"
+        if address:
+            async with self._submit_lock:
+                mine = self._by_address.setdefault(address, set())
+                if len(mine) >= self._settings.max_jobs_per_address:
+                    raise JobLimitError(
+                        f"{len(mine)} jobs or previews from your address are running; wait for one",
+                        retry_after=10,
+                    )
+                mine.add(token)
+        try:
+            found = await self._detect(url, plugin=plugin, prefer=prefer, render=render)
+        finally:
+            if address:
+                self._by_address.get(address, set()).discard(token)
+        return found.detection
+
+    async def _detect(
+        self, url: str, *, plugin: str, prefer: Sequence[str], render: str | None
+    ) -> PageResult:
+        return await detect_rendered(
+            self._fetcher, url, settings=self._settings, renderer=self._renderer,
+            mode=render or self._settings.render, plugin=plugin, prefer=prefer,
+        )  # fmt: skip
+
+    def sent_cookie_domains(self, job_id: str) -> frozenset[str]:
+        """Domains of the cookies a sent page's job downloads with now (empty for other jobs, and
+        once the job has ended: the cookies end with it)."""
+        return self._sent.cookie_domains(job_id)
 
     async def cancel(self, job_id: str) -> Job:
         """Stop the job (its downloads and stream); a finished job is returned unchanged."""
@@ -189,6 +296,8 @@ class JobRunner:
         failed = tuple(t.index for t in job.tracks if t.status == "failed")
         if not failed:
             raise BadRequestError("the job has no failed tracks to retry")
+        if job_id in self._sent:
+            raise BadRequestError("this page was sent from the browser: send it again from the extension")
         if job.spec.mode == "browser":
             retry, _ = await self.submit(replace(job.spec, selected=failed))
             return retry
@@ -204,8 +313,15 @@ class JobRunner:
         if job.active:
             raise JobActiveError("the job is still running; cancel it first")
         await self._store.delete(job_id)
-        for cache in (self._analysed, self._failures, self._tracks, self._page_tags, self._details):
+        for cache in (
+            self._analysed,
+            self._failures,
+            self._tracks,
+            self._page_tags,
+            self._details,
+        ):
             cache.pop(job_id, None)
+        self._sent.forget(job_id)
         self._broker.publish(JOB_DELETED, job_id, {"id": job_id})
 
     async def open_stream(self, job_id: str) -> BrowserStream:
@@ -223,7 +339,8 @@ class JobRunner:
         saved = [SavedTrack(track, name) for track, name in zip(tracks, names, strict=True)]
         relay = ProgressRelay(self._store, self._broker, job_id)
         download = ZipDownload(
-            self._fetcher, tracks, probes, spool=self._spool_root() / job_id, settings=self._settings,
+            self._fetcher_for(job_id), tracks, probes, spool=self._spool_root() / job_id,
+            settings=self._settings,
             workers=job.spec.workers or self._settings.workers, referer=job.spec.url, on_event=relay.on_event,
             prefixes=stream_prefixes(tracks, probes, page, tag=job.spec.tags),
             extra_entries=[playlist_entry(saved, page, numbered_total=len(tracks))],
@@ -241,7 +358,9 @@ class JobRunner:
                 await self._finish(job_id, "failed", error="no track could be downloaded")
             elif (await self._store.get(job_id)).active:
                 await self._finish(
-                    job_id, "failed", error="the download was interrupted before the ZIP was complete"
+                    job_id,
+                    "failed",
+                    error="the download was interrupted before the ZIP was complete",
                 )
 
         stream = BrowserStream(f"{job.spec.name or 'audio'}.zip", download, on_close)
@@ -293,14 +412,23 @@ class JobRunner:
         """Detect (and for browser mode probe) the tracks; None when the job failed here."""
         await self._set_status(job.id, "analyzing")
         spec = job.spec
+        given = self._sent.take_page(job.id)
         try:
-            detection = await detect(
-                self._fetcher,
-                spec.url,
-                settings=self._settings,
-                plugin=spec.plugin or "auto",
-                prefer=spec.prefer,
-            )
+            if given is not None:
+                detection = await detect_given(
+                    self._fetcher, given, settings=self._settings, plugin=spec.plugin or "auto",
+                    prefer=spec.prefer,
+                )  # fmt: skip
+            else:
+                found = await self._detect(
+                    spec.url,
+                    plugin=spec.plugin or "auto",
+                    prefer=spec.prefer,
+                    render=spec.render,
+                )
+                detection = found.detection
+                if found.cookie:  # set by the page's scripts: handed to this job's downloads only
+                    self._job_fetchers[job.id] = self._fetcher.for_page(detection.page_url, found.cookie)
             if not detection.tracks:
                 raise NoAudioError("the page only has live streams, which cannot be downloaded")
         except AudioFetchError as exc:
@@ -308,13 +436,18 @@ class JobRunner:
             await self._finish(job.id, "failed", error=exc.user_message)
             return None
         self._remember(job.id, detection)
+        urls = [url for track in detection.tracks for url in (track.url, *track.alternates)]
+        self._sent.keep_cookies_for(job.id, urls)  # only the tracks' own sites get the user's cookies
         wanted = set(spec.selected) if spec.selected is not None else None
         tracks = [JobTrack.from_track(t) for t in detection.tracks]
         tracks = [t if wanted is None or t.index in wanted else replace(t, status="skipped") for t in tracks]
         chosen = [t for t in detection.tracks if wanted is None or t.index in wanted]
         if spec.mode == "browser":
             probes = await probe_tracks(
-                self._fetcher, chosen, referer=spec.url, workers=spec.workers or self._settings.workers
+                self._fetcher_for(job.id),
+                chosen,
+                referer=spec.url,
+                workers=spec.workers or self._settings.workers,
             )
             by_index = {t.index: p for t, p in zip(chosen, probes, strict=True)}
             tracks = [self._with_probe(t, by_index.get(t.index)) for t in tracks]
@@ -322,7 +455,12 @@ class JobRunner:
             self._tracks[job.id] = ([t for t, _ in usable], [p for _, p in usable])
             page = PageTags.from_detection(detection)
             if spec.tags and any(p.ext == "mp3" for _, p in usable):  # only MP3s are tagged while streaming
-                page = await load_covers(self._fetcher, page, [t for t, _ in usable], referer=spec.url)
+                page = await load_covers(
+                    self._fetcher_for(job.id),
+                    page,
+                    [t for t, _ in usable],
+                    referer=spec.url,
+                )
             self._page_tags[job.id] = page
         await self._store.set_tracks(job.id, tracks)
         name = spec.name or detection.title or urlsplit(detection.page_url).hostname or "audio"
@@ -335,7 +473,11 @@ class JobRunner:
             await self._finish(job.id, "failed", error="none of the tracks could be reached")
             return None
         updated = await self._store.update(
-            job.id, title=detection.title, player=detection.player, name=name, status=status
+            job.id,
+            title=detection.title,
+            player=detection.player,
+            name=name,
+            status=status,
         )
         self._broker.publish(JOB_TRACKS, job.id, updated.to_json())
         self._broker.publish(JOB_STATUS, job.id, {"status": status})
@@ -388,7 +530,7 @@ class JobRunner:
         await self._set_status(job.id, "downloading")
         try:
             report = await download_all(
-                self._fetcher, tracks, sink, workers=job.spec.workers or self._settings.workers,
+                self._fetcher_for(job.id), tracks, sink, workers=job.spec.workers or self._settings.workers,
                 settings=self._settings, referer=job.spec.url, on_event=relay.on_event,
             )  # fmt: skip
         finally:
@@ -408,7 +550,10 @@ class JobRunner:
         detection = self._details.get(job.id)
         known = {t.index: t for t in detection.tracks} if detection is not None else {}
         saved = [
-            SavedTrack(known.get(r.index) or Track(url=r.url, title=r.title, index=r.index), r.filename)
+            SavedTrack(
+                known.get(r.index) or Track(url=r.url, title=r.title, index=r.index),
+                r.filename,
+            )
             for r in report.results
             if r.ok and r.filename
         ]
@@ -418,11 +563,15 @@ class JobRunner:
             page = PageTags(job.title, len(job.tracks))
         try:
             await finish_folder(
-                self._fetcher, sink.folder, saved, page, tag=job.spec.tags, referer=job.spec.url,
+                self._fetcher_for(job.id), sink.folder, saved, page, tag=job.spec.tags, referer=job.spec.url,
                 numbered_total=numbered,
             )  # fmt: skip
         except Exception:
             log.exception("tagging or the playlist failed for job %s", job.id)
+
+    def _fetcher_for(self, job_id: str) -> Fetcher:
+        """The fetcher for this job's downloads: with its rendered page's cookies, if it has any."""
+        return self._sent.fetcher(job_id, self._job_fetchers.get(job_id, self._fetcher))
 
     # -- status changes ---------------------------------------------------------------------------------
 
@@ -436,6 +585,8 @@ class JobRunner:
         self._broker.publish(JOB_COMPLETED, job_id, job.to_json())
         self._tracks.pop(job_id, None)
         self._page_tags.pop(job_id, None)
+        self._sent.end(job_id)  # the user's cookies end with the job
+        self._job_fetchers.pop(job_id, None)
         for jobs in self._by_address.values():
             jobs.discard(job_id)
         return job

@@ -47,13 +47,15 @@ def _sql_set(values: Iterable[str]) -> str:
 
 _ACTIVE = _sql_set(ACTIVE_STATUSES)
 _JOB_COLUMNS = (
-    "id, url, name, mode, plugin, workers, prefer, client_id, selected, tags, status, error, title, player, "
-    "created_at, updated_at"
+    "id, url, name, mode, plugin, workers, prefer, client_id, selected, tags, render, status, error, title, "
+    "player, created_at, updated_at"
 )
 _TRACK_COLUMNS = "idx, url, title, status, bytes_done, size, file_name, error"
 _INSERT_JOB = (
     "INSERT INTO jobs (id, url, url_key, name, mode, plugin, workers, prefer, client_id, selected, tags, "
-    "status, error, title, player, created_at, updated_at, run_id) VALUES (" + ", ".join("?" * 18) + ")"
+    "render, status, error, title, player, created_at, updated_at, run_id) VALUES ("
+    + ", ".join("?" * 19)
+    + ")"
 )
 _FIND_ACTIVE = f"WHERE url_key = ? AND mode = ? AND status IN {_ACTIVE} ORDER BY created_at, rowid LIMIT 1"
 
@@ -112,6 +114,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         2,
         "jobs.tags: write tags into the files (1) or leave them as sent (0)",
         ("ALTER TABLE jobs ADD COLUMN tags INTEGER NOT NULL DEFAULT 1 CHECK (tags IN (0, 1))",),
+    ),
+    Migration(
+        3,
+        "jobs.render: run the page's scripts (auto, always, never; NULL means the server's setting)",
+        ("ALTER TABLE jobs ADD COLUMN render TEXT CHECK (render IN ('auto', 'always', 'never'))",),
     ),
 )
 
@@ -199,10 +206,12 @@ def _migrate(conn: sqlite3.Connection, migrations: Sequence[Migration]) -> None:
 
 def _job_from_row(row: Any, tracks: Iterable[Any]) -> Job:
     """Rows hold ``_JOB_COLUMNS`` in order: the spec's fields, then the job's."""
-    job_id, url, name, mode, plugin, workers, prefer, client_id, selected, tags = row[:10]
+    job_id, url, name, mode, plugin, workers, prefer, client_id, selected, tags, render = row[:11]
     chosen = None if selected is None else tuple(json.loads(selected))
-    spec = JobSpec(url, mode, name, plugin, workers, tuple(json.loads(prefer)), client_id, chosen, bool(tags))
-    status, error, title, player, created_at, updated_at = row[10:]
+    spec = JobSpec(
+        url, mode, name, plugin, workers, tuple(json.loads(prefer)), client_id, chosen, bool(tags), render
+    )
+    status, error, title, player, created_at, updated_at = row[11:]
     track_list = tuple(JobTrack(*track) for track in tracks)
     return Job(job_id, spec, created_at, updated_at, status, error, title, player, track_list)
 
@@ -351,9 +360,17 @@ class JobStore:
         return job
 
     async def create_or_find_active(
-        self, spec: JobSpec, *, max_active: int | None = None, max_per_client: int | None = None
+        self,
+        spec: JobSpec,
+        *,
+        max_active: int | None = None,
+        max_per_client: int | None = None,
+        shared: bool = True,
     ) -> tuple[Job, bool]:
         """``(new job, True)``, or ``(active job, False)`` when one has the same page and mode.
+
+        ``shared=False`` makes a job that is always new and that later requests never find as theirs
+        (a page sent from a user's browser: its tracks may need that user's cookies).
 
         Atomic (it runs in the writer), so two identical requests racing each other get one job, and the
         limits are counted in the same transaction as the insert: simultaneous requests cannot all pass
@@ -363,7 +380,7 @@ class JobStore:
         job = Job.new(spec, time.time())
 
         def apply(conn: sqlite3.Connection) -> tuple[Job, bool]:
-            found = _load_jobs(conn, _FIND_ACTIVE, (normalise_url(spec.url), spec.mode))
+            found = _load_jobs(conn, _FIND_ACTIVE, (normalise_url(spec.url), spec.mode)) if shared else []
             if found:
                 return found[0], False
             active = f"SELECT count(*) FROM jobs WHERE status IN {_ACTIVE}"
@@ -376,7 +393,7 @@ class JobStore:
                         f"you already have {max_per_client} jobs running; wait for one to finish",
                         retry_after=10,
                     )
-            self._insert(conn, job)
+            self._insert(conn, job, url_key=None if shared else f"private:{job.id}")
             return job, True
 
         return await self._write(apply)
@@ -441,12 +458,13 @@ class JobStore:
 
     # -- machinery ------------------------------------------------------------------------------------
 
-    def _insert(self, conn: sqlite3.Connection, job: Job) -> None:
+    def _insert(self, conn: sqlite3.Connection, job: Job, *, url_key: str | None = None) -> None:
         spec = job.spec
         selected = None if spec.selected is None else json.dumps(list(spec.selected))
-        values: tuple[object, ...] = (job.id, spec.url, normalise_url(spec.url), spec.name, spec.mode)
+        key = normalise_url(spec.url) if url_key is None else url_key
+        values: tuple[object, ...] = (job.id, spec.url, key, spec.name, spec.mode)
         values += (spec.plugin, spec.workers, json.dumps(list(spec.prefer)), spec.client_id, selected)
-        values += (int(spec.tags),)
+        values += (int(spec.tags), spec.render)
         values += (job.status, job.error, job.title, job.player, job.created_at, job.updated_at, self._run_id)
         conn.execute(_INSERT_JOB, values)
 

@@ -6,6 +6,7 @@ leave this package; they arrive as ``FetchError``/``BlockedURLError``/``TooLarge
 
 from __future__ import annotations
 
+from ._cookies import JobCookie, JobCookies
 from ._errors import parse_retry_after
 from ._fetch import MAX_REDIRECTS, FetchedPage, Fetcher, MediaStream
 from ._guard import BAD_PORTS, address_problem, check_address, check_url, guarded_socket_factory
@@ -17,6 +18,8 @@ __all__ = [
     "MAX_REDIRECTS",
     "FetchedPage",
     "Fetcher",
+    "JobCookie",
+    "JobCookies",
     "MediaStream",
     "address_problem",
     "check_address",

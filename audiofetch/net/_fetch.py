@@ -18,6 +18,7 @@ from yarl import URL
 from audiofetch.config import Settings
 from audiofetch.errors import FetchError, TooLargeError
 
+from ._cookies import JobCookies
 from ._errors import status_error, translate_errors
 from ._guard import check_url
 
@@ -70,7 +71,10 @@ class MediaStream:
     async def chunks(self) -> AsyncGenerator[bytes, None]:
         """The body in the pieces the network delivers (at most the receive buffer); FetchError if cut."""
         with translate_errors(self.url):
-            async for piece, _ in self._response.content.iter_chunks():  # as received: no joining copy
+            async for (
+                piece,
+                _,
+            ) in self._response.content.iter_chunks():  # as received: no joining copy
                 if piece:
                     yield piece
 
@@ -93,9 +97,38 @@ class Fetcher:
     Build it with ``open_fetcher``; it is safe to share between concurrent jobs.
     """
 
-    def __init__(self, session: aiohttp.ClientSession, settings: Settings) -> None:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        settings: Settings,
+        *,
+        cookies: JobCookies | None = None,
+    ) -> None:
         self._session = session
         self._settings = settings
+        self._cookies = cookies
+
+    def with_cookies(self, cookies: JobCookies | None) -> Fetcher:
+        """A Fetcher on the same session that sends ``cookies`` where they match (one job's downloads).
+
+        The ``Cookie`` header is chosen again at every redirect hop; this Fetcher and the cookies are
+        dropped together when the job lets go of it. ``None`` or no cookies: this Fetcher itself.
+        """
+        if not cookies:
+            return self
+        return Fetcher(self._session, self._settings, cookies=cookies)
+
+    def for_page(self, page_url: str, cookie: str | None) -> Fetcher:
+        """A fetcher for one job's requests that also sends ``cookie`` to ``page_url``'s own host.
+
+        Made for the cookies a rendered page's scripts set (a ``Cookie`` header value): host-only cookies
+        of that host, so a redirect hop to another host carries none, kept nowhere but on this Fetcher;
+        the shared session's cookie jar stays empty. Without a cookie, this fetcher itself.
+        """
+        host = URL(page_url).host if cookie else None
+        if not cookie or not host:
+            return self
+        return self.with_cookies(JobCookies.from_header(cookie, host.lower()))
 
     @property
     def settings(self) -> Settings:
@@ -133,7 +166,11 @@ class Fetcher:
         Made for sniffing whether a link is an audio file without downloading it; the connection of an
         unfinished body is closed rather than drained. Non-2xx raises ``FetchError``.
         """
-        headers = {"Accept": "*/*", "Accept-Encoding": "identity", "Range": f"bytes=0-{max_bytes - 1}"}
+        headers = {
+            "Accept": "*/*",
+            "Accept-Encoding": "identity",
+            "Range": f"bytes=0-{max_bytes - 1}",
+        }
         async with self._open(url, headers, referer=referer) as response:
             final = str(response.url)
             if not 200 <= response.status < 300:
@@ -181,9 +218,16 @@ class Fetcher:
         if referer:
             request_headers["Referer"] = referer
         for hop in range(MAX_REDIRECTS + 1):
+            request_headers.pop("Cookie", None)
+            cookie = self._cookies.header_for(str(current)) if self._cookies else None
+            if cookie:
+                request_headers["Cookie"] = cookie
             with translate_errors(str(current)):
                 response = await self._session.get(
-                    current, headers=request_headers, allow_redirects=False, read_bufsize=read_bufsize
+                    current,
+                    headers=request_headers,
+                    allow_redirects=False,
+                    read_bufsize=read_bufsize,
                 )
             location = response.headers.get("Location")
             if response.status not in _REDIRECT_STATUSES or location is None:

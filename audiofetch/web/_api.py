@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from audiofetch.config import RENDER_MODES
 from audiofetch.errors import BadRequestError
 from audiofetch.jobs import Job, JobMode, JobSpec, delete_download, folder_entries, list_downloads
 from audiofetch.models import Detection
@@ -22,7 +23,7 @@ from audiofetch.web._paths import local_url
 from audiofetch.web._throttle import client_key
 from audiofetch.web.zipresponse import send_zip
 
-__all__ = ["MAX_URL_CHARS", "detection_json", "parse_spec", "setup_api", "setup_downloads"]
+__all__ = ["MAX_URL_CHARS", "detection_json", "parse_spec", "render_choice", "setup_api", "setup_downloads"]
 
 MAX_URL_CHARS = 4096
 MAX_NAME_CHARS = 200
@@ -68,6 +69,15 @@ _TRUE_WORDS = frozenset({"1", "true", "on", "yes"})
 _FALSE_WORDS = frozenset({"0", "false", "off", "no"})
 
 
+def render_choice(value: object) -> str | None:
+    """The ``render`` field: auto, always or never (absent or empty: None, the server's setting)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and value.strip().lower() in RENDER_MODES:
+        return value.strip().lower()
+    raise BadRequestError("render must be 'auto', 'always' or 'never'")
+
+
 def _switch(key: str, value: object, *, default: bool) -> bool:
     """A JSON boolean, or a form word: on/true/1/yes or off/false/0/no (absent or empty: ``default``)."""
     if value is None or value == "":
@@ -102,6 +112,7 @@ def parse_spec(body: Mapping[str, Any], client_id: str) -> JobSpec:
         prefer=_prefer(body.get("prefer")),
         client_id=client_id,
         tags=_switch("tags", body.get("tags"), default=True),
+        render=render_choice(body.get("render")),
     )
 
 
@@ -237,7 +248,11 @@ async def preview(request: web.Request) -> web.Response:
         raise BadRequestError("url is required")
     plugin = _text(request.query, "plugin", 64) or "auto"
     detection = await request.app[RUNNER_KEY].preview(
-        url, plugin=plugin, prefer=_prefer(request.query.get("prefer"))
+        url,
+        plugin=plugin,
+        prefer=_prefer(request.query.get("prefer")),
+        render=render_choice(request.query.get("render")),
+        address=client_key(request.remote),
     )
     return web.json_response(detection_json(detection))
 

@@ -17,8 +17,10 @@ from aiohttp import web
 from aiohttp_session import AbstractStorage
 
 from audiofetch.config import Settings
+from audiofetch.detect import GivenPage
 from audiofetch.jobs import Broker, Job, JobSpec, JobStore
 from audiofetch.models import Detection
+from audiofetch.net import JobCookies
 from audiofetch.web._auth import RevocationList
 from audiofetch.web._secrets import AdminCredentials, KeyRing
 from audiofetch.web._throttle import LoginThrottle
@@ -67,11 +69,30 @@ class Runner(Protocol):
 
     async def close(self) -> None: ...
 
-    async def submit(self, spec: JobSpec, *, address: str | None = None) -> tuple[Job, bool]: ...
+    async def submit(
+        self,
+        spec: JobSpec,
+        *,
+        address: str | None = None,
+        given: GivenPage | None = None,
+        cookies: JobCookies | None = None,
+    ) -> tuple[Job, bool]: ...
 
     async def analyse(self, job_id: str) -> Job: ...
 
-    async def preview(self, url: str, *, plugin: str = "auto", prefer: Sequence[str] = ()) -> Detection: ...
+    async def preview(
+        self,
+        url: str,
+        *,
+        plugin: str = "auto",
+        prefer: Sequence[str] = (),
+        render: str | None = None,
+        address: str | None = None,
+    ) -> Detection: ...
+
+    def render_unavailable(self) -> str | None: ...
+
+    def sent_cookie_domains(self, job_id: str) -> frozenset[str]: ...
 
     async def cancel(self, job_id: str) -> Job: ...
 

@@ -106,6 +106,55 @@ _SCHEMAS: dict[str, Any] = {
                 "description": "Write the page's tags and cover into the files; false leaves them as sent "
                 "(forms: tags=off). The playlist is written either way.",
             },
+            "render": {
+                "type": "string",
+                "enum": ["auto", "always", "never"],
+                "description": "Run the page's scripts in headless Chromium (the render pass); absent: the "
+                "server's AUDIOFETCH_RENDER.",
+            },
+        },
+    },
+    "SentPage": {
+        "type": "object",
+        "required": ["url", "html"],
+        "properties": {
+            "url": {
+                "type": "string",
+                "format": "uri",
+                "maxLength": 4096,
+                "description": "The page's address.",
+            },
+            "html": {"type": "string", "minLength": 1, "description": "The rendered DOM, serialised."},
+            "title": {"type": "string", "maxLength": 1000},
+            "media": {
+                "type": "array",
+                "maxItems": 2000,
+                "items": {"type": "string", "maxLength": 4096},
+                "description": "Media URLs the tab requested, in order.",
+            },
+            "cookies": {
+                "type": "array",
+                "maxItems": 300,
+                "description": "Only when the user ticked the box: used for this job's downloads, kept in "
+                "memory, dropped when the job ends.",
+                "items": {
+                    "type": "object",
+                    "required": ["name", "value", "domain"],
+                    "properties": {
+                        "name": {"type": "string"},
+                        "value": {"type": "string"},
+                        "domain": {"type": "string"},
+                        "path": {"type": "string"},
+                        "secure": {"type": "boolean"},
+                        "hostOnly": {"type": "boolean"},
+                    },
+                },
+            },
+            "name": {"type": "string", "maxLength": 200},
+            "plugin": {"type": "string", "maxLength": 64},
+            "workers": {"type": "integer", "minimum": 1, "maximum": 20},
+            "prefer": {"type": "array", "maxItems": 10, "items": {"type": "string"}},
+            "tags": {"type": "boolean", "default": True},
         },
     },
     "Track": {
@@ -134,6 +183,7 @@ _SCHEMAS: dict[str, Any] = {
             "prefer": {"type": "array", "items": {"type": "string"}},
             "selected": {"type": ["array", "null"], "items": {"type": "integer"}},
             "tags": {"type": "boolean"},
+            "render": {"type": ["string", "null"], "enum": ["auto", "always", "never", None]},
             "status": {
                 "type": "string",
                 "enum": ["queued", "analyzing", "ready", "downloading", "completed", "failed", "cancelled"],
@@ -261,6 +311,40 @@ _PATHS: dict[str, Any] = {
             },
         }
     },
+    "/api/extension/pair": {
+        "post": {
+            "summary": "A browser extension listed in AUDIOFETCH_CORS_ORIGINS gets a long-lived token.",
+            "responses": {
+                "200": _json(
+                    "Paired.",
+                    {
+                        "type": "object",
+                        "properties": {
+                            "token": {"type": "string"},
+                            "token_type": {"type": "string"},
+                            "expires_at": {"type": "number"},
+                        },
+                    },
+                ),
+                "403": _error("Not a listed browser extension, or cross-site."),
+            },
+        }
+    },
+    "/api/page": {
+        "post": {
+            "summary": "Start a browser-mode job for a page as the user's browser shows it.",
+            "security": [{"bearer": []}],
+            "requestBody": {"required": True, "content": {JSON: {"schema": _schema("SentPage")}}},
+            "responses": {
+                "202": {**_json("The job.", _schema("Job")), "links": _JOB_LINKS},
+                "400": _error("Missing or malformed field."),
+                "401": _error("No valid extension (or admin) bearer token."),
+                "403": _error("The page address is refused (SSRF guard) or the request is cross-site."),
+                "413": _error("The page is over the page size limit (AUDIOFETCH_MAX_PAGE_BYTES)."),
+                "429": _LIMIT,
+            },
+        }
+    },
     "/api/status/{id}": {
         "get": {
             "operationId": "jobStatus",
@@ -328,6 +412,7 @@ _PATHS: dict[str, Any] = {
                 _query("plugin", "Extractor name, or auto."),
                 _query("workers", "Parallel downloads.", kind="integer", minimum=1, maximum=20),
                 _query("tags", "off (or false) leaves the MP3s untagged; the playlist is still added."),
+                _query("render", "auto, always or never: run the page's scripts (render pass)."),
             ],
             "responses": {"200": _ZIP, **_PAGE_ERRORS, "409": _error("Stream busy."), "429": _LIMIT},
         }
@@ -339,6 +424,7 @@ _PATHS: dict[str, Any] = {
                 _query("url", "The page.", required=True, format="uri", maxLength=4096),
                 _query("plugin", "Extractor name, or auto."),
                 _query("prefer", "Formats, comma-separated, best first."),
+                _query("render", "auto, always or never: run the page's scripts (render pass)."),
             ],
             "responses": {"200": _json("What the page holds.", _schema("Detection")), **_PAGE_ERRORS},
         }

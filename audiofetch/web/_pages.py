@@ -23,7 +23,7 @@ from audiofetch import __version__, errors, formats
 from audiofetch.detect import extractor_names
 from audiofetch.jobs import Job, delete_download, list_downloads
 from audiofetch.models import Detection, Track
-from audiofetch.web._api import MAX_URL_CHARS, parse_spec
+from audiofetch.web._api import MAX_URL_CHARS, parse_spec, render_choice
 from audiofetch.web._csrf import (
     CSRF_FIELD,
     CSRF_HEADER,
@@ -140,6 +140,7 @@ async def _context(request: web.Request, **extra: Any) -> dict[str, Any]:
         "csrf_token": await _csrf_token(request),
         "plugins": extractor_names(),
         "default_workers": _settings_workers(request.app),
+        "render_unavailable": request.app[RUNNER_KEY].render_unavailable(),
         "bookmarklet": _bookmarklet(request),
         "errors": {},
         "values": {},
@@ -196,7 +197,10 @@ async def preview(request: web.Request) -> web.Response:
         if not url:
             raise FormError(400, "url", "enter the address of a page first")
         plugin = values.get("plugin") or "auto"
-        detection = await request.app[RUNNER_KEY].preview(url[:MAX_URL_CHARS], plugin=plugin)
+        render = render_choice(values.get("render"))
+        detection = await request.app[RUNNER_KEY].preview(
+            url[:MAX_URL_CHARS], plugin=plugin, render=render, address=client_key(request.remote)
+        )
     except Exception as exc:  # expected errors are shown; _as_form_error re-raises bugs
         problem = _as_form_error(exc)
     errors_by_field = {problem.field: problem.message} if problem else {}
@@ -284,7 +288,12 @@ async def job_page(request: web.Request) -> web.Response:
     except errors.JobNotFound as exc:
         context = await _context(request, message=exc.user_message)
         return aiohttp_jinja2.render_template("error.html", request, context, status=404)
-    context = await _context(request, job=job, duplicate=request.query.get("duplicate") == "1")
+    context = await _context(
+        request,
+        job=job,
+        duplicate=request.query.get("duplicate") == "1",
+        cookie_domains=sorted(request.app[RUNNER_KEY].sent_cookie_domains(job.id)),
+    )
     return aiohttp_jinja2.render_template("job.html", request, context)
 
 

@@ -41,6 +41,7 @@ from audiofetch.web._login import session_storage, setup_login
 from audiofetch.web._middlewares import setup_middlewares
 from audiofetch.web._openapi import setup_openapi
 from audiofetch.web._secrets import AdminCredentials, derive_keys, load_or_create_admin, load_or_create_secret
+from audiofetch.web._sent import setup_sent_pages
 from audiofetch.web._throttle import LoginThrottle
 
 __all__ = [
@@ -141,6 +142,7 @@ def setup_server(app: web.Application, *, services: bool = True) -> None:
     setup_middlewares(app)
     setup_login(app)
     setup_api(app)
+    setup_sent_pages(app)
     setup_live(app)
     setup_openapi(app)
     if services:

@@ -23,7 +23,6 @@ from tests.e2e_extension.harness import (
     MENU_ID,
     album_site,
     audiofetch_server,
-    chromium_args,
     extension_id,
     ipv6_loopback,
     wait_for_tracks,
@@ -63,32 +62,6 @@ async def site(aiohttp_server) -> str:  # type: ignore[no-untyped-def]
 async def server(tmp_path: Path) -> AsyncIterator[str]:
     async with audiofetch_server(tmp_path / "data", cors_origins=EXT_ORIGIN) as base:
         yield base
-
-
-@pytest.fixture
-async def browser(tmp_path: Path) -> AsyncIterator[tuple[Any, Any]]:
-    """(context, service worker) of a Chromium profile with the extension loaded; skips if it cannot be."""
-    async with playwright_api.async_playwright() as pw:
-        try:
-            context = await pw.chromium.launch_persistent_context(
-                str(tmp_path / "profile"),
-                executable_path=str(CHROMIUM),
-                headless=False,
-                args=chromium_args(),
-            )
-        except playwright_api.Error as exc:
-            pytest.skip(f"{CHROMIUM} did not start: {exc.message.splitlines()[0]}")
-        try:
-            workers = [w for w in context.service_workers if w.url.startswith(EXT_ORIGIN)]
-            if not workers:
-                try:
-                    workers = [await context.wait_for_event("serviceworker", timeout=15_000)]
-                except playwright_api.TimeoutError:
-                    pytest.skip(f"{CHROMIUM} ignored --load-extension: no service worker from {EXT_ORIGIN}")
-            assert workers[0].url == f"{EXT_ORIGIN}/background.js"
-            yield context, workers[0]
-        finally:
-            await context.close()
 
 
 async def save_options(context: Any, server: str, mode: str) -> None:

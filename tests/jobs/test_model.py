@@ -70,6 +70,7 @@ def test_to_json_has_stable_keys_and_leaves_the_client_out() -> None:
         "prefer",
         "selected",
         "tags",
+        "render",
         "status",
         "active",
         "error",

@@ -51,8 +51,22 @@ class StoreRunner:
     async def analyse(self, job_id: str) -> Job:
         return await self.store.get(job_id)
 
-    async def preview(self, url: str, *, plugin: str = "auto", prefer: Any = ()) -> Detection:
+    async def preview(
+        self,
+        url: str,
+        *,
+        plugin: str = "auto",
+        prefer: Any = (),
+        render: str | None = None,
+        address: str | None = None,
+    ) -> Detection:
         raise NoAudioError(f"no audio found on {url}")
+
+    def sent_cookie_domains(self, job_id: str) -> frozenset[str]:
+        return frozenset()
+
+    def render_unavailable(self) -> str | None:
+        return None
 
     async def cancel(self, job_id: str) -> Job:
         job = await self.store.update(job_id, status="cancelled")

@@ -1,0 +1,172 @@
+"""``detect_given``: detection on a document AudioFetch was handed instead of fetching it.
+
+The one entry point for "a rendered DOM plus the media URLs a browser saw": the browser extension's
+"send this page as I see it" uses it, and so can any pass that renders a page itself. The document is
+untrusted input and gets what a fetched page gets: the ``max_page_bytes`` cap, the same parsing budget,
+the same-site scripts fetched through the guarded fetcher, the same extractors and the same merge.
+The extra media URLs join the merge as the findings of one more, lowest-priority source, so a URL the
+DOM also lists keeps the DOM's title and place, and the others follow in the order they were seen.
+Nothing here reaches a track: every URL meets the address guard when it is downloaded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import posixpath
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from urllib.parse import unquote, urlsplit
+
+from audiofetch.config import Settings
+from audiofetch.errors import NoAudioError, TooLargeError
+from audiofetch.extractors import Extractor, WorkBudget
+from audiofetch.formats import from_url, url_extension
+from audiofetch.models import Detection, Page, SkippedStream, Track
+from audiofetch.page import make_page, script_urls
+
+from ._detect import DETECT_BUDGET, no_audio, run_within, too_slow
+from ._fetch import PageFetcher, fetch_scripts, with_scripts
+from ._merge import Finding, choose_extractors, merge, run_extractors
+
+__all__ = ["MAX_MEDIA_URLS", "GivenPage", "detect_given"]
+
+MAX_MEDIA_URLS = 500
+_HLS_EXTENSIONS = frozenset({"m3u8"})
+_DASH_EXTENSIONS = frozenset({"mpd"})
+_HLS_MIME = "application/vnd.apple.mpegurl"
+_DASH_REASON = "DASH manifest (.mpd): not supported yet"
+
+
+@dataclass(frozen=True, slots=True)
+class GivenPage:
+    """A page as a browser showed it: its address, serialised DOM, title and the media URLs it loaded.
+
+    ``media_urls`` are absolute http(s) URLs in the order they were requested (audio files, HLS or
+    DASH manifests); ``title`` is the browser's tab title, used when the DOM has no ``<title>``.
+    """
+
+    url: str
+    html: str
+    title: str | None = None
+    media_urls: tuple[str, ...] = ()
+
+
+class _SeenMedia(Extractor):
+    """The media URLs a browser requested while showing the page (not in the registry)."""
+
+    name = "browser"
+    description = "Audio the browser itself loaded while showing the page"
+    priority = 0
+
+    def __init__(self, urls: Sequence[str]) -> None:
+        self._urls = urls
+
+    def detects(self, page: Page) -> bool:
+        return bool(self._urls)
+
+    def extract(self, page: Page) -> list[Track]:
+        tracks = []
+        for url in self._urls:
+            ext = url_extension(url)
+            if ext in _DASH_EXTENSIONS:
+                continue
+            mime = _HLS_MIME if ext in _HLS_EXTENSIONS else None
+            if mime is None and (found := from_url(url)) is not None:
+                mime = found.mime
+            stem = posixpath.splitext(unquote(posixpath.basename(urlsplit(url).path)))[0].strip()
+            tracks.append(Track(url=url, title=stem or None, extractor=self.name, mime=mime))
+        return tracks
+
+    def skipped(self, page: Page) -> list[SkippedStream]:
+        return [SkippedStream(u, _DASH_REASON) for u in self._urls if url_extension(u) in _DASH_EXTENSIONS]
+
+
+def _usable(url: str) -> bool:
+    """An absolute http(s) URL with a host and a valid port (anything else cannot be a track)."""
+    try:
+        parts = urlsplit(url)
+        _ = parts.port
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and url.isprintable() and " " not in url
+
+
+def _folder(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.netloc.lower(), posixpath.dirname(parts.path)
+
+
+def _media_urls(urls: Sequence[str]) -> tuple[str, ...]:
+    """The usable http(s) URLs among ``urls``, first occurrence kept, at most ``MAX_MEDIA_URLS``.
+
+    Files in the folder of an HLS or DASH manifest are left out: they are the stream's segments
+    (``seg-00012.aac``), which the manifest's own download fetches, not tracks of their own.
+    """
+    web = [url for url in urls if _usable(url)]
+    manifests = {url for url in web if url_extension(url) in _HLS_EXTENSIONS | _DASH_EXTENSIONS}
+    segment_folders = {_folder(url) for url in manifests}
+    kept: dict[str, None] = {}
+    for url in web:
+        if url in kept or (url not in manifests and _folder(url) in segment_folders):
+            continue
+        kept[url] = None
+        if len(kept) == MAX_MEDIA_URLS:
+            break
+    return tuple(kept)
+
+
+async def detect_given(
+    fetcher: PageFetcher,
+    given: GivenPage,
+    *,
+    settings: Settings,
+    plugin: str = "auto",
+    prefer: Sequence[str] = (),
+    budget: float = DETECT_BUDGET,
+) -> Detection:
+    """Every track in ``given``: its DOM through the extractors, plus its media URLs, merged as ``detect``.
+
+    Raises TooLargeError when the document exceeds ``max_page_bytes``, DetectError for an unknown
+    ``plugin``, ParseError past ``budget`` seconds of parsing and extraction, NoAudioError when neither
+    the document nor the media URLs hold a track or a stream.
+    """
+    extractors = choose_extractors(plugin)
+    body = given.html.encode("utf-8", "surrogatepass")
+    if len(body) > settings.max_page_bytes:
+        raise TooLargeError(
+            f"the page sent is larger than the {settings.max_page_bytes} byte page limit", url=given.url
+        )
+    seen = _SeenMedia(_media_urls(given.media_urls))
+    started = time.monotonic()
+    try:
+        async with asyncio.timeout(budget):
+            page = await asyncio.to_thread(
+                make_page, given.url, body, content_type="text/html; charset=utf-8"
+            )
+    except TimeoutError as exc:
+        raise too_slow(budget) from exc
+    if page.title is None and given.title:
+        page = _titled(page, given.title)
+    left = budget - (time.monotonic() - started)
+    scripts = await fetch_scripts(fetcher, page.url, script_urls(page), max_bytes=settings.max_page_bytes)
+    work = WorkBudget()
+
+    def analyse() -> Detection:
+        ready = with_scripts(page, scripts)
+        run = run_extractors(ready, extractors, budget=work)
+        extra = Finding.of(seen, len(extractors), seen.extract(ready), seen.skipped(ready))
+        return merge(ready, [*run.findings, extra], prefer, run.notes)
+
+    detection = await run_within(work, left, budget, analyse)
+    if not detection.tracks and not detection.skipped and detection.notes:
+        raise no_audio(detection)
+    if not detection.tracks and not detection.skipped:
+        raise NoAudioError(
+            "no audio found on the page sent (looked for: " + "; ".join(detection.looked_for) + ")"
+        )
+    return detection
+
+
+def _titled(page: Page, title: str) -> Page:
+    return replace(page, title=" ".join(title.split())[:300] or None)
