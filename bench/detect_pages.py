@@ -78,7 +78,7 @@ async def _startup() -> float:
     """The reference: a process that imports everything ``inspect`` imports, and does nothing."""
     started = time.perf_counter()
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", "import audiofetch.cli, audiofetch.cli._inspect"
+        sys.executable, "-c", "import audiofetch.cli, audiofetch.cli._commands"
     )
     await process.wait()
     return time.perf_counter() - started
