@@ -6,7 +6,8 @@ Serves every fixture page of the extractor registry (``tests/fixtures/pages``, t
 among them) plus generated ones from 127.0.0.1 only: a 3,000-entry inline playlist beside a 400 KB
 minified bundle, a 720-item feed and a player demo page (a 380 KB bundle and 2,000 variables chained
 through conditionals; 10 such variables took 30 s before the evaluator was bounded).
-Each page is inspected by a fresh ``audiofetch`` process (what a user waits for); the best of
+Each page is inspected by a fresh ``audiofetch`` process (what a user waits for) with ``--render never``
+(static detection: the render pass has its own benchmark, ``bench/render.py``); the best of
 ``--runs`` is kept per page. Prints every page, then the median, the slowest page and the big
 playlist against the targets (median < 0.5 s, none > 2 s, playlist < 1.5 s found whole).
 """
@@ -61,7 +62,7 @@ async def _inspect(url: str) -> tuple[float, int, str]:
     command = [str(exe)] if exe.exists() else [sys.executable, "-m", "audiofetch"]
     started = time.perf_counter()
     process = await asyncio.create_subprocess_exec(
-        *command, "inspect", "--json", "--allow-network", "127.0.0.0/8", url,
+        *command, "inspect", "--json", "--render", "never", "--allow-network", "127.0.0.0/8", url,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     out, err = await process.communicate()
