@@ -34,6 +34,11 @@ Exact length and broken promises
     before a byte past the announced size is yielded, so the consumer can drop the connection: a
     client then always sees a short, failed download, never a complete-looking wrong file.
 
+Sources that compute their own CRC-32
+    A source that already passes over every byte (a spool that checks restarted downloads, say) may
+    say so: ``data`` implementing :class:`CheckedChunks` has its ``crc32`` written in the descriptor
+    and the writer computes none, so each byte is summed once. The writer trusts that value.
+
 A source that fails part-way (any ``Exception`` from iterating ``data``)
     - Promised archive (a length may have gone out as Content-Length): raise ``ZipError`` from the
       failure; the archive is unusable and the connection must be dropped.
@@ -55,13 +60,13 @@ from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterab
 from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeAlias
+from typing import Protocol, TypeAlias, runtime_checkable
 from zlib import crc32
 
 from audiofetch.errors import AudioFetchError, ZipError
 from audiofetch.naming import UniqueNames, sanitize_path
 
-__all__ = ["ERRORS_NAME", "ZipEntry", "zip_length", "zip_stream"]
+__all__ = ["ERRORS_NAME", "CheckedChunks", "ZipEntry", "zip_length", "zip_stream"]
 
 ERRORS_NAME = "ERRORS.txt"
 """Entry added at the end of a non-promised archive when some sources failed."""
@@ -85,6 +90,16 @@ _LOCATOR64 = struct.Struct("<IIQI")
 _END = struct.Struct("<IHHHHIIH")
 
 _Chunks: TypeAlias = bytes | bytearray | memoryview | Iterable[bytes] | AsyncIterable[bytes]
+
+
+@runtime_checkable
+class CheckedChunks(Protocol):
+    """Async chunks whose source keeps ``crc32``: the CRC-32 of every byte it has yielded so far."""
+
+    @property
+    def crc32(self) -> int: ...
+
+    def __aiter__(self) -> AsyncIterator[bytes]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -388,6 +403,7 @@ async def zip_stream(
                 continue
             header, record = framer.local_header(name, size, _seconds(entry.mtime, started))
             yield header
+            checked = entry.data if isinstance(entry.data, CheckedChunks) else None
             # The per-chunk loops below are the hot path: one crc32, one add, one compare at most.
             crc = sent = 0
             try:
@@ -395,9 +411,15 @@ async def zip_stream(
                     sent = len(first)
                     if size is not None and sent > size:
                         raise _too_long(safe_name, size)
-                    crc = crc32(first)
+                    crc = crc32(first) if checked is None else 0
                     yield first
-                if source is not None:
+                if source is not None and checked is not None:  # the source sums the bytes itself
+                    async for chunk in source:
+                        sent += len(chunk)
+                        if size is not None and sent > size:
+                            raise _too_long(safe_name, size)
+                        yield chunk
+                elif source is not None:
                     if size is None:
                         async for chunk in source:
                             crc = crc32(chunk, crc)
@@ -433,13 +455,14 @@ async def zip_stream(
                 failures.append((safe_name, f"{_describe(exc)} (after {sent} bytes)"))
                 # Close the entry so the stream stays walkable, but with a CRC that cannot match
                 # and no central directory record: no reader will present it as a complete file.
+                crc = crc if checked is None else checked.crc32
                 yield framer.descriptor(record, crc ^ _U32, sent, listed=False)
                 continue
             finally:
                 await _close(source, sync_source)
             if size is not None and sent != size:
                 raise ZipError(f"ZIP entry {safe_name!r} announced {size} bytes but its source gave {sent}")
-            yield framer.descriptor(record, crc, sent)
+            yield framer.descriptor(record, crc if checked is None else checked.crc32, sent)
     yield framer.central_directory()
 
 

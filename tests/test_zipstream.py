@@ -324,3 +324,31 @@ async def test_python_reader_agrees_on_any_entry_set(
     data = await collect(entries)
     assert (length == len(data)) if all_known else (length is None)
     assert contents(data) == {sanitize_path(name): payload for name, payload in expected.items()}
+
+
+class _Summed:
+    """Async chunks that keep their own CRC-32 (``CheckedChunks``), or say a wrong one when told to."""
+
+    def __init__(self, chunks: list[bytes], *, lie: bool = False) -> None:
+        self._chunks, self._lie, self.crc32 = chunks, lie, 0
+
+    async def _walk(self) -> AsyncIterator[bytes]:
+        for chunk in self._chunks:
+            self.crc32 = zlib.crc32(chunk, self.crc32)
+            yield chunk
+        if self._lie:
+            self.crc32 ^= 1
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._walk()
+
+
+async def test_a_source_that_sums_its_bytes_gives_the_crc_and_the_writer_sums_nothing() -> None:
+    chunks = [b"abc" * 1000, b"", b"xyz" * 777]
+    honest = await collect([ZipEntry("a.bin", _Summed(chunks), size=sum(map(len, chunks)))])
+    with zipfile.ZipFile(io.BytesIO(honest)) as archive:
+        assert archive.testzip() is None and archive.read("a.bin") == b"".join(chunks)
+    # The CRC in the archive is the source's, not one the writer computed: a wrong one shows.
+    lying = await collect([ZipEntry("a.bin", _Summed(chunks, lie=True))])
+    with zipfile.ZipFile(io.BytesIO(lying)) as archive:
+        assert archive.testzip() == "a.bin"

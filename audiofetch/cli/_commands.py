@@ -1,8 +1,9 @@
 """The work behind ``audiofetch inspect`` and ``audiofetch get``: detect, then download or zip.
 
-``get`` finishes like server mode (``audiofetch.jobs`` tags and playlist): a folder's files are tagged
-once saved, every format; a ZIP is written in one streaming pass, so only its MP3s are tagged (an ID3v2
-tag sent before the audio) and its playlist, the last entry, lists the tracks that made it in.
+``get`` finishes like server mode (``audiofetch.jobs`` tags and playlist): a folder's MP3s are tagged
+while they download, its other files once saved, a few at a time; a ZIP is written in one streaming
+pass, so only its MP3s are tagged (an ID3v2 tag sent before the audio) and its playlist, the last
+entry, lists the tracks that made it in.
 """
 
 from __future__ import annotations
@@ -16,12 +17,11 @@ from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import aiofiles
-
 from audiofetch.config import Settings
 from audiofetch.download import DirectorySink, DownloadReport, ZipDownload, download_all, probe_tracks
 from audiofetch.errors import DownloadError
 from audiofetch.jobs import (
+    FrontTags,
     PageTags,
     SavedTrack,
     delivered_playlist_entry,
@@ -82,20 +82,30 @@ async def _to_folder(
     *,
     tags: bool,
 ) -> DownloadReport:
-    sink = DirectorySink(folder)
-    report = await download_all(
-        fetcher, detection.tracks, sink, workers=settings.workers, settings=settings,
-        referer=detection.page_url, on_event=view.on_event,
-    )  # fmt: skip
+    page = PageTags.from_detection(detection)
+    front = None
+    if tags:  # MP3s get their tags while they download; covers are fetched meanwhile
+        covers = load_covers(fetcher, page, detection.tracks, referer=detection.page_url)
+        front = FrontTags(detection.tracks, page, covers)
+    sink = DirectorySink(folder, edit_head=front)
+    try:
+        report = await download_all(
+            fetcher, detection.tracks, sink, workers=settings.workers, settings=settings,
+            referer=detection.page_url, on_event=view.on_event,
+        )  # fmt: skip
+        page = await front.page() if front is not None else page
+    finally:
+        if front is not None:
+            front.close()
     by_index = {track.index: track for track in detection.tracks}
     saved = [
         SavedTrack(by_index[result.index], result.filename)
         for result in report.results
         if result.ok and result.filename and result.index in by_index
     ]
-    await finish_folder(
-        fetcher, folder, saved, PageTags.from_detection(detection), tag=tags, referer=detection.page_url
-    )
+    done = front.done if front is not None else set()
+    tagged = {result.filename for pos, result in enumerate(report.results) if pos in done and result.filename}
+    await finish_folder(fetcher, folder, saved, page, tag=tags, referer=detection.page_url, tagged=tagged)
     return report
 
 
@@ -109,6 +119,8 @@ async def _to_zip(
     tags: bool,
 ) -> DownloadReport:
     """Stream the ZIP to ``target.part`` while downloading, then rename: no half-written ZIP is left."""
+    import aiofiles  # only ZIPs need it: folder mode starts faster without
+
     tracks = detection.tracks
     probes = await probe_tracks(fetcher, tracks, referer=detection.page_url, workers=settings.workers)
     # Sizes are not promised for a file: a track failing half-way then ends up in ERRORS.txt.

@@ -9,7 +9,7 @@ from __future__ import annotations
 from ._pool import MAX_WORKERS, DownloadReport, TrackResult, download_all
 from ._probe import Probe, probe_tracks
 from ._progress import BYTE_EVENTS_PER_SECOND, JobProgress, OnEvent, ProgressEvent, TrackProgress, TrackState
-from ._sinks import DirectorySink, PartFile, SavedFile, Sink
+from ._sinks import DirectorySink, HeadFn, PartFile, SavedFile, Sink
 from ._spool import SpoolSink, ZipDownload
 from ._track import WRITE_SIZE, RetryPolicy
 
@@ -18,6 +18,7 @@ __all__ = [
     "MAX_WORKERS",
     "WRITE_SIZE",
     "DirectorySink",
+    "HeadFn",
     "DownloadReport",
     "JobProgress",
     "OnEvent",

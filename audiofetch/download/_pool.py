@@ -84,13 +84,28 @@ class DownloadReport:
         return "failed" if self.results and not self.succeeded else "completed"
 
 
+FLOOR_CHECK_BYTES = 8 * 1024 * 1024
+"""The free space is looked up again after the job wrote this many bytes (statvfs per batch cost time)."""
+
+
 class _DiskFloor:
-    """Refuses to write when the disk holding ``folder`` has less than ``minimum`` bytes free."""
+    """Refuses to write when the disk holding ``folder`` has less than ``minimum`` bytes free.
+
+    ``check()`` always looks; ``written(count)`` looks once per ``FLOOR_CHECK_BYTES`` the job wrote, so
+    a job may pass the floor by at most that much plus the batches in flight.
+    """
 
     def __init__(self, folder: Path, minimum: int) -> None:
         self.folder, self.minimum = folder, minimum
+        self._unchecked = 0
+
+    def written(self, count: int) -> None:
+        self._unchecked += count
+        if self._unchecked >= FLOOR_CHECK_BYTES:
+            self.check()
 
     def check(self) -> None:
+        self._unchecked = 0
         try:
             free = shutil.disk_usage(self.folder).free
         except OSError:
@@ -103,7 +118,7 @@ class _DiskFloor:
 
 
 class _FloorGuard:
-    """A ``PartFile`` that checks the free-space floor before every write batch."""
+    """A ``PartFile`` that counts each write batch against the free-space floor before writing it."""
 
     def __init__(self, part: PartFile, floor: _DiskFloor) -> None:
         self._part, self._floor = part, floor
@@ -117,7 +132,7 @@ class _FloorGuard:
         return self._part.head
 
     async def write(self, pieces: Sequence[bytes]) -> None:
-        self._floor.check()
+        self._floor.written(sum(map(len, pieces)))
         await self._part.write(pieces)
 
     async def restart(self) -> None:

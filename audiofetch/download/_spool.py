@@ -15,6 +15,8 @@ Used by browser mode (the ZIP streams to the browser as it is built) and ``audio
 - Callers may put bytes before a track's data (``prefixes``, counted in the entry's size: an MP3 tag,
   say) and add entries after the tracks (``extra_entries``: a playlist). Both are opaque bytes here;
   what they mean is the caller's business.
+- The reader's running CRC-32 (prefix included) is also the entry's: the ZIP writer takes it instead of
+  summing every byte a second time (``zipstream.CheckedChunks``).
 """
 
 from __future__ import annotations
@@ -167,11 +169,19 @@ class SpoolSink:
             if not slot.done and not slot.failed:
                 self.fail(position, message)
 
-    async def read(self, position: int) -> AsyncGenerator[bytes, None]:
-        """The track's bytes as they arrive; raises ``DownloadError`` if its download fails."""
+    async def read(
+        self, position: int, prefix: bytes = b"", sums: _Sums | None = None
+    ) -> AsyncGenerator[bytes, None]:
+        """``prefix`` then the track's bytes as they arrive; raises ``DownloadError`` if its download fails.
+
+        The prefix leaves with the first chunk, so a track failing before its first byte sends nothing.
+        ``sums.crc32`` follows the CRC-32 of everything yielded: the ZIP writer uses it instead of
+        summing the bytes a second time.
+        """
         slot = self._slots[position]
         fd: int | None = None
-        offset, sent_crc, generation = 0, 0, slot.generation
+        seed = zlib.crc32(prefix)
+        offset, sent_crc, generation = 0, seed, slot.generation
         loop = asyncio.get_running_loop()
         try:
             while True:
@@ -185,7 +195,7 @@ class SpoolSink:
                     seen = slot.generation
                     crc: int | None = sent_crc
                     if fd is not None and slot.size >= offset:
-                        crc = await loop.run_in_executor(_DISK_THREADS, _prefix_crc, fd, offset)
+                        crc = await loop.run_in_executor(_DISK_THREADS, _prefix_crc, fd, offset, seed)
                     if slot.generation != seen:  # restarted again meanwhile: check the newest file
                         continue
                     if slot.size < offset or crc != sent_crc:
@@ -195,13 +205,24 @@ class SpoolSink:
                     if fd is None:
                         fd = os.open(slot.path, os.O_RDONLY)
                     count = min(READ_SIZE, slot.size - offset)
-                    chunk = await loop.run_in_executor(_DISK_THREADS, os.pread, fd, count, offset)
+                    chunk, crc_after = await loop.run_in_executor(
+                        _DISK_THREADS, _read_summed, fd, count, offset, sent_crc
+                    )
                     if not chunk or slot.generation != generation:  # restarted under us: check first
                         continue
                     offset += len(chunk)
-                    sent_crc = zlib.crc32(chunk, sent_crc)
+                    sent_crc = crc_after
+                    if sums is not None:
+                        sums.crc32 = sent_crc
+                    if prefix:
+                        yield prefix
+                        prefix = b""
                     yield chunk
                 elif slot.done:
+                    if prefix:  # an empty file: the prefix is all there is
+                        if sums is not None:
+                            sums.crc32 = sent_crc
+                        yield prefix
                     slot.delivered = True
                     return
                 else:
@@ -237,9 +258,16 @@ class SpoolSink:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def _prefix_crc(fd: int, length: int) -> int | None:
-    """CRC-32 of the file's first ``length`` bytes; None when it holds fewer (truncated meanwhile)."""
-    crc, offset = 0, 0
+def _read_summed(fd: int, count: int, offset: int, crc: int) -> tuple[bytes, int]:
+    """Up to ``count`` bytes at ``offset`` and the CRC-32 continued over them: in a disk thread, where
+    zlib sums without the GIL, so the event loop spends no time on it."""
+    chunk = os.pread(fd, count, offset)
+    return chunk, zlib.crc32(chunk, crc)
+
+
+def _prefix_crc(fd: int, length: int, seed: int = 0) -> int | None:
+    """CRC-32 of the file's first ``length`` bytes, continuing ``seed``; None when it holds fewer."""
+    crc, offset = seed, 0
     while offset < length:
         piece = os.pread(fd, min(READ_SIZE, length - offset), offset)
         if not piece:
@@ -249,17 +277,28 @@ def _prefix_crc(fd: int, length: int) -> int | None:
     return crc
 
 
-async def _prefixed(prefix: bytes, data: AsyncGenerator[bytes, None]) -> AsyncGenerator[bytes, None]:
-    """``prefix`` then ``data``; the prefix leaves with the first data chunk, so a track failing
-    before its first byte still fails before its entry has sent anything."""
-    async with contextlib.aclosing(data) as source:
-        async for chunk in source:
-            if prefix:
-                yield prefix
-                prefix = b""
-            yield chunk
-    if prefix:
-        yield prefix
+@dataclass(slots=True)
+class _Sums:
+    crc32: int = 0
+
+
+class _Entry:
+    """A track's entry data for the ZIP writer (``zipstream.CheckedChunks``): the spool reader sums the
+    bytes it sends anyway (to check restarted downloads), so the writer takes its CRC-32 from here."""
+
+    def __init__(self, sink: SpoolSink, position: int, prefix: bytes) -> None:
+        self._sums = _Sums()
+        self._chunks = sink.read(position, prefix, self._sums)
+
+    @property
+    def crc32(self) -> int:
+        return self._sums.crc32
+
+    def __aiter__(self) -> AsyncGenerator[bytes, None]:
+        return self._chunks
+
+    async def aclose(self) -> None:
+        await self._chunks.aclose()
 
 
 def _url_ext(track: Track) -> str:
@@ -313,7 +352,7 @@ class ZipDownload:
         self.entries = [
             ZipEntry(
                 name,
-                _prefixed(head, self._sink.read(pos)) if head else self._sink.read(pos),
+                _Entry(self._sink, pos, head),
                 size=None if probe.size is None else len(head) + probe.size,
             )
             for pos, (name, probe, head) in enumerate(zip(names, probes, heads, strict=True))

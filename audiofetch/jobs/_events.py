@@ -80,12 +80,17 @@ class Event:
     """One job event. ``id`` orders all events of this process; ``data`` is JSON-able.
 
     Snapshot events (``job.snapshot``) carry the id of the last event they already account for.
+    ``owner`` is the job's ``client_id`` when the broker knows it (None: unknown); it is never sent.
+    The wire forms are encoded once, on first use, and shared by every subscriber.
     """
 
     id: int
     type: str
     job_id: str
     data: Mapping[str, Any] = field(default_factory=dict)
+    owner: str | None = field(default=None, compare=False)
+    _text: str | None = field(default=None, init=False, repr=False, compare=False)
+    _sse: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         """The message both endpoints send: ``{"id", "type", "job_id", "data"}``."""
@@ -93,11 +98,19 @@ class Event:
 
     def json_text(self) -> str:
         """``to_json`` as compact JSON text (non-ASCII kept as is): the WebSocket message."""
-        return json.dumps(self.to_json(), ensure_ascii=False, separators=(",", ":"))
+        if self._text is None:
+            text = json.dumps(self.to_json(), ensure_ascii=False, separators=(",", ":"))
+            object.__setattr__(self, "_text", text)
+            return text
+        return self._text
 
     def to_sse(self) -> bytes:
         """The event as SSE wire bytes: ``id:`` and ``event:`` lines, then the JSON as ``data:``."""
-        return format_sse(self.json_text(), event=self.type, id=self.id)
+        if self._sse is None:
+            wire = format_sse(self.json_text(), event=self.type, id=self.id)
+            object.__setattr__(self, "_sse", wire)
+            return wire
+        return self._sse
 
 
 def _merge_progress(older: Event, newer: Event) -> Event:
@@ -105,7 +118,8 @@ def _merge_progress(older: Event, newer: Event) -> Event:
     tracks: dict[int, dict[str, Any]] = {entry["index"]: dict(entry) for entry in older.data["tracks"]}
     for entry in newer.data["tracks"]:
         tracks.setdefault(entry["index"], {}).update(entry)
-    return Event(newer.id, newer.type, newer.job_id, {"tracks": [tracks[i] for i in sorted(tracks)]})
+    merged = {"tracks": [tracks[i] for i in sorted(tracks)]}
+    return Event(newer.id, newer.type, newer.job_id, merged, owner=newer.owner)
 
 
 class Subscription:
@@ -163,6 +177,17 @@ class Subscription:
         self._pending[key] = event
         self._wakeup.set()
         return True
+
+    def ready(self) -> list[Event]:
+        """The events that can be had without waiting (none while a snapshot is still to be fetched):
+        a subscriber that woke up late sends them together."""
+        if self._snapshot is not None:
+            return []
+        events = list(self._backlog)
+        self._backlog.clear()
+        events += self._pending.values()
+        self._pending.clear()
+        return events
 
     def __aiter__(self) -> AsyncIterator[Event]:
         return self
@@ -228,6 +253,7 @@ class Broker:
         self._last_id = (time.time_ns() // 1000 if first_id is None else first_id) - 1
         self._subscribers: dict[Subscription, None] = {}
         self._throttles: dict[str, _Throttle] = {}
+        self._owners: dict[str, str] = {}  # job id -> client id, as publishers said
         self._closed = False
 
     @property
@@ -261,10 +287,20 @@ class Broker:
             self._subscribers[subscription] = None
         return subscription
 
-    def publish(self, type: str, job_id: str, data: Mapping[str, Any] | None = None) -> Event:
-        """Send an event to every matching subscriber now, after the job's pending progress."""
+    def publish(
+        self, type: str, job_id: str, data: Mapping[str, Any] | None = None, *, owner: str | None = None
+    ) -> Event:
+        """Send an event to every matching subscriber now, after the job's pending progress.
+
+        ``owner`` (the job's client id) is remembered for the job's later events, so the endpoints
+        can tell who may see them without loading the job.
+        """
+        if owner is not None:
+            self._owners[job_id] = owner
         self._flush(job_id)
         event = self._emit(type, job_id, dict(data or {}))
+        if type == JOB_DELETED:
+            self._owners.pop(job_id, None)
         if type in (JOB_COMPLETED, JOB_DELETED):
             throttle = self._throttles.pop(job_id, None)
             if throttle is not None and throttle.timer is not None:
@@ -320,7 +356,7 @@ class Broker:
 
     def _emit(self, type: str, job_id: str, data: dict[str, Any]) -> Event:
         self._last_id += 1
-        event = Event(self._last_id, type, job_id, data)
+        event = Event(self._last_id, type, job_id, data, owner=self._owners.get(job_id))
         self._buffer.append(event)
         for subscription in list(self._subscribers):
             if subscription.job_id in (None, job_id) and not subscription._offer(event):

@@ -1,11 +1,12 @@
 """Finish a job's files with what the page told us: tags, one cover per image, the ``.m3u8`` playlist.
 
 Shared by server mode (``JobRunner``) and ``audiofetch get``, so a folder looks the same whichever made
-it. Saved folders: every saved file is tagged through ``tags.tag_file`` in a thread (all formats), then
-``00 - Album.m3u8`` lists the files that are there, in page order. ZIPs streamed while downloading
-cannot rewrite a file, so MP3s get an ID3v2 tag sent before their data (``stream_prefixes``) and the
-playlist is one more entry (``playlist_entry``, exact size; ``delivered_playlist_entry`` for archives
-that leave failed tracks out).
+it. Saved folders: an MP3's tag is written while it downloads (``FrontTags``, the sink's ``edit_head``:
+the file is written once); every other saved file is tagged through ``tags.tag_file`` afterwards, a few
+in parallel threads (all formats), then ``00 - Album.m3u8`` lists the files that are there, in page
+order. ZIPs streamed while downloading cannot rewrite a file, so MP3s get an ID3v2 tag sent before
+their data (``stream_prefixes``) and the playlist is one more entry (``playlist_entry``, exact size;
+``delivered_playlist_entry`` for archives that leave failed tracks out).
 
 Covers come from the track's artwork, else the page's (``og:image``), each distinct image fetched
 once through the guarded fetcher, at most ``MAX_COVER_BYTES``. A cover or a tag that cannot be had
@@ -18,7 +19,7 @@ import asyncio
 import logging
 import os
 import tempfile
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -26,6 +27,7 @@ from urllib.parse import urlsplit
 from audiofetch.download import Probe
 from audiofetch.errors import AudioFetchError
 from audiofetch.models import Detection, Track
+from audiofetch.naming import track_filename
 from audiofetch.net import Fetcher
 from audiofetch.tags import (
     MAX_COVER_BYTES,
@@ -33,6 +35,7 @@ from audiofetch.tags import (
     PlaylistEntry,
     TrackTags,
     cover_from_bytes,
+    id3_head_edit,
     m3u8_playlist,
     mp3_stream_prefix,
     playlist_filename,
@@ -43,6 +46,8 @@ from audiofetch.zipstream import ZipEntry
 __all__ = [
     "MAX_COVERS",
     "MAX_STREAM_TAG_BYTES",
+    "TAG_THREADS",
+    "FrontTags",
     "PageTags",
     "SavedTrack",
     "delivered_playlist_entry",
@@ -60,6 +65,9 @@ MAX_COVERS = 16
 MAX_STREAM_TAG_BYTES = 64 * 1024 * 1024
 """Tags a streamed ZIP holds in memory before it starts; past that, streamed tags go without covers."""
 
+TAG_THREADS = 4
+"""Saved files tagged at the same time (each in its own thread)."""
+
 
 @dataclass(frozen=True, slots=True)
 class PageTags:
@@ -67,13 +75,14 @@ class PageTags:
 
     ``album`` is the page (or playlist) title, used when a track names no album of its own;
     ``track_total`` counts the page's tracks; ``artwork`` is the page's cover URL; ``covers`` holds
-    the fetched images by URL (see ``load_covers``).
+    the fetched images by URL (see ``load_covers``), ``no_cover`` the URLs that gave none.
     """
 
     album: str | None
     track_total: int
     artwork: str | None = None
     covers: Mapping[str, Cover] = field(default_factory=dict)
+    no_cover: frozenset[str] = frozenset()  # URLs tried that gave no image: not fetched again
 
     @classmethod
     def from_detection(cls, detection: Detection) -> PageTags:
@@ -124,9 +133,11 @@ async def load_covers(
     """``page`` with the covers of ``tracks`` fetched: each distinct image once, a few at a time."""
     wanted: list[str] = []
     for url in (page.artwork, *(t.artwork for t in tracks)):
+        if url in page.covers or url in page.no_cover:
+            continue  # tried already
         if url and url not in wanted and urlsplit(url).scheme in ("http", "https"):
             wanted.append(url)
-    wanted = wanted[:MAX_COVERS]  # the page's own cover comes first, so it is always among them
+    wanted = wanted[: max(0, MAX_COVERS - len(page.covers) - len(page.no_cover))]  # the page's cover is first
     gate = asyncio.Semaphore(4)
 
     async def one(url: str) -> Cover | None:
@@ -135,7 +146,8 @@ async def load_covers(
 
     found = await asyncio.gather(*(one(url) for url in wanted))
     covers = {url: cover for url, cover in zip(wanted, found, strict=True) if cover is not None}
-    return replace(page, covers={**page.covers, **covers})
+    failed = page.no_cover | {url for url, cover in zip(wanted, found, strict=True) if cover is None}
+    return replace(page, covers={**page.covers, **covers}, no_cover=failed)
 
 
 def _playlist_text(saved: Sequence[SavedTrack]) -> str:
@@ -157,6 +169,57 @@ def _write_atomically(path: Path, text: str) -> None:
         raise
 
 
+class FrontTags:
+    """The sink's ``edit_head`` for a folder: each MP3's tag written in front of it while it downloads.
+
+    ``covers`` resolves to ``page`` with its covers (``load_covers`` may run meanwhile: the first MP3
+    waits for it). ``done`` holds the positions whose files need no tagging after they are saved.
+    Like ``tag_file``, it never fails a track: a cover or a tag that cannot be had is logged and the
+    file is left as sent (``tag_file`` tries again once it is saved).
+    """
+
+    def __init__(
+        self,
+        tracks: Sequence[Track],
+        page: PageTags,
+        covers: Awaitable[PageTags],
+        *,
+        overwrite: bool = False,
+    ) -> None:
+        self._tracks, self._base, self._overwrite = tracks, page, overwrite
+        self._covers = asyncio.ensure_future(covers)
+        self.done: set[int] = set()
+
+    async def page(self) -> PageTags:
+        """The page's tags, covers included when they could be had."""
+        try:
+            return await asyncio.shield(self._covers)
+        except Exception:
+            log.warning("covers could not be loaded", exc_info=True)
+            return self._base
+
+    async def __call__(self, position: int, head: bytes) -> tuple[bytes, int]:
+        self.done.discard(position)
+        track = self._tracks[position]
+        tags = (await self.page()).tags_for(track)
+        name = track_filename(track.index or position + 1, len(self._tracks), track.title, "mp3")  # as saved
+        try:
+            edit = await asyncio.to_thread(
+                id3_head_edit, tags, head, file_name=name, overwrite_existing=self._overwrite
+            )
+        except Exception as exc:  # mutagen's, say: the saved file gets tag_file's chance
+            log.warning("no tag written while downloading %s: %s: %s", name, type(exc).__name__, exc)
+            return b"", 0
+        if edit is None:
+            return b"", 0
+        self.done.add(position)
+        return edit
+
+    def close(self) -> None:
+        """Stop fetching covers if nobody needs them any more."""
+        self._covers.cancel()
+
+
 async def finish_folder(
     fetcher: Fetcher,
     folder: Path,
@@ -166,23 +229,20 @@ async def finish_folder(
     tag: bool = True,
     referer: str | None = None,
     numbered_total: int | None = None,
+    tagged: Collection[str] = (),
 ) -> Path | None:
     """Tag every saved file (when ``tag``), then write the playlist; returns its path (None: no files).
 
-    ``numbered_total`` is the track count the file names were numbered against (default: the page's),
-    so the playlist's ``00`` has their zero-padding. Never raises for a tag or cover; an unwritable
-    playlist is logged and skipped.
+    Files named in ``tagged`` already carry their tags (``FrontTags``). ``numbered_total`` is the track
+    count the file names were numbered against (default: the page's), so the playlist's ``00`` has their
+    zero-padding. Never raises for a tag or cover; an unwritable playlist is logged and skipped.
     """
     if not saved:
         return None
     if tag:
-        page = await load_covers(fetcher, page, [item.track for item in saved], referer=referer)
-        tagged = 0
-        for item in saved:
-            tags = page.tags_for(item.track)
-            path = folder / item.file_name
-            tagged += await asyncio.to_thread(tag_file, path, tags, display_name=item.file_name)
-        log.info("tagged %d of %d files in %s", tagged, len(saved), folder.name)
+        await _tag_saved(
+            fetcher, folder, [item for item in saved if item.file_name not in tagged], page, referer
+        )
     name = playlist_filename(numbered_total or page.track_total, page.album)
     try:
         await asyncio.to_thread(_write_atomically, folder / name, _playlist_text(saved))
@@ -190,6 +250,26 @@ async def finish_folder(
         log.warning("no playlist in %s: %s", folder.name, exc)
         return None
     return folder / name
+
+
+async def _tag_saved(
+    fetcher: Fetcher, folder: Path, saved: Sequence[SavedTrack], page: PageTags, referer: str | None
+) -> None:
+    """``tag_file`` on each saved file, ``TAG_THREADS`` at a time."""
+    if not saved:
+        return
+    page = await load_covers(fetcher, page, [item.track for item in saved], referer=referer)
+    gate = asyncio.Semaphore(TAG_THREADS)
+
+    async def one(item: SavedTrack) -> bool:
+        async with gate:
+            tags = page.tags_for(item.track)
+            return await asyncio.to_thread(
+                tag_file, folder / item.file_name, tags, display_name=item.file_name
+            )
+
+    tagged = sum(await asyncio.gather(*(one(item) for item in saved)))
+    log.info("tagged %d of %d files in %s", tagged, len(saved), folder.name)
 
 
 def stream_prefixes(

@@ -59,15 +59,9 @@ from audiofetch.net import Fetcher, JobCookies, check_url
 from audiofetch.render import PageResult, Renderer, detect_rendered
 
 from ._browser import BrowserStream
-from ._events import (
-    JOB_COMPLETED,
-    JOB_CREATED,
-    JOB_DELETED,
-    JOB_STATUS,
-    JOB_TRACKS,
-    Broker,
-)
+from ._events import JOB_COMPLETED, JOB_CREATED, JOB_DELETED, JOB_STATUS, JOB_TRACKS, Broker
 from ._finish import (
+    FrontTags,
     PageTags,
     SavedTrack,
     finish_folder,
@@ -208,7 +202,7 @@ class JobRunner:
             return job, True
         if given is not None:
             self._sent.add(job.id, given, cookies)
-        self._broker.publish(JOB_CREATED, job.id, job.to_json())
+        self._broker.publish(JOB_CREATED, job.id, job.to_json(), owner=job.spec.client_id)
         self._launch(job.id)
         return job, False
 
@@ -526,25 +520,42 @@ class JobRunner:
         wanted = [t for t in job.tracks if t.status != "skipped"]
         tracks = [Track(url=t.url, title=t.title, index=t.index) for t in wanted]
         relay = ProgressRelay(self._store, self._broker, job.id)
-        sink = self._sinks[job.id] = DirectorySink(self.downloads_dir() / (job.spec.name or "audio"))
+        front = self._front_tags(job, tracks)
+        folder = self.downloads_dir() / (job.spec.name or "audio")
+        sink = self._sinks[job.id] = DirectorySink(folder, edit_head=front)
         await self._set_status(job.id, "downloading")
         try:
             report = await download_all(
                 self._fetcher_for(job.id), tracks, sink, workers=job.spec.workers or self._settings.workers,
                 settings=self._settings, referer=job.spec.url, on_event=relay.on_event,
             )  # fmt: skip
+        except BaseException:
+            if front is not None:
+                front.close()
+            raise
         finally:
             self._sinks.pop(job.id, None)
             if not self._closing:
                 await relay.close()
-        await self._finish_folder(job, sink, report, numbered=len(tracks))
+        await self._finish_folder(job, sink, report, numbered=len(tracks), front=front)
         if report.status == "completed":
             await self._finish(job.id, "completed")
         else:
             await self._finish(job.id, "failed", error="no track could be downloaded")
 
+    def _front_tags(self, job: Job, tracks: list[Track]) -> FrontTags | None:
+        """MP3s get their tags while they download (covers fetched meanwhile); None when tags are off
+        or the page's details are gone (a job resumed after a restart: its saved files are tagged)."""
+        detection = self._details.get(job.id)
+        if not job.spec.tags or detection is None:
+            return None
+        known = {t.index: t for t in detection.tracks}
+        full = [known.get(t.index) or t for t in tracks]
+        page = PageTags.from_detection(detection)
+        return FrontTags(full, page, load_covers(self._fetcher_for(job.id), page, full, referer=job.spec.url))
+
     async def _finish_folder(
-        self, job: Job, sink: DirectorySink, report: DownloadReport, *, numbered: int
+        self, job: Job, sink: DirectorySink, report: DownloadReport, *, numbered: int, front: FrontTags | None
     ) -> None:
         """Tag the saved files and write the playlist; a failure here is logged, never the job's."""
         detection = self._details.get(job.id)
@@ -561,13 +572,20 @@ class JobRunner:
             page = PageTags.from_detection(detection)
         else:
             page = PageTags(job.title, len(job.tracks))
+        done = front.done if front is not None else set()
+        tagged = {r.filename for pos, r in enumerate(report.results) if pos in done and r.filename}
         try:
+            if front is not None:
+                page = await front.page()
             await finish_folder(
                 self._fetcher_for(job.id), sink.folder, saved, page, tag=job.spec.tags, referer=job.spec.url,
-                numbered_total=numbered,
+                numbered_total=numbered, tagged=tagged,
             )  # fmt: skip
         except Exception:
             log.exception("tagging or the playlist failed for job %s", job.id)
+        finally:
+            if front is not None:
+                front.close()
 
     def _fetcher_for(self, job_id: str) -> Fetcher:
         """The fetcher for this job's downloads: with its rendered page's cookies, if it has any."""
@@ -577,12 +595,12 @@ class JobRunner:
 
     async def _set_status(self, job_id: str, status: JobStatus, *, error: str | None = None) -> Job:
         job = await self._store.update(job_id, status=status, error=error)
-        self._broker.publish(JOB_STATUS, job_id, {"status": status, "error": error})
+        self._broker.publish(JOB_STATUS, job_id, {"status": status, "error": error}, owner=job.spec.client_id)
         return job
 
     async def _finish(self, job_id: str, status: JobStatus, *, error: str | None = None) -> Job:
         job = await self._store.update(job_id, status=status, error=error)
-        self._broker.publish(JOB_COMPLETED, job_id, job.to_json())
+        self._broker.publish(JOB_COMPLETED, job_id, job.to_json(), owner=job.spec.client_id)
         self._tracks.pop(job_id, None)
         self._page_tags.pop(job_id, None)
         self._sent.end(job_id)  # the user's cookies end with the job

@@ -2,6 +2,7 @@
 
 Public: ``TrackTags``/``Cover`` (what to write), ``tag_file`` (saved files, through mutagen),
 ``id3v2_prefix``/``mp3_stream_prefix``/``existing_id3v2_length`` (MP3 data being streamed),
+``id3_head_edit`` (an MP3 being downloaded to a folder: its tag written in front, no rewrite),
 ``m3u8_playlist``/``playlist_filename``. Sits beside ``download``: it may import ``models``,
 ``formats``, ``naming``, ``errors`` and mutagen, nothing above. No network: fetching the cover image
 is the caller's job (through ``net``); ``cover_from_bytes`` checks what came back.
@@ -9,6 +10,7 @@ is the caller's job (through ``net``); ``cover_from_bytes`` checks what came bac
 
 from __future__ import annotations
 
+from audiofetch.tags._id3head import id3_head_edit
 from audiofetch.tags._id3stream import (
     ID3V2_HEADER_BYTES,
     existing_id3v2_length,
@@ -28,6 +30,7 @@ __all__ = [
     "TrackTags",
     "cover_from_bytes",
     "existing_id3v2_length",
+    "id3_head_edit",
     "id3v2_prefix",
     "is_placeholder",
     "m3u8_playlist",

@@ -20,8 +20,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 from mutagen.flac import FLAC, Picture
-from mutagen.id3 import ID3
-from mutagen.mp3 import MP3
+from mutagen.id3 import ID3, ID3NoHeaderError
 from mutagen.mp4 import MP4, MP4Cover
 from mutagen.oggopus import OggOpus
 from mutagen.oggvorbis import OggVorbis
@@ -30,11 +29,11 @@ from audiofetch import formats
 from audiofetch.tags._id3stream import existing_id3v2_length, id3_cover_frame, id3_text_frames
 from audiofetch.tags._merge import Existing
 from audiofetch.tags._model import JPEG, PNG, Cover, TrackTags
+from audiofetch.tags._mpeg import MPEG_WINDOW, has_mpeg_frames
 
-__all__ = ["Container", "open_container"]
+__all__ = ["Container", "apply_id3", "kind_below_id3", "open_container", "read_id3"]
 
 _REPLACED_PICTURE_TYPES = frozenset({0, 3})  # "other" and "front cover": what a new cover replaces
-_SNIFF_BYTES = 128
 _MP4_IMAGE_FORMATS = {JPEG: MP4Cover.FORMAT_JPEG, PNG: MP4Cover.FORMAT_PNG}
 _TRACK = re.compile(r"\s*(\d+)\s*(?:/\s*(\d+))?")
 
@@ -66,39 +65,51 @@ def _first(values: Any) -> str | None:
     return str(values[0])
 
 
-class _Id3Container:
-    def __init__(self, path: Path) -> None:
-        self._file = MP3(path)
-        if self._file.tags is None:
-            self._file.add_tags()
-        self._tags: Any = self._file.tags
-        if not isinstance(self._tags, ID3):
-            raise TypeError(f"expected an ID3 tag, found {type(self._tags).__name__}")
+def read_id3(tags: Any) -> Existing:
+    """What an ID3 tag (a mutagen ``ID3``) already carries."""
 
-    def _text(self, key: str) -> str | None:
-        frame = self._tags.get(key)
+    def text(key: str) -> str | None:
+        frame = tags.get(key)
         return _first(frame.text) if frame is not None else None
 
+    number, total = _parse_track(text("TRCK"))
+    return Existing(
+        title=text("TIT2"),
+        artist=text("TPE1"),
+        album=text("TALB"),
+        track_number=number,
+        track_total=total,
+        has_picture=bool(tags.getall("APIC")),
+    )
+
+
+def apply_id3(tags: Any, updates: TrackTags) -> None:
+    """Write the set fields of ``updates`` into an ID3 tag; a cover replaces front covers."""
+    for frame in id3_text_frames(updates):
+        tags.setall(frame.FrameID, [frame])
+    if updates.cover is not None:
+        kept = [pic for pic in tags.getall("APIC") if pic.type not in _REPLACED_PICTURE_TYPES]
+        tags.setall("APIC", [*kept, id3_cover_frame(updates.cover)])
+
+
+class _Id3Container:
+    """The ID3 tag alone (``_mpeg`` checked the frames): mutagen's ``MP3`` would scan up to 1 MiB for them."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        try:
+            self._tags: Any = ID3(path)
+        except ID3NoHeaderError:
+            self._tags = ID3()
+
     def read(self) -> Existing:
-        number, total = _parse_track(self._text("TRCK"))
-        return Existing(
-            title=self._text("TIT2"),
-            artist=self._text("TPE1"),
-            album=self._text("TALB"),
-            track_number=number,
-            track_total=total,
-            has_picture=bool(self._tags.getall("APIC")),
-        )
+        return read_id3(self._tags)
 
     def apply(self, updates: TrackTags) -> None:
-        for frame in id3_text_frames(updates):
-            self._tags.setall(frame.FrameID, [frame])
-        if updates.cover is not None:
-            kept = [pic for pic in self._tags.getall("APIC") if pic.type not in _REPLACED_PICTURE_TYPES]
-            self._tags.setall("APIC", [*kept, id3_cover_frame(updates.cover)])
+        apply_id3(self._tags, updates)
 
     def save(self) -> None:
-        self._file.save(v2_version=4)
+        self._tags.save(self._path, v2_version=4)
 
 
 class _Mp4Container:
@@ -142,7 +153,7 @@ def _flac_picture(cover: Cover) -> Picture:
     picture.type = 3
     picture.mime = cover.mime
     picture.desc = ""
-    picture.width, picture.height, picture.depth = cover.width, cover.height, cover.depth
+    picture.width, picture.height, picture.depth = (cover.width, cover.height, cover.depth)
     picture.data = cover.data
     return picture
 
@@ -218,17 +229,26 @@ class _VorbisCommentContainer:
         self._file.save()
 
 
+def kind_below_id3(below: bytes) -> str | None:
+    """What a file with a leading ID3v2 tag holds, from the bytes after it: FLAC, MP3 or neither."""
+    if below.startswith(b"fLaC"):
+        return "flac"
+    return "mp3" if has_mpeg_frames(below) else None
+
+
 def _sniff(path: Path) -> str | None:
     """The container under any leading ID3v2 tag (FLAC files sometimes carry one)."""
     with path.open("rb") as handle:
-        head = handle.read(_SNIFF_BYTES)
+        head = handle.read(MPEG_WINDOW)
         tag_length = existing_id3v2_length(head)
         if tag_length is None:
             found = formats.sniff(head)
+            if found is formats.MP3 and not has_mpeg_frames(head):
+                return None
             return found.name if found else None
         handle.seek(tag_length)
-        below = handle.read(_SNIFF_BYTES)
-    return "flac" if below.startswith(b"fLaC") else "mp3"
+        below = handle.read(MPEG_WINDOW)
+    return kind_below_id3(below)
 
 
 def open_container(path: Path) -> Container | None:

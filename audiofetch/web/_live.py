@@ -21,7 +21,7 @@ from audiofetch.web._keys import BROKER_KEY, STORE_KEY, web_options
 from audiofetch.web._login import identify
 from audiofetch.web._middlewares import api_error
 
-__all__ = ["SSE_HEADERS", "events_sse", "events_ws", "setup_live"]
+__all__ = ["COALESCE_SECONDS", "SSE_HEADERS", "events_sse", "events_ws", "setup_live"]
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,9 @@ SSE_HEADERS = {
     "X-Accel-Buffering": "no",
 }
 _MAX_ID_CHARS = 64
+COALESCE_SECONDS = 0.025
+"""A subscriber woken by an event waits this long and sends what arrived meanwhile in one write: with
+hundreds of subscribers and a busy server, one wake-up and one write per event each would not keep up."""
 
 
 def _query_param(request: web.Request, name: str) -> str | None:
@@ -43,7 +46,8 @@ def _query_param(request: web.Request, name: str) -> str | None:
 
 
 class _Visibility:
-    """Which jobs an unfiltered subscriber may see: its own (looked up once per job), or all for admin."""
+    """Which jobs an unfiltered subscriber may see: its own, or all for admin. The owner comes with the
+    event when the broker knows it; otherwise the job is looked up, once per job and subscriber."""
 
     def __init__(self, store: JobStore, client_id: str | None) -> None:
         self._store = store
@@ -53,6 +57,8 @@ class _Visibility:
     async def allows(self, event: Event) -> bool:
         if self._client_id is None:
             return True
+        if event.owner is not None:  # the broker knows the job's owner: no database load
+            return event.owner == self._client_id
         known = self._owners.get(event.job_id)
         if known is None or (not known and event.type == JOB_CREATED):
             try:
@@ -74,8 +80,9 @@ async def _subscribe(request: web.Request, last_event_id: str | None) -> tuple[S
 
 async def _events(
     subscription: Subscription, visibility: _Visibility, heartbeat: float
-) -> AsyncGenerator[Event | None, None]:
-    """Visible events, with None whenever ``heartbeat`` seconds pass without one."""
+) -> AsyncGenerator[list[Event] | None, None]:
+    """Visible events in batches (what queued up while the subscriber waited for its turn), with None
+    whenever ``heartbeat`` seconds pass without one."""
     while True:
         try:
             async with asyncio.timeout(heartbeat):  # not wait_for: its 3.11 race can swallow a cancel
@@ -85,8 +92,10 @@ async def _events(
             continue
         except StopAsyncIteration:
             return
-        if await visibility.allows(event):
-            yield event
+        await asyncio.sleep(COALESCE_SECONDS)
+        batch = [e for e in [event, *subscription.ready()] if await visibility.allows(e)]
+        if batch:
+            yield batch
 
 
 async def events_sse(request: web.Request) -> web.StreamResponse:
@@ -99,9 +108,10 @@ async def events_sse(request: web.Request) -> web.StreamResponse:
         try:
             async with contextlib.aclosing(
                 _events(subscription, visibility, web_options(request.app).heartbeat)
-            ) as events:
-                async for event in events:
-                    await response.write(format_sse_comment() if event is None else event.to_sse())
+            ) as batches:
+                async for batch in batches:
+                    wire = format_sse_comment() if batch is None else b"".join(e.to_sse() for e in batch)
+                    await response.write(wire)
             if subscription.closed_reason:
                 await response.write(format_sse_comment(f"closed: {subscription.closed_reason}"))
             await response.write_eof()
@@ -134,9 +144,9 @@ async def _send_events(
     ws: web.WebSocketResponse, subscription: Subscription, visibility: _Visibility, heartbeat: float
 ) -> None:
     try:
-        async with contextlib.aclosing(_events(subscription, visibility, heartbeat)) as events:
-            async for event in events:
-                if event is not None:
+        async with contextlib.aclosing(_events(subscription, visibility, heartbeat)) as batches:
+            async for batch in batches:
+                for event in batch or ():
                     await ws.send_str(event.json_text())
     except ConnectionError:
         return

@@ -333,7 +333,7 @@ _PATHS: dict[str, Any] = {
     "/api/page": {
         "post": {
             "summary": "Start a browser-mode job for a page as the user's browser shows it.",
-            "security": [{"bearer": []}],
+            "security": [{"extension": []}],
             "requestBody": {"required": True, "content": {JSON: {"schema": _schema("SentPage")}}},
             "responses": {
                 "202": {**_json("The job.", _schema("Job")), "links": _JOB_LINKS},
@@ -591,6 +591,11 @@ def openapi_document() -> dict[str, Any]:
                     "description": "Token from POST /api/auth/login.",
                 },
                 "cookie": {"type": "apiKey", "in": "cookie", "name": "AUDIOFETCH_SESSION"},
+                "extension": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "Token from POST /api/extension/pair (a paired browser extension).",
+                },
             },
         },
     }

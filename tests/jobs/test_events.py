@@ -312,3 +312,49 @@ async def test_final_progress_and_status_events_flush_pending_progress_first() -
         (JOB_COMPLETED, "a", {"status": "completed"}),
     ]
     broker.close()
+
+
+async def test_an_event_is_encoded_once_for_every_subscriber() -> None:
+    broker = Broker(first_id=1)
+    subscribers = [broker.subscribe() for _ in range(3)]
+    broker.publish(JOB_STATUS, "j1", {"status": "downloading", "title": "Été"})
+
+    received = [(await queued(s))[0] for s in subscribers]
+
+    assert all(event is received[0] for event in received)  # one object, not a copy per subscriber
+    wires = [event.to_sse() for event in received]
+    assert all(wire is wires[0] for wire in wires)  # encoded on first use, then shared
+    assert received[0].json_text() is received[1].json_text()
+    assert parse_sse(wires[0])[0]["data"] == received[0].json_text()
+
+
+async def test_the_owner_a_publisher_names_rides_on_the_jobs_later_events_and_is_never_sent() -> None:
+    broker = Broker(first_id=1, progress_rate=1000.0)
+    subscription = broker.subscribe()
+    broker.publish(JOB_STATUS, "anon", {"status": "queued"})
+    broker.publish(JOB_STATUS, "j1", {"status": "queued"}, owner="client-a")
+    broker.publish(JOB_STATUS, "j1", {"status": "downloading"})
+    broker.publish_progress("j1", 1, final=True, bytes_done=5)
+    broker.publish(JOB_COMPLETED, "j1", {"status": "completed"})
+
+    events = await queued(subscription)
+
+    assert [(e.job_id, e.owner) for e in events] == [("anon", None)] + [("j1", "client-a")] * 4
+    assert all("client-a" not in e.json_text() and b"client-a" not in e.to_sse() for e in events)
+
+
+async def test_ready_hands_over_what_queued_meanwhile_in_order_without_waiting() -> None:
+    broker = Broker(first_id=1, progress_rate=1000.0)
+    subscription = broker.subscribe()
+    broker.publish(JOB_STATUS, "j1", {"status": "queued"})
+    broker.publish_progress("j1", 1, final=True, bytes_done=5)
+    broker.publish(JOB_STATUS, "j2", {"status": "queued"})
+
+    first = await anext(subscription)
+    rest = subscription.ready()
+
+    assert [(e.type, e.job_id) for e in [first, *rest]] == [
+        (JOB_STATUS, "j1"), (TRACK_PROGRESS, "j1"), (JOB_STATUS, "j2"),
+    ]  # fmt: skip
+    assert subscription.ready() == []
+    assert [e.id for e in rest] == sorted(e.id for e in rest)
