@@ -99,7 +99,7 @@ case "$cmd" in
     ensure_venv
     pip_install "test,dev,bench"
     apt_install nginx-light aria2 curl
-    if [ $# -eq 0 ]; then set -- download zipwriter detect; fi
+    if [ $# -eq 0 ]; then set -- download zipwriter detect detect_pages; fi
     for name in "$@"; do "$VENV/bin/python" "bench/$name.py"; done
     ;;
   container-test)

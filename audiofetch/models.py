@@ -91,7 +91,8 @@ class Detection:
     """What a page holds: its tracks in page order, numbered, and what was left out.
 
     ``artwork`` is the page's own cover image (absolute ``og:image``/``twitter:image``), if it names one;
-    a track's ``artwork`` wins over it.
+    a track's ``artwork`` wins over it. ``notes`` say what detection left undone (a page whose scripts
+    needed more work than its budget): the tracks are then those found so far.
     """
 
     page_url: str
@@ -101,3 +102,4 @@ class Detection:
     skipped: tuple[SkippedStream, ...] = field(default=())
     looked_for: tuple[str, ...] = field(default=())
     artwork: str | None = None
+    notes: tuple[str, ...] = field(default=())

@@ -199,6 +199,8 @@ def _run_inspect(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{track.index:>3}. {track.title or '(untitled)'}\n     {track.url}")
     for stream in detection.skipped:
         print(f"  skipped: {stream.url} ({stream.reason})")
+    for note in detection.notes:
+        print(f"  note: {note}")
     return OK
 
 
@@ -224,6 +226,7 @@ def detection_to_json(detection: object) -> dict[str, object]:
             for t in detection.tracks
         ],
         "skipped": [{"url": s.url, "reason": s.reason} for s in detection.skipped],
+        "notes": list(detection.notes),
     }
 
 

@@ -4,20 +4,32 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import TypeVar
 
 from audiofetch.config import Settings
 from audiofetch.errors import DetectError, NoAudioError, ParseError
-from audiofetch.extractors import Extractor
+from audiofetch.extractors import Extractor, WorkBudget
 from audiofetch.models import Detection, Page
 from audiofetch.page import make_page, script_urls
 
 from ._fetch import Document, PageFetcher, fetch_document, fetch_scripts, with_scripts
 from ._merge import choose_extractors, merge, run_extractors
 
-__all__ = ["DETECT_BUDGET", "detect", "detect_with_page", "looked_for", "no_audio", "too_slow"]
+__all__ = [
+    "CANCEL_GRACE",
+    "DETECT_BUDGET",
+    "detect",
+    "detect_with_page",
+    "looked_for",
+    "no_audio",
+    "run_within",
+    "too_slow",
+]
 
 DETECT_BUDGET = 10.0  # seconds of parsing and extraction one page may take (network excluded)
+CANCEL_GRACE = 2.0  # seconds a cancelled extraction has to stop and hand back what it found
+_T = TypeVar("_T")
 
 
 def looked_for(plugin: str = "auto") -> tuple[str, ...]:
@@ -45,9 +57,11 @@ async def detect(
 ) -> Detection:
     """Every track at ``url``: fetched through ``fetcher``, parsed and extracted in a worker thread.
 
-    Raises FetchError (network, status, size cap), DetectError for an unknown ``plugin``, ParseError when
-    parsing and extraction exceed ``budget`` seconds, NoAudioError (listing what was looked for) when the
-    page holds neither tracks nor streams. A media URL is read only for its first bytes.
+    Extraction is charged to a ``WorkBudget``; when ``budget`` seconds have passed it is cancelled and
+    the tracks found so far come back with a note in ``Detection.notes``. Raises FetchError (network,
+    status, size cap), DetectError for an unknown ``plugin``, ParseError when parsing alone exceeds
+    ``budget`` or the time ran out before any track was found, NoAudioError (listing what was looked
+    for) when the page holds neither tracks nor streams. A media URL is read only for its first bytes.
     """
     _, detection = await detect_with_page(
         fetcher, url, settings=settings, plugin=plugin, prefer=prefer, budget=budget
@@ -57,9 +71,33 @@ async def detect(
     return detection
 
 
-def no_audio(detection: Detection) -> NoAudioError:
-    """The error for a detection with neither tracks nor streams, listing what was looked for."""
+def no_audio(detection: Detection) -> ParseError | NoAudioError:
+    """The error for a detection with neither tracks nor streams: what was looked for, or, when
+    detection was stopped early, why (a ParseError)."""
+    if detection.notes:
+        return ParseError(f"no audio found before detection stopped ({detection.notes[0]})")
     return NoAudioError(looked_for=detection.looked_for)
+
+
+async def run_within(work: WorkBudget, seconds: float, budget: float, job: Callable[[], _T]) -> _T:
+    """``job()`` in a worker thread, its extraction charged to ``work``; after ``seconds`` the budget
+    is cancelled and the job (which stops at its next step) hands back what it found.
+
+    ParseError (``too_slow``) only when the job does not stop within ``CANCEL_GRACE``. The budget is
+    cancelled on the way out in every case, also when the caller is cancelled: the thread never
+    outlives its job.
+    """
+    thread = asyncio.ensure_future(asyncio.to_thread(job))
+    try:
+        done, _ = await asyncio.wait({thread}, timeout=max(seconds, 0.0))
+        if not done:
+            work.cancel()
+            done, _ = await asyncio.wait({thread}, timeout=CANCEL_GRACE)
+            if not done:
+                raise too_slow(budget)
+    finally:
+        work.cancel()
+    return thread.result()
 
 
 async def detect_with_page(
@@ -88,14 +126,8 @@ async def detect_with_page(
     left = budget - (time.monotonic() - started)
     scripts = await fetch_scripts(fetcher, page.url, urls, max_bytes=settings.max_page_bytes)
     # The scripts' network time is not the page's: the clock restarts with what parsing left over.
-    deadline = time.monotonic() + left
-    work = asyncio.to_thread(_analyse, page, scripts, extractors, deadline, prefer)
-    try:
-        async with asyncio.timeout(max(left, 0.0)):
-            page, detection = await work
-    except TimeoutError as exc:
-        raise too_slow(budget) from exc
-    return page, detection
+    work = WorkBudget()
+    return await run_within(work, left, budget, lambda: _analyse(page, scripts, extractors, work, prefer))
 
 
 def _build(document: Document) -> tuple[Page, list[str]]:
@@ -110,9 +142,10 @@ def _analyse(
     page: Page,
     scripts: Mapping[str, str],
     extractors: Sequence[Extractor],
-    deadline: float,
+    work: WorkBudget,
     prefer: Sequence[str],
 ) -> tuple[Page, Detection]:
-    """Worker thread: the fetched scripts put in place, every extractor run, the findings merged."""
+    """Worker thread: the fetched scripts put in place, every extractor run within ``work``, merged."""
     page = with_scripts(page, scripts)
-    return page, merge(page, run_extractors(page, extractors, deadline=deadline), prefer)
+    run = run_extractors(page, extractors, budget=work)
+    return page, merge(page, run.findings, prefer, run.notes)

@@ -20,12 +20,12 @@ from urllib.parse import unquote, urlsplit
 
 from audiofetch.config import Settings
 from audiofetch.errors import NoAudioError, TooLargeError
-from audiofetch.extractors import Extractor
+from audiofetch.extractors import Extractor, WorkBudget
 from audiofetch.formats import from_url, url_extension
 from audiofetch.models import Detection, Page, SkippedStream, Track
 from audiofetch.page import make_page, script_urls
 
-from ._detect import DETECT_BUDGET, too_slow
+from ._detect import DETECT_BUDGET, no_audio, run_within, too_slow
 from ._fetch import PageFetcher, fetch_scripts, with_scripts
 from ._merge import Finding, choose_extractors, merge, run_extractors
 
@@ -150,19 +150,17 @@ async def detect_given(
         page = _titled(page, given.title)
     left = budget - (time.monotonic() - started)
     scripts = await fetch_scripts(fetcher, page.url, script_urls(page), max_bytes=settings.max_page_bytes)
-    deadline = time.monotonic() + left
+    work = WorkBudget()
 
     def analyse() -> Detection:
         ready = with_scripts(page, scripts)
-        findings = run_extractors(ready, extractors, deadline=deadline)
-        extra = Finding(seen, len(findings), tuple(seen.extract(ready)), tuple(seen.skipped(ready)))
-        return merge(ready, [*findings, extra], prefer)
+        run = run_extractors(ready, extractors, budget=work)
+        extra = Finding.of(seen, len(extractors), seen.extract(ready), seen.skipped(ready))
+        return merge(ready, [*run.findings, extra], prefer, run.notes)
 
-    try:
-        async with asyncio.timeout(max(left, 0.0)):
-            detection = await asyncio.to_thread(analyse)
-    except TimeoutError as exc:
-        raise too_slow(budget) from exc
+    detection = await run_within(work, left, budget, analyse)
+    if not detection.tracks and not detection.skipped and detection.notes:
+        raise no_audio(detection)
     if not detection.tracks and not detection.skipped:
         raise NoAudioError(looked_for=detection.looked_for)
     return detection

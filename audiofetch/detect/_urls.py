@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from functools import lru_cache
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 __all__ = ["normalize_url", "same_site"]
@@ -16,6 +17,7 @@ _QUERY_SAFE = "/:@!$'()*+,;=~?"
 _SECOND_LEVEL = frozenset(("co", "com", "net", "org", "gov", "ac", "edu", "ne", "or", "go"))
 
 
+@lru_cache(maxsize=16384)  # the merge step asks for the same addresses several times
 def normalize_url(url: str) -> str:
     """A key that is equal for two spellings of the same resource.
 

@@ -12,14 +12,24 @@ from __future__ import annotations
 import importlib
 from functools import cache
 
+from audiofetch.extractors._budget import (
+    DEFAULT_STEPS,
+    OutOfWork,
+    WorkBudget,
+    budget_scope,
+)
 from audiofetch.extractors.base import Expected, Extractor, ExtractorTest
 
 __all__ = [
+    "DEFAULT_STEPS",
     "EXTRACTOR_MODULES",
     "Expected",
     "Extractor",
     "ExtractorTest",
+    "OutOfWork",
+    "WorkBudget",
     "all_extractors",
+    "budget_scope",
     "by_name",
 ]
 
@@ -51,6 +61,8 @@ EXTRACTOR_MODULES: tuple[str, ...] = (
     "audiofetch.extractors.jsonld",
     "audiofetch.extractors.opengraph",
     "audiofetch.extractors.json_blobs",
+    "audiofetch.extractors.script_data",
+    "audiofetch.extractors.attributes",
     # Last resort: links to audio files.
     "audiofetch.extractors.links",
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import quote, urljoin, urlsplit
@@ -17,6 +17,7 @@ __all__ = [
     "MarkupIndex",
     "absolute",
     "audio_format",
+    "card_title",
     "clean_text",
     "figure_caption",
     "in_code_sample",
@@ -25,6 +26,8 @@ __all__ = [
     "link_title",
     "markup_index",
     "media_headings",
+    "player_counts",
+    "row_title",
     "stream_reason",
     "text_without_badges",
     "title_text",
@@ -36,7 +39,8 @@ _SKIP_SCHEMES = ("javascript", "data", "blob", "mailto", "tel", "about")
 _UNSAFE = re.compile(r"[\x00-\x20\x7f]")
 # Characters kept as they are when quoting a URL found in a page: reserved ones and existing escapes.
 _SAFE = ":/?#[]@!$&'()*+,;=%~"
-_CODE_TAGS = frozenset(("pre", "code", "textarea", "template", "noscript", "xmp", "samp", "kbd"))
+# ``<noscript>`` is not among them: sites put their fallback ``<audio>`` there, and it is real.
+_CODE_TAGS = frozenset(("pre", "code", "textarea", "template", "xmp", "samp", "kbd"))
 
 
 def absolute(page: Page, ref: str | None, *, base: str | None = None) -> str | None:
@@ -167,10 +171,12 @@ class MarkupIndex:
 
     ``elements``: media elements, links and scripts in document order (code samples included; callers
     filter with ``in_code_sample``). ``headings``: title from a heading, by ``id()`` of its media element.
+    ``media_counts``: how many media elements each node holds, by ``id()`` (see ``card_title``).
     """
 
     elements: tuple[Node, ...]
     headings: Mapping[int, str]
+    media_counts: Mapping[int, int]
 
     def tagged(self, tags: Collection[str]) -> Iterator[Node]:
         """The indexed elements whose tag is in ``tags``, in document order."""
@@ -199,7 +205,7 @@ def markup_index(root: Node) -> MarkupIndex:
                 if last is not None:
                     pairs.append((last, node))
                 last = None
-    return MarkupIndex(tuple(elements), _heading_titles(pairs, counts))
+    return MarkupIndex(tuple(elements), _heading_titles(pairs, counts), counts)
 
 
 def _heading_titles(pairs: list[tuple[Node, Node]], counts: dict[int, int]) -> dict[int, str]:
@@ -218,6 +224,74 @@ def _heading_titles(pairs: list[tuple[Node, Node]], counts: dict[int, int]) -> d
         if title is not None:
             titles[id(media)] = title
     return titles
+
+
+_CARD_LEVELS = 4  # how far up from a player its card may start
+_TITLE_CLASS_WORDS = frozenset(("title", "name", "caption", "headline", "heading"))
+_NOT_TITLES = frozenset(("script", "style", "audio", "video", "button", "time", "select", "nav"))
+
+
+def _names_title(node: Node) -> bool:
+    """A node that, by its markup, holds a title: a heading, ``itemprop=name``/``headline``, a
+    ``figcaption``, or a class whose dash/underscore parts say title, name or caption."""
+    if node.tag in _HEADINGS or node.tag == "figcaption":
+        return True
+    if (node.get("itemprop") or "").strip().lower() in ("name", "headline"):
+        return True
+    return any(_TITLE_CLASS_WORDS.intersection(re.split(r"[-_]+", cls.lower())) for cls in node.classes())
+
+
+def player_counts(players: Iterable[Node]) -> dict[int, int]:
+    """How many of ``players`` each node holds (by ``id()``), for ``card_title``; linear in their depth."""
+    counts: dict[int, int] = {}
+    for player in players:
+        for holder in (player, *player.ancestors()):
+            counts[id(holder)] = counts.get(id(holder), 0) + 1
+    return counts
+
+
+def card_title(node: Node, counts: Mapping[int, int]) -> str | None:
+    """The title shown with a player in its card: the first title-like node (see ``_names_title``) in
+    the largest ancestor (up to ``_CARD_LEVELS`` up) that holds no other player.
+
+    ``counts`` (from ``player_counts``) says how many players each node holds: a list of several
+    players never lends its heading to one of them.
+    """
+    card: Node | None = None
+    for level, ancestor in enumerate(node.ancestors()):
+        if level >= _CARD_LEVELS or ancestor.tag in ("body", "main", "#document"):
+            break
+        if counts.get(id(ancestor), 0) > 1:
+            break
+        card = ancestor
+    if card is None:
+        return None
+    for item in card.iter():
+        if item is card or item.tag in _NOT_TITLES or not _names_title(item):
+            continue
+        title = title_text(_TRAILING_DURATION.sub("", text_without_badges(item)))
+        if title:
+            return title
+    return None
+
+
+def row_title(node: Node) -> str | None:
+    """In a table row, the cell under a "Title" (or "Name", "Episode" ...) column header, if any."""
+    row = next((a for a in node.ancestors() if a.tag == "tr"), None)
+    table = next((a for a in node.ancestors() if a.tag == "table"), None)
+    if row is None or table is None:
+        return None
+    header = next((r for r in table.iter() if r.tag == "tr"), None)
+    if header is None or header is row:
+        return None
+    names = [
+        c.text().strip().lower() for c in header.children if isinstance(c, Node) and c.tag in ("td", "th")
+    ]
+    cells = [c for c in row.children if isinstance(c, Node) and c.tag in ("td", "th")]
+    for name, cell in zip(names, cells, strict=False):
+        if name in ("title", "name", "track", "episode", "song", "sermon"):
+            return title_text(cell.text())
+    return None
 
 
 def media_headings(root: Node) -> Mapping[int, str]:

@@ -12,45 +12,47 @@ running anything. What it cannot evaluate it keeps as data, so extractors can fi
 
 Public API (private to ``audiofetch.extractors``):
 
-- ``parse_literal(text, start=0) -> (value, end)``: one expression; raises ``ValueError`` (only).
-- ``code_only(script) -> str``: the script with comments blanked (same length, same offsets).
-- ``find_calls(script, callee) -> list[Call]``: argument values of every call whose callee matches
-  the regex ``callee`` (``r"new\\s+Howl"``, ``r"\\.jPlayer"``), in script order.
-- ``find_values(script, pattern) -> list[value]``: the expression after each match (``\\.source\\s*=``).
-- ``find_assignments(script) -> dict[str, value]``: ``var/let/const x = ...`` and ``x = ...``.
-- ``string_variables(script) -> dict[str, str]``: the assignments that resolve to strings.
-- ``concatenations(script) -> list[Concat]``: every ``+`` chain of names and strings in the code.
-- ``resolve(value, env) -> value``: substitute refs from ``env`` and fold concatenations.
+- ``parse_literal(text, start=0) -> (value, end)``: one expression; raises ``ValueError``.
+- ``Reader``: the reader itself, for ``_jsscan``'s searches over whole scripts.
+- ``fold(parts) -> value``: evaluate a ``+`` chain as far as its parts allow.
+
+Searching whole scripts (calls, assignments, concatenations) is ``_jsscan``'s job; resolving references
+against a page's variables is ``_jsresolve``'s.
 
 Cost is bounded: every scan is linear (a regex match that starts inside text an earlier parse of the
 same search already consumed is skipped), nesting is capped at ``MAX_DEPTH`` and nothing recurses
-without that cap, so crafted input gives ``ValueError`` or an empty result, never a hang.
+without that cap, so crafted input gives ``ValueError`` or an empty result, never a hang. All work is
+also charged to the page's ``WorkBudget`` (``_budget``): past it, or once detection cancels it, any
+function here raises ``OutOfWork``, which no lenient fallback swallows.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TypeAlias
 
+from audiofetch.extractors._budget import current_budget
+
 __all__ = [
+    "CLOSERS",
+    "CONTINUE",
+    "EOF",
     "MAX_DEPTH",
     "Call",
     "Choice",
     "Concat",
     "JsValue",
     "Opaque",
+    "REGEX_BEFORE",
+    "Reader",
     "Ref",
-    "code_only",
-    "concatenations",
-    "find_assignments",
-    "find_calls",
-    "find_values",
+    "choice",
+    "choice_options",
+    "fold",
+    "is_primitive",
     "parse_literal",
-    "resolve",
-    "string_variables",
-    "strings_of",
+    "skip_regex",
 ]
 
 MAX_DEPTH = 64
@@ -58,6 +60,8 @@ _MAX_CHOICES = 8
 # Work allowed per character of input (each character is visited a few times by overlapping searches).
 _BUDGET_PER_CHAR = 12
 _BUDGET_BASE = 10_000
+_FLUSH_EVERY = 4096  # reader steps between two charges to the page's budget (and cancellation checks)
+_MAX_STRING = 1 << 20  # a concatenation longer than this is not built (doubling chains would be 2**n)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,32 +121,59 @@ _NUMBER = re.compile(
 )
 _SPACE = re.compile(r"(?:\s+|//[^\n]*|/\*.*?(?:\*/|\Z)|<!--|-->)+", re.S)
 _DIGITS = re.compile(r"\d+")
-_SIMPLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "\v", "0": "\0"}
+_SIMPLE_ESCAPES = {
+    "n": "\n",
+    "t": "\t",
+    "r": "\r",
+    "b": "\b",
+    "f": "\f",
+    "v": "\v",
+    "0": "\0",
+}
 _KEYWORDS = {"true": True, "false": False, "null": None, "undefined": None}
 _NUMERIC_WORDS = {"Infinity": float("inf"), "NaN": float("nan")}
-_EOF = "\0"
-_CLOSERS = frozenset(",;)]}:")
+EOF = "\0"
+# Characters a string literal holds as they are (not its quote, a backslash or a line break).
+_PLAIN_RUNS = {quote: re.compile(f"[^{quote}\\\\\n]+") for quote in "\"'`"}
+# What ``skip`` passes over without looking: no quote, slash, bracket, separator or line break.
+_SKIP_RUN = re.compile(r"[^\"'`/()\[\]{},;?:\n]+")
+CLOSERS = frozenset(",;)]}:")
 # After a newline, these continue the expression; anything else starts a new statement.
-_CONTINUE = frozenset(".+-*/%&|^?=<>")
+CONTINUE = frozenset(".+-*/%&|^?=<>")
 _OPENERS = {"(": ")", "[": "]", "{": "}"}
-_REGEX_BEFORE = frozenset("(,=:[!&|?{};+-*%<>~^")
+REGEX_BEFORE = frozenset("(,=:[!&|?{};+-*%<>~^")
 
 
 class _LimitError(ValueError):
     """Nesting or work past the reader's limits: never rescued by a lenient fallback."""
 
 
-class _Reader:
+class Reader:
     """Recursive descent over one text; ``furthest`` records how far any attempt got (for skipping)."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, budget: int | None = None) -> None:
         self.text = text
         self.furthest = 0
-        self.budget = _BUDGET_PER_CHAR * len(text) + _BUDGET_BASE
+        self.budget = _BUDGET_PER_CHAR * len(text) + _BUDGET_BASE if budget is None else budget
+        self.work = current_budget()
+        self.flushed = self.budget  # ``budget`` when the page's budget was last charged
+        self.flush_at = max(self.budget - _FLUSH_EVERY, 0)
 
     def charge(self, steps: int) -> None:
-        """Count work; past the budget every parse fails, so no input costs more than linear time."""
+        """Count work; past the budget every parse fails, so no input costs more than linear time.
+
+        Every ``_FLUSH_EVERY`` steps the work is also charged to the page's budget, which raises
+        ``OutOfWork`` when the page has spent its steps or its caller cancelled it.
+        """
         self.budget -= steps
+        if self.budget < self.flush_at:
+            self.flush()
+
+    def flush(self) -> None:
+        """Charge the steps since the last flush to the page's budget (may raise ``OutOfWork``)."""
+        self.work.charge(self.flushed - self.budget)
+        self.flushed = self.budget
+        self.flush_at = max(self.budget - _FLUSH_EVERY, 0)
         if self.budget < 0:
             raise _LimitError("work budget exhausted")
 
@@ -159,8 +190,8 @@ class _Reader:
         return match.end() if match else pos
 
     def peek(self, pos: int) -> str:
-        """The character at ``pos``, or ``_EOF`` (never ``""``, which ``in "..."`` would accept)."""
-        return self.text[pos] if pos < len(self.text) else _EOF
+        """The character at ``pos``, or ``EOF`` (never ``""``, which ``in "..."`` would accept)."""
+        return self.text[pos] if pos < len(self.text) else EOF
 
     # Expressions ------------------------------------------------------------------------------------
 
@@ -177,7 +208,7 @@ class _Reader:
             value, end = self.chain(start, depth)
             after = self.space(end)
             nxt = self.peek(after)
-            if nxt in _CLOSERS or nxt == _EOF or ("\n" in self.text[end:after] and nxt not in _CONTINUE):
+            if nxt in CLOSERS or nxt == EOF or ("\n" in self.text[end:after] and nxt not in CONTINUE):
                 return value, after
         except _LimitError:
             raise
@@ -202,8 +233,7 @@ class _Reader:
         alternate, after = self.expression(colon + 1, depth + 1)
         if self.space(after) != self.space(end):
             raise self.fail(after, "unexpected text in a ternary")
-        options = [*_options(consequent), *_options(alternate)]
-        return Choice(tuple(options[:_MAX_CHOICES]))
+        return choice([consequent, alternate])
 
     def chain(self, pos: int, depth: int) -> tuple[JsValue, int]:
         parts = []
@@ -215,7 +245,7 @@ class _Reader:
                 break
             value, pos = self.primary(self.space(after + 1), depth)
             parts.append(value)
-        return (_fold(parts) if len(parts) > 1 else parts[0]), pos
+        return (fold(parts) if len(parts) > 1 else parts[0]), pos
 
     def primary(self, pos: int, depth: int) -> tuple[JsValue, int]:
         char = self.peek(pos)
@@ -288,7 +318,14 @@ class _Reader:
         out: list[str] = []
         i = pos + 1
         text = self.text
+        plain = _PLAIN_RUNS[quote]
         while i < len(text):
+            run = plain.match(text, i)
+            if run is not None and run.end() > i:  # a run of ordinary characters in one step
+                self.charge(run.end() - i)
+                out.append(run.group())
+                i = run.end()
+                continue
             self.charge(1)
             char = text[i]
             if char == quote:
@@ -338,7 +375,7 @@ class _Reader:
             char = text[i]
             if char == "`":
                 parts.append(_join_surrogates("".join(chunk)))
-                return _fold([part for part in parts if part != ""] or [""]), i + 1
+                return fold([part for part in parts if part != ""] or [""]), i + 1
             if char == "\\":
                 decoded, i = self.escape(i)
                 chunk.append(decoded)
@@ -434,6 +471,13 @@ class _Reader:
         last = "("
         i = pos
         while i < len(text):
+            run = _SKIP_RUN.match(text, i)
+            if run is not None:  # ordinary code up to the next bracket, separator or quote, in one step
+                self.charge(run.end() - i)
+                stripped = run.group().rstrip()
+                last = stripped[-1] if stripped else last
+                i = run.end()
+                continue
             self.charge(1)
             char = text[i]
             if char in "\"'`":
@@ -443,8 +487,8 @@ class _Reader:
             if char == "/" and text[i + 1 : i + 2] in ("/", "*"):
                 i = self.space(i)
                 continue
-            if char == "/" and last in _REGEX_BEFORE:
-                i = _skip_regex(text, i)
+            if char == "/" and last in REGEX_BEFORE:
+                i = skip_regex(text, i)
                 last = "a"
                 continue
             if char in _OPENERS:
@@ -482,7 +526,12 @@ class _Reader:
         i = pos + 1
         text = self.text
         depth = 0
+        plain = _PLAIN_RUNS[quote] if quote != "`" else None
         while i < len(text):
+            if plain is not None and (run := plain.match(text, i)) is not None:
+                self.charge(run.end() - i)  # a run of ordinary characters in one step
+                i = run.end()
+                continue
             self.charge(1)
             char = text[i]
             if char == "\\":
@@ -508,10 +557,11 @@ def _statement_ends(text: str, newline: int, last: str) -> bool:
         return False
     following = _SPACE.match(text, newline)
     after = following.end() if following else newline + 1
-    return text[after : after + 1] not in _CONTINUE | {",", ")", "]", "}", ":"}
+    return text[after : after + 1] not in CONTINUE | {",", ")", "]", "}", ":"}
 
 
-def _skip_regex(text: str, pos: int) -> int:
+def skip_regex(text: str, pos: int) -> int:
+    """The offset after the regex literal at ``pos`` (a slash), or ``pos + 1`` for a division sign."""
     i = pos + 1
     in_class = False
     while i < len(text) and text[i] != "\n":
@@ -563,27 +613,46 @@ def _join_surrogates(text: str) -> str:
     return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
-def _options(value: JsValue) -> tuple[JsValue, ...]:
+def choice_options(value: JsValue) -> tuple[JsValue, ...]:
     return value.options if isinstance(value, Choice) else (value,)
 
 
-def _fold(parts: list[JsValue]) -> JsValue:
+def choice(options: list[JsValue]) -> Choice:
+    """A ``Choice`` of ``options`` with nested choices flattened, at most ``_MAX_CHOICES`` of them.
+
+    Flat and capped, a choice never holds another: resolving chains of ternaries stays linear.
+    """
+    flat: list[JsValue] = []
+    for option in options:
+        flat.extend(choice_options(option))
+    return Choice(tuple(flat[:_MAX_CHOICES]))
+
+
+def fold(parts: list[JsValue]) -> JsValue:
     """Evaluate ``a + b + ...`` as far as the parts allow; choices distribute over the chain."""
     if any(isinstance(part, Choice) for part in parts):
         combos: list[list[JsValue]] = [[]]
         for part in parts:
-            combos = [[*combo, option] for combo in combos for option in _options(part)][:_MAX_CHOICES]
-        return Choice(tuple(_fold(combo) for combo in combos))
+            combos = [[*combo, option] for combo in combos for option in choice_options(part)][:_MAX_CHOICES]
+        return choice([fold(combo) for combo in combos])
     folded: list[JsValue] = []
+    built = 0  # characters of new strings, charged to the page's budget
     for part in parts:
-        if folded and _is_primitive(folded[-1]) and _is_primitive(part):
+        if folded and is_primitive(folded[-1]) and is_primitive(part):
             left, right = folded[-1], part
             if isinstance(left, str) or isinstance(right, str):
-                folded[-1] = _js_str(left) + _js_str(right)
+                joined = _js_str(left), _js_str(right)
+                size = len(joined[0]) + len(joined[1])
+                if size > _MAX_STRING:
+                    return Opaque("<string too long>")
+                folded[-1] = joined[0] + joined[1]
+                built += size
             else:
                 folded[-1] = _add_numbers(left, right)
         elif not (part == "" and folded and isinstance(folded[-1], str)):
             folded.append(part)
+    if built > _FLUSH_EVERY:
+        current_budget().charge(built // _FLUSH_EVERY)
     if len(folded) == 1:
         return folded[0]
     return Concat(tuple(folded))
@@ -595,273 +664,18 @@ def _add_numbers(left: JsValue, right: JsValue) -> JsValue:
     return Opaque(f"{left!r} + {right!r}")
 
 
-def _is_primitive(value: JsValue) -> bool:
+def is_primitive(value: JsValue) -> bool:
     return value is None or isinstance(value, str | int | float | bool)
 
 
 def parse_literal(text: str, start: int = 0) -> tuple[JsValue, int]:
     """Read one JavaScript expression at ``start``; returns its value and the offset after it.
 
-    Raises ``ValueError`` (and nothing else) when no value starts there or it is malformed or too deep.
+    Raises ``ValueError`` when no value starts there or it is malformed or too deep (and ``OutOfWork``
+    when the page's budget is spent).
     """
-    reader = _Reader(text)
+    reader = Reader(text)
     try:
         return reader.expression(start, 0)
     except RecursionError as exc:  # only reachable with a tiny interpreter stack; MAX_DEPTH guards it
         raise ValueError("nesting too deep") from exc
-
-
-def _scan(script: str) -> tuple[str, str]:
-    """(code, mask): comments blanked in both; in ``mask`` string and regex contents are blanked too.
-
-    Both keep every offset, so regexes search ``mask`` (never matching text inside strings) and the
-    reader parses ``code`` at the same positions.
-    """
-    reader = _Reader(script)
-    reader.budget = 1 << 62  # a single linear pass
-    code: list[str] = []
-    mask: list[str] = []
-    i = 0
-    last = "("
-    while i < len(script):
-        char = script[i]
-        end = i + 1
-        if char in "\"'`":
-            try:
-                end = reader.skip_string(i)
-            except ValueError:
-                end = max(reader.furthest, i + 1)
-            last = "a"
-        elif char == "/" and script[i + 1 : i + 2] in ("/", "*"):
-            close = script.find("\n", i) if script[i + 1] == "/" else script.find("*/", i + 2)
-            end = len(script) if close < 0 else close + (0 if script[i + 1] == "/" else 2)
-            blank = re.sub(r"[^\n]", " ", script[i:end])
-            code.append(blank)
-            mask.append(blank)
-            i = end
-            continue
-        elif char == "/" and last in _REGEX_BEFORE:
-            end = _skip_regex(script, i)
-            last = "a"
-        elif not char.isspace():
-            last = char
-        chunk = script[i:end]
-        code.append(chunk)
-        mask.append(chunk if end == i + 1 else chunk[0] + re.sub(r"[^\n]", " ", chunk[1:-1]) + chunk[-1])
-        i = end
-    return "".join(code), "".join(mask)
-
-
-def code_only(script: str) -> str:
-    """The script with comments replaced by spaces (newlines kept), so offsets stay the same."""
-    return _scan(script)[0]
-
-
-def find_calls(script: str, callee: str | re.Pattern[str], *, nested: bool = False) -> list[Call]:
-    """Every call ``<callee>(args)`` in the script's code, in order; malformed ones are left out.
-
-    ``callee`` is searched outside strings and comments; the call's ``(`` must follow the match.
-    Calls inside the arguments of an earlier match are skipped unless ``nested`` (then the work
-    budget, not the structure, bounds the cost).
-    """
-    pattern = re.compile(callee) if isinstance(callee, str) else callee
-    code, mask = _scan(script)
-    reader = _Reader(code)
-    calls: list[Call] = []
-    for match in pattern.finditer(mask):
-        if match.start() < reader.furthest and not nested:
-            continue
-        if reader.budget <= 0:
-            break
-        pos = reader.space(match.end())
-        if reader.peek(pos) != "(":
-            continue
-        args: list[JsValue] = []
-        pos = reader.space(pos + 1)
-        try:
-            while reader.peek(pos) != ")":
-                value, pos = reader.expression(pos, 1)
-                args.append(value)
-                if reader.peek(pos) == ",":
-                    pos = reader.space(pos + 1)
-                elif reader.peek(pos) != ")":
-                    raise reader.fail(pos, "expected ',' or ')'")
-        except (ValueError, RecursionError):
-            continue
-        reader.furthest = max(reader.furthest, pos + 1)
-        calls.append(Call(tuple(args), match.start(), pos + 1, match.group()))
-    return calls
-
-
-def find_values(script: str, pattern: str | re.Pattern[str]) -> list[JsValue]:
-    """The value of the expression right after each match of ``pattern`` (``.source =``)."""
-    code, mask = _scan(script)
-    reader = _Reader(code)
-    values: list[JsValue] = []
-    for match in re.finditer(pattern, mask):
-        if match.start() < reader.furthest:
-            continue
-        try:
-            value, end = reader.expression(match.end(), 1)
-        except (ValueError, RecursionError):
-            if reader.budget <= 0:
-                break
-            continue
-        reader.furthest = max(reader.furthest, end)
-        values.append(value)
-    return values
-
-
-_DECLARATION = re.compile(r"(?<![\w$.])(?:var|let|const)\s+")
-_ASSIGNMENT = re.compile(r"(?<![\w$.])([A-Za-z_$][\w$]*)\s*=(?![=>])")
-_DECLARED = re.compile(r"([A-Za-z_$][\w$]*)\s*(=(?![=>]))?")
-_RESERVED = frozenset(("var", "let", "const", "return", "typeof", "new", "in", "of"))
-
-
-def _assignment_list(script: str) -> list[tuple[str, JsValue]]:
-    """(name, value) for every simple assignment in the code, in source order."""
-    code, mask = _scan(script)
-    reader = _Reader(code)
-    found: list[tuple[int, str, JsValue]] = []
-    try:
-        for match in _DECLARATION.finditer(mask):
-            pos = match.end()
-            while (declared := _DECLARED.match(mask, pos)) and declared.group(1) not in _RESERVED:
-                pos = declared.end()
-                if declared.group(2):
-                    try:
-                        value, pos = reader.expression(pos, 1)
-                    except ValueError:
-                        if reader.budget <= 0:
-                            raise
-                        break
-                    found.append((declared.start(), declared.group(1), value))
-                pos = reader.space(pos)
-                if reader.peek(pos) != ",":
-                    break
-                pos = reader.space(pos + 1)
-        declared_at = {start for start, _, _ in found}
-        for match in _ASSIGNMENT.finditer(mask):
-            if match.start() in declared_at or match.group(1) in _RESERVED:
-                continue
-            try:
-                value, _ = reader.expression(match.end(), 1)
-            except ValueError:
-                if reader.budget <= 0:
-                    raise
-                continue
-            found.append((match.start(), match.group(1), value))
-    except (ValueError, RecursionError):
-        pass  # work budget spent: keep what was read
-    found.sort(key=lambda item: item[0])
-    return [(name, value) for _, name, value in found]
-
-
-def _is_empty(value: JsValue) -> bool:
-    return isinstance(value, Opaque) or value is None or value == "" or value == [] or value == {}
-
-
-def find_assignments(script: str) -> dict[str, JsValue]:
-    """``var/let/const x = v`` and ``x = v`` (also ``var a = 1, b = 2``): one value per name.
-
-    Scripts often declare a variable empty and fill it later (``extension = ''`` then ``extension =
-    canPlay ? '.mp3' : '.ogg'``), so the last value that is neither empty nor opaque wins; a name that
-    only ever gets empty or opaque values keeps its last one.
-    """
-    result: dict[str, JsValue] = {}
-    for name, value in _assignment_list(script):
-        if name not in result or not _is_empty(value) or _is_empty(result[name]):
-            result[name] = value
-    return result
-
-
-def string_variables(script: str) -> dict[str, str]:
-    """Variables whose value is a string, earlier strings and numbers substituted (``base + n + '/'``)."""
-    return strings_of(find_assignments(script))
-
-
-def strings_of(assignments: Mapping[str, JsValue]) -> dict[str, str]:
-    """The string values among ``assignments`` (as ``find_assignments`` returns), resolved in order."""
-    known: dict[str, JsValue] = {}
-    for name, value in assignments.items():
-        resolved = resolve(value, known)
-        if _is_primitive(resolved):
-            known[name] = resolved
-    return {name: value for name, value in known.items() if isinstance(value, str)}
-
-
-_CHAIN_STARTS = re.compile(r"(?:[=:(\[,?]|\breturn)\s*(?=[A-Za-z_$\"'`])")
-
-
-def concatenations(script: str) -> list[Concat | Choice]:
-    """Every ``+`` chain of names and strings in the code that still holds a reference, in order."""
-    code, mask = _scan(script)
-    reader = _Reader(code)
-    found: list[Concat | Choice] = []
-    pos = 0
-    while (match := _CHAIN_STARTS.search(mask, pos)) is not None:
-        pos = match.end()
-        try:
-            value, end = reader.chain(pos, 1)
-        except ValueError:
-            if reader.budget <= 0:
-                break
-            continue
-        after = reader.space(end)
-        nxt = reader.peek(after)
-        complete = nxt in _CLOSERS or nxt == _EOF or ("\n" in code[end:after] and nxt not in _CONTINUE)
-        if isinstance(value, Concat | Choice) and complete:
-            found.append(value)
-            pos = end
-    return found
-
-
-def resolve(value: JsValue, env: Mapping[str, JsValue], _depth: int = 0) -> JsValue:
-    """``value`` with references found in ``env`` substituted, concatenations folded.
-
-    ``env`` keys are canonical ref spellings: a root name (``"mediaPath"``, ``"data"``) or a prefix
-    with computed indexes (``"tracks[*]"``, to bind one playlist item); the rest of the path is walked
-    through the bound value. Unresolvable parts stay as they are.
-    """
-    if _depth > MAX_DEPTH:
-        return value
-    if isinstance(value, Ref):
-        return _lookup(value, env, _depth)
-    if isinstance(value, Concat):
-        return _fold([resolve(part, env, _depth + 1) for part in value.parts])
-    if isinstance(value, Choice):
-        return Choice(tuple(resolve(option, env, _depth + 1) for option in value.options))
-    if isinstance(value, list):
-        return [resolve(item, env, _depth + 1) for item in value]
-    if isinstance(value, dict):
-        return {key: resolve(item, env, _depth + 1) for key, item in value.items()}
-    return value
-
-
-_MISSING = Opaque("<missing>")
-
-
-def _member(value: JsValue, part: str | int | None) -> JsValue:
-    """``value[part]`` for plain data, or ``_MISSING``."""
-    if isinstance(value, dict) and isinstance(part, str):
-        return value.get(part, _MISSING)
-    if isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value):
-        return value[part]
-    return _MISSING
-
-
-def _lookup(ref: Ref, env: Mapping[str, JsValue], depth: int) -> JsValue:
-    for cut in range(len(ref.path), 0, -1):
-        prefix = Ref(ref.path[:cut]).text
-        if prefix not in env:
-            continue
-        current: JsValue = env[prefix]
-        for part in ref.path[cut:]:
-            found = _member(current, part)
-            if found is _MISSING:
-                return ref
-            current = found
-        if isinstance(current, Ref) and current == ref:
-            return ref
-        return resolve(current, env, depth + 8)
-    return ref

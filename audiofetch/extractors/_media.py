@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 from audiofetch.extractors._html import (
     MEDIA_TAGS,
+    MarkupIndex,
     absolute,
+    card_title,
     figure_caption,
     in_code_sample,
     is_audio_url,
@@ -67,10 +69,24 @@ def _ref(node: Node) -> str | None:
     return None
 
 
+def _source_children(element: Node) -> list[Node]:
+    """The element's ``<source>`` elements, also those wrapped in another element (MediaWiki wraps
+    them in a ``<span>``), never those of a media element nested inside it."""
+    found: list[Node] = []
+    stack = [c for c in reversed(element.children) if isinstance(c, Node)]
+    while stack:
+        node = stack.pop()
+        if node.tag == "source":
+            found.append(node)
+        elif node.tag not in MEDIA_TAGS:
+            stack.extend(c for c in reversed(node.children) if isinstance(c, Node))
+    return found
+
+
 def element_sources(page: Page, element: Node) -> list[Source]:
     """The element's own ``src`` (or lazy ``data-src``) then its ``<source>`` children, in page order."""
     found: list[Source] = []
-    nodes = [element] + [c for c in element.children if isinstance(c, Node) and c.tag == "source"]
+    nodes = [element, *_source_children(element)]
     for node in nodes:
         ref = _ref(node)
         if ref is None:
@@ -101,13 +117,14 @@ def _playlist_form(page: Page, element: Node, sources: list[Source]) -> bool:
     return any("playlist" in script.text and "mediaelement" in script.text.lower() for script in page.scripts)
 
 
-def element_title(element: Node, headings: Mapping[int, str]) -> str | None:
-    """A title from the element's attributes, its ``<figcaption>``, or the heading that belongs to it."""
+def element_title(element: Node, headings: Mapping[int, str], counts: Mapping[int, int]) -> str | None:
+    """A title from the element's attributes, its ``<figcaption>``, the title shown in its card (a
+    heading, linked title, ``itemprop=name`` or caption beside it), or the heading above it."""
     for name in ("title", "data-title", "aria-label"):
         title = title_text(element.get(name))
         if title:
             return title
-    return figure_caption(element) or headings.get(id(element))
+    return figure_caption(element) or card_title(element, counts) or headings.get(id(element))
 
 
 def _split(page: Page, player: Player) -> tuple[list[Source], list[SkippedStream]]:
@@ -125,7 +142,7 @@ def _split(page: Page, player: Player) -> tuple[list[Source], list[SkippedStream
 
 
 def _tracks(
-    page: Page, player: Player, usable: list[Source], extractor: str, titles: Mapping[int, str]
+    page: Page, player: Player, usable: list[Source], extractor: str, index: MarkupIndex
 ) -> list[Track]:
     element = player.element
     if any(cls.startswith("wp-") for cls in element.classes()):
@@ -141,7 +158,7 @@ def _tracks(
     first = usable[0]
     track = Track(
         urls[0],
-        title=element_title(element, titles),
+        title=element_title(element, index.headings, index.media_counts),
         artist=artist,
         album=title_text(element.get("album")),
         alternates=tuple(urls[1:]),
@@ -153,14 +170,14 @@ def _tracks(
 
 
 def player_tracks(
-    page: Page, player: Player, extractor: str, titles: Mapping[int, str]
+    page: Page, player: Player, extractor: str, index: MarkupIndex
 ) -> tuple[list[Track], list[SkippedStream]]:
     """Tracks (with alternates and titles) and live streams of one claimed media element.
 
-    ``titles`` is ``markup_index(page.root).headings``.
+    ``index`` is ``markup_index(page.root)`` (headings and the players each node holds).
     """
     usable, streams = _split(page, player)
-    return (_tracks(page, player, usable, extractor, titles) if usable else []), streams
+    return (_tracks(page, player, usable, extractor, index) if usable else []), streams
 
 
 def scan_players(
@@ -183,7 +200,7 @@ def scan_players(
         if player is None:
             continue
         if want_tracks:
-            found, streams = player_tracks(page, player, extractor, index.headings)
+            found, streams = player_tracks(page, player, extractor, index)
             tracks.extend(found)
         else:
             streams = _split(page, player)[1]

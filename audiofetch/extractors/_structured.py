@@ -84,7 +84,7 @@ def parse_xml(text: str) -> ET.Element | None:
     parser.EndElementHandler = lambda name: builder.end(qualified(name))
     parser.CharacterDataHandler = builder.data
     try:
-        parser.Parse(text.lstrip("\ufeff"), True)
+        parser.Parse(text.lstrip("\ufeff \t\r\n"), True)  # feeds served with blank lines first
         return builder.close()
     except (expat.ExpatError, _Refused, ValueError, AssertionError):
         return None

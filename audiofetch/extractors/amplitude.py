@@ -34,6 +34,7 @@ class AmplitudeExtractor(Extractor):
     name = "amplitude"
     description = "Amplitude.js songs and playlists (Amplitude.init)"
     priority = 80
+    reads_scripts = True
     TESTS = (
         ExtractorTest(
             page="amplitude/blue-playlist.html",

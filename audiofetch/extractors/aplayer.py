@@ -27,6 +27,7 @@ class APlayerExtractor(Extractor):
     name = "aplayer"
     description = "APlayer playlists (new APlayer) and MetingJS players with a direct url"
     priority = 80
+    reads_scripts = True
     TESTS = (
         ExtractorTest(
             page="aplayer/playlist.html",

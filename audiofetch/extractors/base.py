@@ -51,12 +51,15 @@ class Extractor:
 
     ``priority`` breaks ties when several extractors find the same tracks: a specific player (high)
     wins over plain ``<audio>`` markup and links (low), so ``inspect`` reports the player's name and its
-    titles. ``TESTS`` are run by the registry test against a real local server.
+    titles. ``reads_scripts``: the extractor evaluates the page's JavaScript (``_scripts``); such
+    extractors run after the others, so that a page whose scripts outlast its budget still gets what
+    the markup holds. ``TESTS`` are run by the registry test against a real local server.
     """
 
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
     priority: ClassVar[int] = 50
+    reads_scripts: ClassVar[bool] = False
     TESTS: ClassVar[tuple[ExtractorTest, ...]] = ()
 
     def detects(self, page: Page) -> bool:

@@ -7,6 +7,7 @@ read by the shared safe reader: entity declarations are refused and nothing exte
 
 from __future__ import annotations
 
+import html
 import xml.etree.ElementTree as ET
 from typing import ClassVar
 
@@ -41,10 +42,12 @@ def _feed_root(page: Page) -> ET.Element | None:
 
 
 def _is_audio(url: str, mime: str | None) -> bool:
+    """Audio by its type (``audio/*`` and the variants servers write, ``x-audio/mp3``), or, when the type
+    is missing or says nothing (``application/octet-stream``), by the URL's extension."""
     kind = (mime or "").strip().lower()
-    if kind and not kind.startswith("audio/") and kind not in ("application/ogg", "application/octet-stream"):
+    if kind.startswith(("video/", "image/", "text/")) or kind in ("application/pdf", "application/epub+zip"):
         return False
-    return kind.startswith("audio/") or audio_format(url, mime) is not None
+    return "audio" in kind or kind == "application/ogg" or audio_format(url) is not None
 
 
 def _media_refs(entry: ET.Element, atom: bool) -> list[tuple[str, str | None]]:
@@ -64,6 +67,15 @@ def _media_refs(entry: ET.Element, atom: bool) -> list[tuple[str, str | None]]:
                 for node in children(group, "content", "search.yahoo.com/mrss")
             ]
     return refs
+
+
+def _title(entry: ET.Element, atom: bool) -> str | None:
+    """The entry's title; an Atom ``type="html"`` title is unescaped once more (``&amp;amp;``)."""
+    text = child_text(entry, "title")
+    node = child(entry, "title") if atom else None
+    if text and node is not None and node.get("type") in ("html", "xhtml"):
+        text = html.unescape(text)
+    return title_text(text)
 
 
 def _author(element: ET.Element, atom: bool) -> str | None:
@@ -93,6 +105,22 @@ class FeedExtractor(Extractor):
             tracks=(
                 Expected("audio/2024-03-talk.ogg", "Talk: Streams that never end"),
                 Expected("audio/2024-02-talk.mp3", "Talk: Sniffing magic bytes"),
+            ),
+        ),
+        ExtractorTest(
+            page="realworld/feed-quirks.rss",
+            tracks=(
+                Expected("/shorts/media/short-5.mp3", "Short 5: The Pilot Boat"),
+                Expected("/shorts/media/short-4.mp3", "Short 4: Buoys"),
+                Expected("/shorts/media/short-3.m4a", "Short 3: Harbour Master (repeat)"),
+                Expected("/shorts/media/short-2.ogg", "Short 2: Tide Gauge"),
+            ),
+        ),
+        ExtractorTest(
+            page="realworld/feed-enclosures.atom",
+            tracks=(
+                Expected("/talks/media/talk-9.mp3", "Talk 9: Lamps & Lenses"),
+                Expected("/talks/media/talk-8.mp3", "Talk 8: Fog Signals"),
             ),
         ),
     )
@@ -129,7 +157,7 @@ class FeedExtractor(Extractor):
                 Track(
                     url=url,
                     alternates=tuple(dict.fromkeys(other for other, _ in media[1:] if other != url)),
-                    title=title_text(child_text(entry, "title")),
+                    title=_title(entry, atom),
                     artist=_author(entry, atom) or default_artist,
                     album=album,
                     duration=parse_duration(child_text(entry, "duration", _ITUNES)),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from audiofetch.extractors import _scripts
-from audiofetch.extractors._jsliteral import JsValue, Ref, resolve
+from audiofetch.extractors._jsliteral import JsValue, Ref
 from audiofetch.extractors.base import Expected, Extractor, ExtractorTest
 from audiofetch.models import Page, SkippedStream, Track
 
@@ -36,6 +36,7 @@ class HowlerExtractor(Extractor):
     name = "howler"
     description = "Howler.js sounds (new Howl) and the playlists of howler-based players"
     priority = 80
+    reads_scripts = True
     TESTS = (
         ExtractorTest(
             page="howler/player.html",
@@ -68,7 +69,12 @@ class HowlerExtractor(Extractor):
         for call in _scripts.calls(page, _APP_LIST):
             first = call.args[0] if call.args else None
             if isinstance(first, list) and first and all(isinstance(item, dict) for item in first):
-                found.append((call.callee.split()[-1], [item for item in first if isinstance(item, dict)]))
+                found.append(
+                    (
+                        call.callee.split()[-1],
+                        [item for item in first if isinstance(item, dict)],
+                    )
+                )
         return found
 
     def _sounds(self, page: Page) -> list[tuple[dict[str, JsValue], list[str], bool]]:
@@ -88,7 +94,7 @@ class HowlerExtractor(Extractor):
             for class_name, items in lists:
                 for item in items:
                     live = bool(_LIVE.search(class_name)) or "freq" in item
-                    bound = resolve(src, {**_scripts.page_variables(page), item_prefix: item})
+                    bound = _scripts.bind(page, src, item_prefix, item)
                     out.append((item, _scripts.options_of(bound), live))
         return out
 

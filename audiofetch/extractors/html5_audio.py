@@ -3,6 +3,7 @@ and ``<video>`` elements whose sources are audio (video sources are left out).""
 
 from __future__ import annotations
 
+from audiofetch.extractors._html import markup_index
 from audiofetch.extractors._media import Player, scan_players
 from audiofetch.extractors.base import Expected, Extractor, ExtractorTest
 from audiofetch.htmldom import Node
@@ -46,7 +47,10 @@ class Html5AudioExtractor(Extractor):
         ExtractorTest(
             page="html5_audio/amp.html",
             tracks=(
-                Expected("https://cdn.example.invalid/amp/episode-7.mp3", "Episode 7: Night Trains"),
+                Expected(
+                    "https://cdn.example.invalid/amp/episode-7.mp3",
+                    "Episode 7: Night Trains",
+                ),
                 Expected("/audio/teaser.m4a", "Teaser"),
             ),
         ),
@@ -57,10 +61,37 @@ class Html5AudioExtractor(Extractor):
                 Expected("http://127.0.0.1/sounds/bell.wav", "Bell"),
             ),
         ),
+        ExtractorTest(
+            page="realworld/podlove-episode.html",
+            tracks=(
+                Expected(
+                    "http://leuchtfeuer.example.invalid/podlove/file/312/s/webplayer/c/episode/lf042-nebelhorn.m4a",
+                    "LF042 Nebelhorn und Morsezeichen",
+                ),
+            ),
+        ),
+        ExtractorTest(
+            page="realworld/moved-markup.html",
+            tracks=(
+                Expected(
+                    "http://upload.example.invalid/images/4/4a/Haul_away_Joe.ogg",
+                    "Haul Away Joe, sung by the Harbour Singers",
+                ),
+                Expected("/images/2/2b/Leave_her_Johnny.mp3", "Leave Her, Johnny (field recording, 1962)"),
+            ),
+        ),
+        ExtractorTest(
+            page="realworld/titles-in-context.html",
+            tracks=(
+                Expected("/media/tidetable-031.mp3", "31: Lighthouse keepers"),
+                Expected("/media/tidetable-030.mp3", "30: Salt marsh at night"),
+                Expected("/media/tidetable-029.mp3", "29: Dredgers"),
+            ),
+        ),
     )
 
     def detects(self, page: Page) -> bool:
-        return page.root is not None and ("<audio" in page.text or "<amp-audio" in page.text)
+        return page.root is not None and any(markup_index(page.root).tagged(_TAGS))
 
     def extract(self, page: Page) -> list[Track]:
         return scan_players(page, _claim, self.name)[0]

@@ -49,6 +49,7 @@ class JPlayerExtractor(Extractor):
     name = "jplayer"
     description = "jPlayer media (setMedia) and jPlayerPlaylist playlists"
     priority = 80
+    reads_scripts = True
     TESTS = (
         ExtractorTest(
             page="jplayer/single.html",

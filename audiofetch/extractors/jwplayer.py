@@ -50,6 +50,7 @@ class JWPlayerExtractor(Extractor):
     name = "jwplayer"
     description = "JW Player setups (file, sources, inline playlist)"
     priority = 80
+    reads_scripts = True
     TESTS = (
         ExtractorTest(
             page="jwplayer/podcast.html",

@@ -88,10 +88,16 @@ class LinksExtractor(Extractor):
             page="links/downloads.html",
             tracks=(
                 Expected("files/ep12-harbour-lights.mp3", "Episode 12: Harbour Lights"),
-                Expected("files/ep11.mp3?token=Zm9vYmFy&expires=1767225600", "Episode 11: Fog"),
+                Expected(
+                    "files/ep11.mp3?token=Zm9vYmFy&expires=1767225600",
+                    "Episode 11: Fog",
+                ),
                 Expected("/get.php?id=10", "Episode 10: Ferries"),
                 Expected("/media?episode=9", "Episode 9: Lighthouses"),
-                Expected("files/Caf%C3%A9%20Sessions,%20Vol.%201.ogg", "Café Sessions, Vol. 1"),
+                Expected(
+                    "files/Caf%C3%A9%20Sessions,%20Vol.%201.ogg",
+                    "Café Sessions, Vol. 1",
+                ),
                 Expected("files/interview.m4a", "Interview with the keeper"),
             ),
             skipped=("/radio/;stream.mp3",),
@@ -107,7 +113,7 @@ class LinksExtractor(Extractor):
     )
 
     def detects(self, page: Page) -> bool:
-        return page.root is not None and "<a" in page.text
+        return page.root is not None and any(markup_index(page.root).tagged(("a", "area")))
 
     def extract(self, page: Page) -> list[Track]:
         tracks: list[Track] = []

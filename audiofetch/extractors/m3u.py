@@ -107,6 +107,15 @@ class M3uExtractor(Extractor):
         ExtractorTest(page="m3u/live.m3u8", tracks=(), skipped=("live.m3u8",)),
         ExtractorTest(page="m3u/vod.m3u8", tracks=(Expected("vod.m3u8"),)),
         ExtractorTest(page="m3u/master.m3u8", tracks=(Expected("master.m3u8"),)),
+        ExtractorTest(
+            page="realworld/sessions.m3u",
+            tracks=(
+                Expected("01-morning-tide.mp3", "Morning Tide"),
+                Expected("02-%20harbour%20wall.mp3", None),
+                Expected("/bonus/03-lantern.flac", None),
+                Expected("/sessions/04-pilot-boat.m4a", "The Pilot Boat"),
+            ),
+        ),
     )
 
     def detects(self, page: Page) -> bool:

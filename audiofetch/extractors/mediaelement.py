@@ -55,7 +55,8 @@ class MediaElementExtractor(Extractor):
 
     def detects(self, page: Page) -> bool:
         text = page.text
-        return "mejs" in text or "mediaelement" in text.lower() or "MediaElementPlayer" in text
+        marked = "mejs" in text or "mediaelement" in text.lower() or "MediaElementPlayer" in text
+        return marked or any(s in t.text for t in page.scripts for s in _STARTERS)
 
     def _claim(self, page: Page) -> Callable[[Node], Player | None]:
         """Marked elements when the page marks any; every element when a script starts the player."""
@@ -69,15 +70,12 @@ class MediaElementExtractor(Extractor):
                 marked = {id(e) for e in elements}
         return lambda node: Player(node) if id(node) in marked else None
 
-    def _used(self, page: Page) -> bool:
-        return self.detects(page) or any(s in t.text for t in page.scripts for s in _STARTERS)
-
     def extract(self, page: Page) -> list[Track]:
-        if not self._used(page):
+        if not self.detects(page):
             return []
         return scan_players(page, self._claim(page), self.name)[0]
 
     def skipped(self, page: Page) -> list[SkippedStream]:
-        if not self._used(page):
+        if not self.detects(page):
             return []
         return scan_players(page, self._claim(page), self.name, want_tracks=False)[1]

@@ -57,6 +57,15 @@ class PlsExtractor(Extractor):
             ),
             skipped=("http://127.0.0.1:8000/live", "http://127.0.0.1:8000/live-aac"),
         ),
+        ExtractorTest(
+            page="realworld/archive.pls",
+            tracks=(
+                Expected("/radio/archive/2024-03-01.mp3", "Friday Session, 1 March"),
+                Expected("archive/2024-03-02.ogg", "Saturday Session, 2 March"),
+                Expected("/radio/archive/2024-03-03.mp3", "Sunday Session, 3 March"),
+            ),
+            skipped=("http://stream.example.invalid:8000/live",),
+        ),
     )
 
     def detects(self, page: Page) -> bool:

@@ -25,6 +25,7 @@ class PlyrExtractor(Extractor):
     name = "plyr"
     description = "Plyr players: markup, player.source and tracks arrays built into URLs"
     priority = 80
+    reads_scripts = True
     TESTS = (
         ExtractorTest(
             page="plyr/audiobook.html",

@@ -18,6 +18,7 @@ class PodloveExtractor(Extractor):
     name = "podlove"
     description = "Podlove Web Player episodes configured inline (podlovePlayer)"
     priority = 80
+    reads_scripts = True
     TESTS = (
         ExtractorTest(
             page="podlove/episode.html",

@@ -23,6 +23,7 @@ class WaveSurferExtractor(Extractor):
     name = "wavesurfer"
     description = "wavesurfer.js waveforms (WaveSurfer.create url, .load)"
     priority = 80
+    reads_scripts = True
     TESTS = (
         ExtractorTest(
             page="wavesurfer/index.html",

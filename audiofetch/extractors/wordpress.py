@@ -108,7 +108,7 @@ class WordPressExtractor(Extractor):
         index = markup_index(page.root)
         for node in index.tagged(("audio", "script")):
             if node.tag == "audio" and _is_wordpress_player(node) and not in_code_sample(node):
-                found, streams = player_tracks(page, Player(node), self.name, index.headings)
+                found, streams = player_tracks(page, Player(node), self.name, index)
                 tracks.extend(found)
                 skipped.extend(streams)
             elif want_tracks and _is_playlist_script(node):

@@ -6,6 +6,7 @@ are formats (or mirrors) of one track: the first is the URL, the rest alternates
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar
 
 from audiofetch.extractors._html import clean_text, stream_reason, title_text
@@ -25,10 +26,12 @@ from audiofetch.models import Page, SkippedStream, Track
 
 __all__ = ["XspfExtractor"]
 
+_ROOT = re.compile(r"<(?:[\w.-]+:)?playlist\b")  # a namespace prefix is allowed: <x:playlist
+
 
 def _locations(page: Page) -> list[tuple[list[tuple[str, str]], dict[str, str | None]]]:
     """Per track: its (ref, absolute URL) locations and text fields."""
-    if page.root is not None or not XML_START.match(page.text) or "<playlist" not in page.text[:4096]:
+    if page.root is not None or not XML_START.match(page.text) or not _ROOT.search(page.text[:4096]):
         return []
     root = parse_xml(page.text)
     if root is None or local_name(root.tag) != "playlist":
@@ -59,10 +62,18 @@ class XspfExtractor(Extractor):
             ),
             skipped=("http://127.0.0.1:8000/radio",),
         ),
+        ExtractorTest(
+            page="realworld/sessions.xspf",
+            tracks=(
+                Expected("01-morning-tide.mp3", "Morning Tide"),
+                Expected("/sessions/02-harbour-wall.ogg", "Harbour Wall"),
+            ),
+        ),
     )
 
     def detects(self, page: Page) -> bool:
-        return page.root is None and bool(XML_START.match(page.text)) and "<playlist" in page.text[:4096]
+        head = page.text[:4096]
+        return page.root is None and bool(XML_START.match(page.text)) and bool(_ROOT.search(head))
 
     def extract(self, page: Page) -> list[Track]:
         tracks: dict[str, Track] = {}

@@ -245,10 +245,12 @@ def detection_json(detection: Detection) -> dict[str, Any]:
                 "duration": track.duration,
                 "mime": track.mime,
                 "extractor": track.extractor,
+                "alternates": list(track.alternates),
             }
             for track in detection.tracks
         ],
         "skipped": [{"url": item.url, "reason": item.reason} for item in detection.skipped],
+        "notes": list(detection.notes),
     }
 
 

@@ -228,6 +228,11 @@ _SCHEMAS: dict[str, Any] = {
             "player": {"type": ["string", "null"]},
             "tracks": {"type": "array", "items": {"type": "object"}},
             "skipped": {"type": "array", "items": {"type": "object"}},
+            "notes": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "What detection left undone (a page whose scripts outlast its budget).",
+            },
         },
     },
     "Event": {

@@ -17,15 +17,10 @@ from audiofetch.extractors._jsliteral import (
     Concat,
     Opaque,
     Ref,
-    code_only,
-    concatenations,
-    find_assignments,
-    find_calls,
-    find_values,
     parse_literal,
-    resolve,
-    string_variables,
 )
+from audiofetch.extractors._jsresolve import resolve, string_variables
+from audiofetch.extractors._jsscan import code_only, concatenations, find_assignments, find_calls, find_values
 
 CASES = [
     ("{a: 1, 'b': \"x\", c: [1, 2,],}", {"a": 1, "b": "x", "c": [1, 2]}),

@@ -199,8 +199,11 @@ async def test_server_mode_with_login_listing_zip_delete_and_ordered_events(
         )
         assert response.status == 202
         job_id = (await response.json())["id"]
-        by_sse = await read_sse_until_completed(sse, job_id)
-        by_ws = await read_ws_until_completed(ws, job_id)
+        # Both read at once: a WebSocket left unread answers no ping, and the server (0.2 s heartbeat)
+        # would close it while the SSE stream is being read.
+        by_sse, by_ws = await asyncio.gather(
+            read_sse_until_completed(sse, job_id), read_ws_until_completed(ws, job_id)
+        )
     sse.close()
     assert by_sse == by_ws
     assert by_sse[0]["type"] == "job.created"
