@@ -403,7 +403,8 @@ async def test_a_failed_track_shows_its_error_and_can_be_retried(
     job_id = re.search(r'data-job="([^"]+)"', await created.text()).group(1)  # type: ignore[union-attr]
     for _ in range(400):
         card = await (await client.get(f"/jobs/{job_id}/card")).text()
-        if 'data-status="completed"' in card or 'data-status="failed"' in card:
+        job_status = re.search(r'<article class="job-card[^>]*?data-status="([^"]+)"', card, re.S)
+        if job_status and job_status.group(1) in ("completed", "failed"):  # the job's end, not a track's
             break
         await asyncio.sleep(0.05)
     failed_row = re.search(
