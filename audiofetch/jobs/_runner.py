@@ -219,6 +219,17 @@ class JobRunner:
             raise _without_traceback(failure)  # a fresh one: raising the kept one would attach a traceback
         return await self._store.get(job_id)
 
+    async def _claim_address(self, address: str, token: str) -> None:
+        """Count ``token`` (a job or a preview) against ``address``'s limit; JobLimitError when full."""
+        async with self._submit_lock:
+            mine = self._by_address.setdefault(address, set())
+            if len(mine) >= self._settings.max_jobs_per_address:
+                raise JobLimitError(
+                    f"{len(mine)} jobs or previews from your address are running; wait for one",
+                    retry_after=10,
+                )
+            mine.add(token)
+
     async def preview(
         self,
         url: str,
@@ -241,14 +252,7 @@ class JobRunner:
         check_url(url, self._settings.allow_networks)
         token = f"preview:{new_job_id()}"
         if address:
-            async with self._submit_lock:
-                mine = self._by_address.setdefault(address, set())
-                if len(mine) >= self._settings.max_jobs_per_address:
-                    raise JobLimitError(
-                        f"{len(mine)} jobs or previews from your address are running; wait for one",
-                        retry_after=10,
-                    )
-                mine.add(token)
+            await self._claim_address(address, token)
         try:
             fetcher = self._fetcher.for_owner(Owner(None, _groups(client_id, address)))
             found = await self._detect(fetcher, url, plugin=plugin, prefer=prefer, render=render)
@@ -333,15 +337,8 @@ class JobRunner:
         if client and await self._store.count_active(client) >= self._settings.max_jobs_per_client:
             raise JobLimitError("you have too many jobs running; wait for one to finish", retry_after=10)
         if address:
-            async with self._submit_lock:
-                mine = self._by_address.setdefault(address, set())
-                if len(mine) >= self._settings.max_jobs_per_address:
-                    raise JobLimitError(
-                        f"{len(mine)} jobs or previews from your address are running; wait for one",
-                        retry_after=10,
-                    )
-                mine.add(job_id)
-                self._addresses[job_id] = address
+            await self._claim_address(address, job_id)
+            self._addresses[job_id] = address
         previous = self._tasks.get(job_id)
         if previous is not None:  # a finished browser job's task may still wait out ready_timeout
             previous.cancel()
