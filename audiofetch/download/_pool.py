@@ -24,7 +24,7 @@ from audiofetch.net import Fetcher
 from ._hls import fetch_hls, is_hls
 from ._progress import OnEvent, ProgressBoard
 from ._sinks import PartFile, SavedFile, Sink
-from ._track import JobBudget, RetryPolicy, fetch_track
+from ._track import JobBudget, RetryPolicy, Transfer, fetch_track
 
 __all__ = ["MAX_WORKERS", "DownloadReport", "TrackResult", "download_all"]
 
@@ -212,9 +212,8 @@ async def download_all(
             try:
                 fetch = fetch_hls if is_hls(track) else fetch_track  # HLS: playlist + segments, joined
                 saved = await fetch(
-                    fetcher, track, pos, part, settings=settings, policy=policy, budget=budget,
-                    board=board, referer=referer,
-                )  # fmt: skip
+                    Transfer(fetcher, track, pos, part, settings, policy, budget, board, referer)
+                )
             except BaseException:
                 part.discard()
                 raise

@@ -26,7 +26,7 @@ from ._progress import ProgressBoard
 from ._rate import at_least
 from ._sinks import PartFile, SavedFile
 
-__all__ = ["WRITE_SIZE", "JobBudget", "RetryPolicy", "choose_extension", "fetch_track"]
+__all__ = ["WRITE_SIZE", "JobBudget", "RetryPolicy", "Transfer", "choose_extension", "fetch_track"]
 
 WRITE_SIZE: Final = 1024 * 1024
 
@@ -86,37 +86,28 @@ class _Reservation:
         self._budget.release(max(0, self.reserved - self.received))
 
 
-@dataclass(slots=True)
-class _Transfer:
-    """What one attempt needs to know about its track."""
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """One track's download: what the plain and the HLS fetchers need from the engine."""
 
     fetcher: Fetcher
     track: Track
     pos: int
     part: PartFile
     settings: Settings
+    policy: RetryPolicy
     budget: JobBudget
     board: ProgressBoard
     referer: str | None
 
 
-async def fetch_track(
-    fetcher: Fetcher,
-    track: Track,
-    pos: int,
-    part: PartFile,
-    *,
-    settings: Settings,
-    policy: RetryPolicy,
-    budget: JobBudget,
-    board: ProgressBoard,
-    referer: str | None,
-) -> SavedFile:
-    """Download ``track`` into ``part`` and commit it; raise ``DownloadError``/``FetchError`` when it fails.
+async def fetch_track(job: Transfer) -> SavedFile:
+    """Download ``job.track`` into ``job.part`` and commit it; raise ``DownloadError``/``FetchError`` when
+    it fails.
 
-    The per-file deadline covers every attempt and wait. The caller discards ``part`` on any exception.
+    The per-file deadline covers every attempt and wait. The caller discards the part on any exception.
     """
-    job = _Transfer(fetcher, track, pos, part, settings, budget, board, referer)
+    track, part, settings, policy, board = job.track, job.part, job.settings, job.policy, job.board
     retry = 0
     try:
         async with asyncio.timeout(settings.file_deadline):
@@ -130,7 +121,7 @@ async def fetch_track(
                     elif not exc.retryable or retry >= policy.retries:
                         raise
                     retry += 1
-                    board.retrying(pos, retry, exc.user_message)
+                    board.retrying(job.pos, retry, exc.user_message)
                     await asyncio.sleep(policy.delay(retry, exc))
     except TimeoutError as exc:
         limit = f"{settings.file_deadline:g} s"
@@ -140,7 +131,7 @@ async def fetch_track(
     return await part.commit(choose_extension(part.head, stream_type, stream_url, track))
 
 
-async def _attempt(job: _Transfer) -> tuple[str, str]:
+async def _attempt(job: Transfer) -> tuple[str, str]:
     """One request: resume at the part's size if the server honours Range, else start over."""
     part = job.part
     async with job.fetcher.open_stream(job.track.url, start=part.size, referer=job.referer) as stream:
@@ -163,7 +154,7 @@ async def _attempt(job: _Transfer) -> tuple[str, str]:
         return stream.content_type, stream.url
 
 
-async def _copy_body(job: _Transfer, stream: MediaStream, share: _Reservation) -> None:
+async def _copy_body(job: Transfer, stream: MediaStream, share: _Reservation) -> None:
     """Write the body to the part in ``WRITE_SIZE`` batches, counting every byte against the caps.
 
     What arrived before a retryable cut is written, so the next attempt resumes after it.
