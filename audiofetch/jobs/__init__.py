@@ -1,7 +1,8 @@
 """Jobs: the job model, its SQLite store and the event broker the live endpoints adapt.
 
 Allowed imports: detect, download, tags, extractors, net, zipstream, config, models, errors (and the stdlib;
-only ``_store`` imports ``sqlite3``). Other packages import from here, never from the private modules.
+only ``_store`` and its ``_sqlite_*`` modules import ``sqlite3``). Other packages import from here, never
+from the private modules.
 
 The model, store, runner, broker and download folders load on first use (``__getattr__``), so
 ``audiofetch get``, which needs only ``_finish``, does not import SQLite and the runner.
