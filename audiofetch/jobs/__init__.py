@@ -4,8 +4,9 @@ Allowed imports: detect, download, tags, extractors, net, zipstream, config, mod
 only ``_store`` and its ``_sqlite_*`` modules import ``sqlite3``). Other packages import from here, never
 from the private modules.
 
-The model, store, runner, broker and download folders load on first use (``__getattr__``), so
-``audiofetch get``, which needs only ``_finish``, does not import SQLite and the runner.
+The pipeline (``_pipeline``: analyse, probe, download, tag) is run by ``JobRunner`` and ``audiofetch get``.
+Everything but the tags loads on first use (``__getattr__``), so ``get``, which needs only the pipeline,
+imports neither SQLite nor the runner.
 """
 
 from __future__ import annotations
@@ -66,6 +67,16 @@ if TYPE_CHECKING:
         new_job_id,
         normalise_url,
     )
+    from audiofetch.jobs._pipeline import (
+        LIVE_ONLY,
+        Analysis,
+        FolderDownload,
+        analyse_page,
+        detect_page,
+        download_stem,
+        probe_page,
+        zip_download,
+    )
     from audiofetch.jobs._runner import JobRunner
     from audiofetch.jobs._store import MIGRATIONS, JobStore, Migration
 
@@ -103,6 +114,14 @@ _LAZY = {
     "is_active": "_model",
     "new_job_id": "_model",
     "normalise_url": "_model",
+    "LIVE_ONLY": "_pipeline",
+    "Analysis": "_pipeline",
+    "FolderDownload": "_pipeline",
+    "analyse_page": "_pipeline",
+    "detect_page": "_pipeline",
+    "download_stem": "_pipeline",
+    "probe_page": "_pipeline",
+    "zip_download": "_pipeline",
     "JobRunner": "_runner",
     "MIGRATIONS": "_store",
     "JobStore": "_store",
@@ -137,6 +156,14 @@ __all__ = [
     "LOCK_FILE",
     "DataFolderLock",
     "JobRunner",
+    "LIVE_ONLY",
+    "Analysis",
+    "FolderDownload",
+    "analyse_page",
+    "detect_page",
+    "download_stem",
+    "probe_page",
+    "zip_download",
     "delete_download",
     "folder_entries",
     "list_downloads",

@@ -1,0 +1,251 @@
+"""Running jobs: each run's task (analyse, then download to a folder or wait for the browser's
+stream), its ``LiveJob`` and its end.
+
+``JobEngine.launch`` makes a run's ``LiveJob`` and ``finish`` drops it, the one place each. The stages
+are the pipeline's (``_pipeline``), shared with ``audiofetch get``; here they are wired to the store
+and the broker (``ProgressRelay``). ``JobRunner`` (``_runner``) is the API in front.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import replace
+from pathlib import Path
+
+from audiofetch.config import Settings
+from audiofetch.download import Probe
+from audiofetch.errors import AudioFetchError
+from audiofetch.logs import job_id_var
+from audiofetch.models import Track
+from audiofetch.naming import UniqueNames
+from audiofetch.net import Fetcher, Owner
+from audiofetch.render import Renderer
+
+from ._admission import Admission
+from ._events import JOB_COMPLETED, JOB_STATUS, JOB_TRACKS, Broker
+from ._finish import PageTags
+from ._live import LiveJob, Memory, ReadyZip, Remembered, without_traceback
+from ._model import Job, JobStatus, JobTrack
+from ._pipeline import FolderDownload, analyse_page, download_stem, probe_page
+from ._relay import ProgressRelay
+from ._sent import SentPages
+from ._store import JobStore
+
+__all__ = ["DETAILS_KEPT", "JobEngine", "groups"]
+
+log = logging.getLogger(__name__)
+
+DETAILS_KEPT = 200
+
+
+class JobEngine:
+    """The runs of ``JobRunner``'s jobs; its attributes are the runner's services and job memory."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: JobStore,
+        broker: Broker,
+        fetcher: Fetcher,
+        renderer: Renderer,
+        admission: Admission,
+    ) -> None:
+        self.settings, self.store, self.broker, self.fetcher = settings, store, broker, fetcher
+        self.renderer, self.admission = renderer, admission
+        self.live: dict[str, LiveJob] = {}  # the jobs running now (``launch`` to ``finish``)
+        self.memory = Memory(DETAILS_KEPT)  # what the page said, or why its analysis failed
+        self.sent = SentPages()  # pages and cookies sent from a browser, in memory only
+        self.closing = False
+        self._running = asyncio.Semaphore(settings.max_running_jobs)
+
+    def downloads_dir(self) -> Path:
+        """Where server-mode jobs save their folders."""
+        return self.settings.data_dir / "downloads"
+
+    def spool_root(self) -> Path:
+        """Where browser-mode ZIPs spool what the reader has not taken yet."""
+        return self.settings.data_dir / "spool"
+
+    def launch(self, job_id: str, address: str | None = None) -> None:
+        """Start a run of the job: its ``LiveJob`` is made here and only here (dropped by ``finish``)."""
+        live = self.live[job_id] = LiveJob(job_id, address)
+        live.task = asyncio.create_task(self._run(live), name=f"job-{job_id}")
+
+    async def _run(self, live: LiveJob) -> None:
+        token = job_id_var.set(live.id)
+        try:
+            job = await self.store.get(live.id)
+            if job.status in ("queued", "analyzing") or not job.tracks:
+                analysed = await self._analyse(job, live)
+                live.analysed.set()
+                if analysed is None:
+                    return
+                job = analysed
+            live.analysed.set()
+            if job.spec.mode == "browser":
+                await self._expire_if_unclaimed(live)
+            else:
+                async with self._running:
+                    await self._download_to_folder(job, live)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("job %s failed unexpectedly", live.id)
+            message = exc.user_message if isinstance(exc, AudioFetchError) else "an unexpected error happened"
+            await self.finish(live.id, "failed", error=message)
+        finally:
+            live.analysed.set()
+            job_id_var.reset(token)
+
+    async def _analyse(self, job: Job, live: LiveJob) -> Job | None:
+        """Detect (and for browser mode probe) the tracks; None when the job failed here."""
+        await self.set_status(job.id, "analyzing")
+        spec = job.spec
+        given = self.sent.take_page(job.id)
+        try:
+            found = await analyse_page(
+                self._owned_fetcher(job, live), spec.url, settings=self.settings, renderer=self.renderer,
+                render=spec.render, plugin=spec.plugin or "auto", prefer=spec.prefer, given=given,
+            )  # fmt: skip
+        except AudioFetchError as exc:
+            self.memory.keep(job.id, Remembered(failure=without_traceback(exc)))
+            await self.finish(job.id, "failed", error=exc.user_message)
+            return None
+        detection, live.fetcher = found.detection, found.fetcher
+        self.memory.keep(job.id, Remembered(detection, spec.name))
+        urls = [url for track in detection.tracks for url in (track.url, *track.alternates)]
+        self.sent.keep_cookies_for(job.id, urls)  # only the tracks' own sites get the user's cookies
+        wanted = set(spec.selected) if spec.selected is not None else None
+        before = {t.index: t for t in job.tracks if t.status == "done"}
+        # Run again: a track that was done stays shown as done until the new run reaches it.
+        tracks = [
+            before[t.index] if t.index in before and before[t.index].url == t.url else JobTrack.from_track(t)
+            for t in detection.tracks
+        ]
+        tracks = [t if wanted is None or t.index in wanted else replace(t, status="skipped") for t in tracks]
+        chosen = [t for t in detection.tracks if wanted is None or t.index in wanted]
+        if spec.mode == "browser":
+            probes, page = await probe_page(
+                self.fetcher_for(live, job), chosen, PageTags.from_detection(detection, name=spec.name),
+                settings=self.settings, workers=spec.workers or self.settings.workers, referer=spec.url,
+                tag=spec.tags,
+            )  # fmt: skip
+            by_index = {t.index: p for t, p in zip(chosen, probes, strict=True)}
+            tracks = [_with_probe(t, by_index.get(t.index)) for t in tracks]
+            usable = [(t, p) for t, p in zip(chosen, probes, strict=True) if p.error is None]
+            live.ready = ReadyZip([t for t, _ in usable], [p for _, p in usable], page)
+        await self.store.set_tracks(job.id, tracks)
+        # A server job's name becomes its folder's; a browser job keeps the Name as given (None: the
+        # title), so running it again names album and ZIP as the first time (see ``download_stem``).
+        name = spec.name
+        if spec.mode == "server":
+            stem = download_stem(spec.name, detection.title, spec.url)
+            name = await asyncio.to_thread(self._free_folder_name, stem)
+        status: JobStatus = "ready" if spec.mode == "browser" else "downloading"
+        if live.ready is not None and not live.ready.tracks:
+            await self.store.update(job.id, title=detection.title, player=detection.player)
+            await self.finish(job.id, "failed", error="none of the tracks could be reached")
+            return None
+        updated = await self.store.update(
+            job.id, title=detection.title, player=detection.player, name=name, status=status
+        )
+        self.broker.publish(JOB_TRACKS, job.id, updated.to_json())
+        self.broker.publish(JOB_STATUS, job.id, {"status": status})
+        return updated
+
+    def _free_folder_name(self, name: str) -> str:
+        """A folder name no other job uses, reserved by creating the folder (two queued jobs with the
+        same title must not share a folder: the second would take the first one's files as its own)."""
+        names = UniqueNames()
+        root = self.downloads_dir()
+        root.mkdir(parents=True, exist_ok=True)
+        for entry in root.iterdir():
+            names.claim(entry.name)
+        while True:
+            candidate = names.claim(name)
+            try:
+                (root / candidate).mkdir()
+            except FileExistsError:
+                continue
+            return candidate
+
+    async def _expire_if_unclaimed(self, live: LiveJob) -> None:
+        """A ready browser job that nobody opens within ``ready_timeout`` is given up."""
+        await asyncio.sleep(self.settings.ready_timeout)
+        job = await self.store.get(live.id)
+        if job.status == "ready" and live.stream is None:
+            await self.finish(live.id, "failed", error="the download was never started in the browser")
+
+    async def _download_to_folder(self, job: Job, live: LiveJob) -> None:
+        """The job's tracks into its folder, tagged with what the page said (if it is still known)."""
+        kept = self.memory[job.id]
+        known = {t.index: t for t in kept.detection.tracks} if kept.detection is not None else {}
+        tracks = [
+            known.get(t.index) or Track(url=t.url, title=t.title, index=t.index)
+            for t in job.tracks
+            if t.status != "skipped"
+        ]
+        if kept.detection is not None:
+            page = PageTags.from_detection(kept.detection, name=kept.name)
+        else:  # resumed after a restart: saved files are tagged with what the store holds
+            page = PageTags(job.title, len(job.tracks))
+        relay = ProgressRelay(self.store, self.broker, job.id)
+        folder = live.folder = FolderDownload(
+            self.fetcher_for(live, job), tracks, self.downloads_dir() / (job.spec.name or "audio"), page,
+            settings=self.settings, workers=job.spec.workers or self.settings.workers,
+            referer=job.spec.url, tag=job.spec.tags, on_event=relay.on_event, early=bool(known),
+        )  # fmt: skip
+        await self.set_status(job.id, "downloading")
+        try:
+            report = await folder.download()
+        finally:
+            live.folder = None
+            if not self.closing:
+                await relay.close()
+        await folder.finish(report)
+        if report.status == "completed":
+            await self.finish(job.id, "completed")
+        else:
+            await self.finish(job.id, "failed", error="no track could be downloaded")
+
+    def fetcher_for(self, live: LiveJob, job: Job) -> Fetcher:
+        """The fetcher for this job's downloads: with its rendered page's cookies, if it has any, and
+        counted against its own, its client's and its address's connection shares (so one client's
+        jobs cannot hold every connection)."""
+        return self.sent.fetcher(job.id, live.fetcher or self._owned_fetcher(job, live))
+
+    def _owned_fetcher(self, job: Job, live: LiveJob) -> Fetcher:
+        return self.fetcher.for_owner(Owner(job.id, groups(job.spec.client_id, live.address)))
+
+    async def set_status(self, job_id: str, status: JobStatus, *, error: str | None = None) -> Job:
+        job = await self.store.update(job_id, status=status, error=error)
+        self.broker.publish(JOB_STATUS, job_id, {"status": status, "error": error}, owner=job.spec.client_id)
+        return job
+
+    async def finish(self, job_id: str, status: JobStatus, *, error: str | None = None) -> Job:
+        """End the job: its status stored and published, its ``LiveJob`` dropped (the one place)."""
+        job = await self.store.update(job_id, status=status, error=error)
+        self.broker.publish(JOB_COMPLETED, job_id, job.to_json(), owner=job.spec.client_id)
+        self.sent.end(job_id)  # the user's cookies end with the job
+        live = self.live.pop(job_id, None)
+        if live is not None:
+            live.analysed.set()
+            if live.address:
+                self.admission.release(live.address, job_id)
+            if live.task is not None and live.task is not asyncio.current_task():
+                live.task.cancel()  # a finished browser job's task no longer waits for its stream
+        return job
+
+
+def _with_probe(track: JobTrack, found: Probe | None) -> JobTrack:
+    if found is None:
+        return track
+    if found.error is not None:
+        return replace(track, status="failed", error=found.error)
+    return replace(track, size=found.size)
+
+
+def groups(client_id: str, address: str | None) -> tuple[str, ...]:
+    """The connection-share groups of a requester: its client id and its network address."""
+    return tuple(group for group in (client_id, f"addr:{address}" if address else "") if group)

@@ -1,0 +1,256 @@
+"""The one job pipeline, run by the server (``JobRunner``) and by ``audiofetch get``: analyse, probe,
+download, tag.
+
+The stages know nothing of the job store or the terminal. They report download progress through
+``on_event`` (the runner passes its ``ProgressRelay``, which writes to the store and the broker; the CLI
+its ``ProgressView``, which draws the terminal) and return what they found. Around them the runner adds
+a job's status, limits and lifetime; ``get`` adds the place on disk and the summary line.
+
+- ``analyse_page``: the page's tracks, and the fetcher to download them with (the cookies the page's
+  scripts set go with that run's requests only). ``NoAudioError`` when only live streams were found.
+- ``probe_page``: each track's format, exact size and first bytes (for the ZIP's entry names and the tags
+  sent before each MP3), and the covers when MP3s are tagged while streaming.
+- ``FolderDownload``: into a folder, MP3s tagged while they arrive, the other files once saved, then
+  the playlist. ``zip_download``: one streaming ZIP (``ZipDownload``) with tags and playlist.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from audiofetch.config import Settings
+from audiofetch.detect import GivenPage, detect_given
+from audiofetch.download import (
+    DirectorySink,
+    DownloadReport,
+    OnEvent,
+    Probe,
+    ZipDownload,
+    download_all,
+    probe_tracks,
+)
+from audiofetch.errors import NoAudioError
+from audiofetch.models import Detection, Track
+from audiofetch.naming import album_name, sanitize_name
+from audiofetch.net import Fetcher
+from audiofetch.render import PageResult, Renderer, detect_rendered
+
+from ._finish import (
+    FrontTags,
+    PageTags,
+    SavedTrack,
+    delivered_playlist_entry,
+    finish_folder,
+    load_covers,
+    playlist_entry,
+    stream_prefixes,
+)
+
+__all__ = [
+    "LIVE_ONLY",
+    "Analysis",
+    "FolderDownload",
+    "analyse_page",
+    "detect_page",
+    "download_stem",
+    "probe_page",
+    "zip_download",
+]
+
+log = logging.getLogger(__name__)
+
+LIVE_ONLY = "the page only has live streams, which cannot be downloaded"
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """The page's tracks and the fetcher to download them with (with the page's own cookies, if any)."""
+
+    detection: Detection
+    fetcher: Fetcher
+
+
+def download_stem(name: str | None, title: str | None, url: str) -> str:
+    """The folder or ZIP name: the Name given (without a ``.zip``), else the page title, else the host."""
+    chosen = album_name(name) or title or urlsplit(url).hostname or "audio"
+    return sanitize_name(chosen, fallback="audio")
+
+
+async def detect_page(
+    fetcher: Fetcher,
+    url: str,
+    *,
+    settings: Settings,
+    renderer: Renderer,
+    render: str | None,
+    plugin: str,
+    prefer: Sequence[str],
+) -> PageResult:
+    """The tracks of ``url``, its scripts run per ``render`` (None: the setting ``AUDIOFETCH_RENDER``)."""
+    return await detect_rendered(
+        fetcher, url, settings=settings, renderer=renderer, mode=render or settings.render, plugin=plugin,
+        prefer=prefer,
+    )  # fmt: skip
+
+
+async def analyse_page(
+    fetcher: Fetcher,
+    url: str,
+    *,
+    settings: Settings,
+    renderer: Renderer,
+    render: str | None,
+    plugin: str,
+    prefer: Sequence[str],
+    given: GivenPage | None = None,
+    on_detected: Callable[[Detection], None] | None = None,
+) -> Analysis:
+    """Detect the tracks of ``url`` (or of ``given``, a page as the user's browser showed it).
+
+    ``on_detected`` sees the detection before the check that it has something to download.
+    """
+    if given is not None:
+        detection = await detect_given(fetcher, given, settings=settings, plugin=plugin, prefer=prefer)
+    else:
+        found = await detect_page(
+            fetcher, url, settings=settings, renderer=renderer, render=render, plugin=plugin, prefer=prefer
+        )
+        detection = found.detection
+        fetcher = fetcher.for_page(detection.page_url, found.cookie)
+    if on_detected is not None:
+        on_detected(detection)
+    if not detection.tracks:
+        raise NoAudioError(LIVE_ONLY)
+    return Analysis(detection, fetcher)
+
+
+async def probe_page(
+    fetcher: Fetcher,
+    tracks: Sequence[Track],
+    page: PageTags,
+    *,
+    settings: Settings,
+    workers: int,
+    referer: str | None,
+    tag: bool,
+) -> tuple[list[Probe], PageTags]:
+    """One ``Probe`` per track (within ``settings.probe_deadline``) and ``page`` with the covers of the
+    tracks that can be had, fetched only when MP3s are tagged while streaming (``tag``)."""
+    probes = await probe_tracks(
+        fetcher, tracks, referer=referer, workers=workers, deadline=settings.probe_deadline
+    )
+    usable = [(t, p) for t, p in zip(tracks, probes, strict=True) if p.error is None]
+    if tag and any(p.ext == "mp3" for _, p in usable):
+        page = await load_covers(fetcher, page, [t for t, _ in usable], referer=referer)
+    return probes, page
+
+
+def zip_download(
+    fetcher: Fetcher,
+    tracks: Sequence[Track],
+    probes: Sequence[Probe],
+    page: PageTags,
+    *,
+    settings: Settings,
+    workers: int,
+    referer: str | None,
+    tag: bool,
+    spool: Path,
+    on_event: OnEvent,
+    exact: bool,
+) -> ZipDownload:
+    """The ZIP of ``tracks``: each MP3 with a tag sent before it, the playlist as the last entry.
+
+    ``exact``: the archive's size is promised (a browser's download shows it), so the probed sizes hold
+    and the playlist lists every track. Otherwise (a file) a track that fails is left out and the
+    playlist, read after every track, lists only the tracks that made it in.
+    """
+    if not exact:
+        probes = [replace(item, size=None) for item in probes]
+    names = ZipDownload.entry_names(tracks, probes)
+    saved = [SavedTrack(track, name) for track, name in zip(tracks, names, strict=True)]
+    if exact:
+        playlist = playlist_entry(saved, page, numbered_total=len(tracks))
+    else:
+        playlist = delivered_playlist_entry(
+            saved, page, lambda position: download.delivered(position), numbered_total=len(tracks)
+        )
+    download = ZipDownload(
+        fetcher, tracks, probes, spool=spool, settings=settings, workers=workers, referer=referer,
+        on_event=on_event, prefixes=stream_prefixes(tracks, probes, page, tag=tag), extra_entries=[playlist],
+    )  # fmt: skip
+    return download
+
+
+class FolderDownload:
+    """``tracks`` saved into ``folder``: ``download`` fetches them, ``finish`` tags them and writes the
+    playlist (apart, so the runner can record the progress in between).
+
+    With ``tag`` and ``early``, MP3s get their tags while they download (covers fetched meanwhile);
+    ``early`` False (a job resumed after a restart: the page's details are gone) tags saved files
+    only. ``sink`` is public so a server shutting down can keep the ``.part`` files for its restart.
+    """
+
+    def __init__(
+        self,
+        fetcher: Fetcher,
+        tracks: Sequence[Track],
+        folder: Path,
+        page: PageTags,
+        *,
+        settings: Settings,
+        workers: int,
+        referer: str | None,
+        tag: bool,
+        on_event: OnEvent,
+        early: bool = True,
+    ) -> None:
+        self._fetcher, self._tracks, self._page, self._settings = fetcher, tracks, page, settings
+        self._workers, self._referer, self._tag, self._on_event = workers, referer, tag, on_event
+        self._front: FrontTags | None = None
+        if tag and early:
+            covers = load_covers(fetcher, page, tracks, referer=referer)
+            self._front = FrontTags(tracks, page, covers)
+        self.sink = DirectorySink(folder, edit_head=self._front)
+
+    async def download(self) -> DownloadReport:
+        """Fetch every track (one already complete in the folder is kept); see ``download_all``."""
+        try:
+            return await download_all(
+                self._fetcher, self._tracks, self.sink, workers=self._workers, settings=self._settings,
+                referer=self._referer, on_event=self._on_event,
+            )  # fmt: skip
+        except BaseException:
+            self.close()
+            raise
+
+    async def finish(self, report: DownloadReport) -> None:
+        """Tag the saved files and write the playlist; a failure here is logged, never the run's."""
+        by_index = {track.index or pos + 1: track for pos, track in enumerate(self._tracks)}
+        saved = [
+            SavedTrack(by_index.get(r.index) or Track(url=r.url, title=r.title, index=r.index), r.filename)
+            for r in report.results
+            if r.ok and r.filename
+        ]
+        front = self._front
+        done = front.done if front is not None else set()
+        tagged = {r.filename for pos, r in enumerate(report.results) if pos in done and r.filename}
+        try:
+            page = await front.page() if front is not None else self._page
+            await finish_folder(
+                self._fetcher, self.sink.folder, saved, page, tag=self._tag, referer=self._referer,
+                numbered_total=len(self._tracks), tagged=tagged,
+            )  # fmt: skip
+        except Exception:
+            log.exception("tagging or the playlist failed in %s", self.sink.folder.name)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop fetching covers nobody will use."""
+        if self._front is not None:
+            self._front.close()
