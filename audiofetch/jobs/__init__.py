@@ -5,28 +5,14 @@ only ``_store`` and its ``_sqlite_*`` modules import ``sqlite3``). Other package
 from the private modules.
 
 The pipeline (``_pipeline``: analyse, probe, download, tag) is run by ``JobRunner`` and ``audiofetch get``.
-Everything but the tags loads on first use (``__getattr__``), so ``get``, which needs only the pipeline,
-imports neither SQLite nor the runner.
+Every name loads on first use (``__getattr__``), so ``get``, which needs only the pipeline, imports
+neither SQLite nor the runner.
 """
 
 from __future__ import annotations
 
 import importlib
 from typing import TYPE_CHECKING, Any
-
-from audiofetch.jobs._finish import (
-    MAX_COVERS,
-    MAX_STREAM_TAG_BYTES,
-    TAG_THREADS,
-    FrontTags,
-    PageTags,
-    SavedTrack,
-    delivered_playlist_entry,
-    finish_folder,
-    load_covers,
-    playlist_entry,
-    stream_prefixes,
-)
 
 if TYPE_CHECKING:
     from audiofetch.jobs._browser import BrowserStream
@@ -45,6 +31,7 @@ if TYPE_CHECKING:
         format_sse,
         format_sse_comment,
     )
+    from audiofetch.jobs._finish import FrontTags, PageTags, SavedTrack, finish_folder, load_covers
     from audiofetch.jobs._folders import (
         DownloadFolder,
         delete_download,
@@ -81,6 +68,11 @@ if TYPE_CHECKING:
     from audiofetch.jobs._store import MIGRATIONS, JobStore, Migration
 
 _LAZY = {
+    "FrontTags": "_finish",
+    "PageTags": "_finish",
+    "SavedTrack": "_finish",
+    "finish_folder": "_finish",
+    "load_covers": "_finish",
     "BrowserStream": "_browser",
     "JOB_COMPLETED": "_events",
     "JOB_CREATED": "_events",
@@ -140,17 +132,11 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "MAX_COVERS",
-    "MAX_STREAM_TAG_BYTES",
-    "TAG_THREADS",
     "FrontTags",
     "PageTags",
     "SavedTrack",
-    "delivered_playlist_entry",
     "finish_folder",
     "load_covers",
-    "playlist_entry",
-    "stream_prefixes",
     "BrowserStream",
     "DownloadFolder",
     "LOCK_FILE",
