@@ -19,16 +19,16 @@ from audiofetch.config import Settings
 from audiofetch.download import DownloadReport
 from audiofetch.errors import DownloadError
 from audiofetch.jobs import (
-    Analysis,
     FolderDownload,
     PageTags,
+    Run,
     analyse_page,
     detect_page,
     download_stem,
     probe_page,
     zip_download,
 )
-from audiofetch.models import Detection
+from audiofetch.models import Detection, Track
 from audiofetch.naming import UniqueNames
 from audiofetch.net import open_fetcher
 from audiofetch.render import Renderer
@@ -55,22 +55,14 @@ def _free_zip_path(out: Path, name: str) -> Path:
     return out / names.claim(f"{name}.zip")
 
 
-async def _to_zip(
-    found: Analysis, target: Path, settings: Settings, view: ProgressView, *, tags: bool, page: PageTags
-) -> DownloadReport:
+async def _to_zip(run: Run, tracks: Sequence[Track], target: Path, page: PageTags) -> DownloadReport:
     """Stream the ZIP to ``target.part`` while downloading, then rename: no half-written ZIP is left."""
     import aiofiles  # only ZIPs need it: folder mode starts faster without
 
-    tracks, referer = found.detection.tracks, found.detection.page_url
-    probes, page = await probe_page(
-        found.fetcher, tracks, page, settings=settings, workers=settings.workers, referer=referer, tag=tags
-    )
+    probes, page = await probe_page(run, tracks, page)
     partial = target.with_name(target.name + ".part")
     spool = Path(tempfile.mkdtemp(prefix=".audiofetch-spool-", dir=target.parent))
-    download = zip_download(
-        found.fetcher, tracks, probes, page, settings=settings, workers=settings.workers, referer=referer,
-        tag=tags, spool=spool, on_event=view.on_event, exact=False,
-    )  # fmt: skip
+    download = zip_download(run, tracks, probes, page, spool=spool, exact=False)
     try:
         async with aiofiles.open(partial, "wb") as out:
             async for chunk in download.chunks():
@@ -118,14 +110,12 @@ async def get_page(
         target = _free_zip_path(out, stem) if as_zip else out / stem
         print(f"{len(detection.tracks)} tracks from {detection.player} -> {target}", file=sys.stderr)
         page = PageTags.from_detection(detection, name=name)
+        run = Run(found.fetcher, settings, settings.workers, detection.page_url, tags, view.on_event)
         try:
             if as_zip:
-                report = await _to_zip(found, target, settings, view, tags=tags, page=page)
+                report = await _to_zip(run, detection.tracks, target, page)
             else:
-                folder = FolderDownload(
-                    found.fetcher, detection.tracks, target, page, settings=settings,
-                    workers=settings.workers, referer=detection.page_url, tag=tags, on_event=view.on_event,
-                )  # fmt: skip
+                folder = FolderDownload(run, detection.tracks, target, page)
                 report = await folder.download()
                 await folder.finish(report)
         finally:

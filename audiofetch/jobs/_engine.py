@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from audiofetch.config import Settings
-from audiofetch.download import Probe
+from audiofetch.download import OnEvent, Probe
 from audiofetch.errors import AudioFetchError
 from audiofetch.logs import job_id_var
 from audiofetch.models import Track
@@ -27,7 +27,7 @@ from ._events import JOB_COMPLETED, JOB_STATUS, JOB_TRACKS, Broker
 from ._finish import PageTags
 from ._live import LiveJob, Memory, ReadyZip, Remembered, without_traceback
 from ._model import Job, JobStatus, JobTrack
-from ._pipeline import FolderDownload, analyse_page, download_stem, probe_page
+from ._pipeline import FolderDownload, Run, analyse_page, download_stem, probe_page
 from ._relay import ProgressRelay
 from ._sent import SentPages
 from ._store import JobStore
@@ -126,11 +126,8 @@ class JobEngine:
         tracks = [t if wanted is None or t.index in wanted else replace(t, status="skipped") for t in tracks]
         chosen = [t for t in detection.tracks if wanted is None or t.index in wanted]
         if spec.mode == "browser":
-            probes, page = await probe_page(
-                self.fetcher_for(live, job), chosen, PageTags.from_detection(detection, name=spec.name),
-                settings=self.settings, workers=spec.workers or self.settings.workers, referer=spec.url,
-                tag=spec.tags,
-            )  # fmt: skip
+            page = PageTags.from_detection(detection, name=spec.name)
+            probes, page = await probe_page(self.run_for(live, job), chosen, page)
             by_index = {t.index: p for t, p in zip(chosen, probes, strict=True)}
             tracks = [_with_probe(t, by_index.get(t.index)) for t in tracks]
             usable = [(t, p) for t, p in zip(chosen, probes, strict=True) if p.error is None]
@@ -191,11 +188,9 @@ class JobEngine:
         else:  # resumed after a restart: saved files are tagged with what the store holds
             page = PageTags(job.title, len(job.tracks))
         relay = ProgressRelay(self.store, self.broker, job.id)
-        folder = live.folder = FolderDownload(
-            self.fetcher_for(live, job), tracks, self.downloads_dir() / (job.spec.name or "audio"), page,
-            settings=self.settings, workers=job.spec.workers or self.settings.workers,
-            referer=job.spec.url, tag=job.spec.tags, on_event=relay.on_event, early=bool(known),
-        )  # fmt: skip
+        where = self.downloads_dir() / (job.spec.name or "audio")
+        run = self.run_for(live, job, relay.on_event)
+        folder = live.folder = FolderDownload(run, tracks, where, page, early=bool(known))
         await self.set_status(job.id, "downloading")
         try:
             report = await folder.download()
@@ -208,6 +203,11 @@ class JobEngine:
             await self.finish(job.id, "completed")
         else:
             await self.finish(job.id, "failed", error="no track could be downloaded")
+
+    def run_for(self, live: LiveJob, job: Job, on_event: OnEvent | None = None) -> Run:
+        """The pipeline's ``Run`` for this job's downloads, progress to ``on_event``."""
+        workers = job.spec.workers or self.settings.workers
+        return Run(self.fetcher_for(live, job), self.settings, workers, job.spec.url, job.spec.tags, on_event)
 
     def fetcher_for(self, live: LiveJob, job: Job) -> Fetcher:
         """The fetcher for this job's downloads: with its rendered page's cookies, if it has any, and

@@ -53,6 +53,7 @@ from ._finish import (
 __all__ = [
     "LIVE_ONLY",
     "Analysis",
+    "Run",
     "FolderDownload",
     "analyse_page",
     "detect_page",
@@ -64,6 +65,19 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 LIVE_ONLY = "the page only has live streams, which cannot be downloaded"
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """What the download stages of one run share: the fetcher (with the page's cookies), the settings,
+    the transfers at once, the referer, whether files are tagged, and who follows the progress."""
+
+    fetcher: Fetcher
+    settings: Settings
+    workers: int
+    referer: str | None
+    tag: bool
+    on_event: OnEvent | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,40 +142,20 @@ async def analyse_page(
     return Analysis(detection, fetcher)
 
 
-async def probe_page(
-    fetcher: Fetcher,
-    tracks: Sequence[Track],
-    page: PageTags,
-    *,
-    settings: Settings,
-    workers: int,
-    referer: str | None,
-    tag: bool,
-) -> tuple[list[Probe], PageTags]:
+async def probe_page(run: Run, tracks: Sequence[Track], page: PageTags) -> tuple[list[Probe], PageTags]:
     """One ``Probe`` per track (within ``settings.probe_deadline``) and ``page`` with the covers of the
-    tracks that can be had, fetched only when MP3s are tagged while streaming (``tag``)."""
+    tracks that can be had, fetched only when MP3s are tagged while streaming."""
     probes = await probe_tracks(
-        fetcher, tracks, referer=referer, workers=workers, deadline=settings.probe_deadline
+        run.fetcher, tracks, referer=run.referer, workers=run.workers, deadline=run.settings.probe_deadline
     )
-    usable = [(t, p) for t, p in zip(tracks, probes, strict=True) if p.error is None]
-    if tag and any(p.ext == "mp3" for _, p in usable):
-        page = await load_covers(fetcher, page, [t for t, _ in usable], referer=referer)
+    usable = [t for t, p in zip(tracks, probes, strict=True) if p.error is None]
+    if run.tag and any(p.ext == "mp3" for p in probes if p.error is None):
+        page = await load_covers(run.fetcher, page, usable, referer=run.referer)
     return probes, page
 
 
 def zip_download(
-    fetcher: Fetcher,
-    tracks: Sequence[Track],
-    probes: Sequence[Probe],
-    page: PageTags,
-    *,
-    settings: Settings,
-    workers: int,
-    referer: str | None,
-    tag: bool,
-    spool: Path,
-    on_event: OnEvent,
-    exact: bool,
+    run: Run, tracks: Sequence[Track], probes: Sequence[Probe], page: PageTags, *, spool: Path, exact: bool
 ) -> ZipDownload:
     """The ZIP of ``tracks``: each MP3 with a tag sent before it, the playlist as the last entry.
 
@@ -179,9 +173,10 @@ def zip_download(
         playlist = delivered_playlist_entry(
             saved, page, lambda position: download.delivered(position), numbered_total=len(tracks)
         )
+    prefixes = stream_prefixes(tracks, probes, page, tag=run.tag)
     download = ZipDownload(
-        fetcher, tracks, probes, spool=spool, settings=settings, workers=workers, referer=referer,
-        on_event=on_event, prefixes=stream_prefixes(tracks, probes, page, tag=tag), extra_entries=[playlist],
+        run.fetcher, tracks, probes, spool=spool, settings=run.settings, workers=run.workers,
+        referer=run.referer, on_event=run.on_event, prefixes=prefixes, extra_entries=[playlist],
     )  # fmt: skip
     return download
 
@@ -190,39 +185,28 @@ class FolderDownload:
     """``tracks`` saved into ``folder``: ``download`` fetches them, ``finish`` tags them and writes the
     playlist (apart, so the runner can record the progress in between).
 
-    With ``tag`` and ``early``, MP3s get their tags while they download (covers fetched meanwhile);
+    With ``run.tag`` and ``early``, MP3s get their tags while they download (covers fetched meanwhile);
     ``early`` False (a job resumed after a restart: the page's details are gone) tags saved files
     only. ``sink`` is public so a server shutting down can keep the ``.part`` files for its restart.
     """
 
     def __init__(
-        self,
-        fetcher: Fetcher,
-        tracks: Sequence[Track],
-        folder: Path,
-        page: PageTags,
-        *,
-        settings: Settings,
-        workers: int,
-        referer: str | None,
-        tag: bool,
-        on_event: OnEvent,
-        early: bool = True,
+        self, run: Run, tracks: Sequence[Track], folder: Path, page: PageTags, *, early: bool = True
     ) -> None:
-        self._fetcher, self._tracks, self._page, self._settings = fetcher, tracks, page, settings
-        self._workers, self._referer, self._tag, self._on_event = workers, referer, tag, on_event
+        self._run, self._tracks, self._page = run, tracks, page
         self._front: FrontTags | None = None
-        if tag and early:
-            covers = load_covers(fetcher, page, tracks, referer=referer)
+        if run.tag and early:
+            covers = load_covers(run.fetcher, page, tracks, referer=run.referer)
             self._front = FrontTags(tracks, page, covers)
         self.sink = DirectorySink(folder, edit_head=self._front)
 
     async def download(self) -> DownloadReport:
         """Fetch every track (one already complete in the folder is kept); see ``download_all``."""
         try:
+            run = self._run
             return await download_all(
-                self._fetcher, self._tracks, self.sink, workers=self._workers, settings=self._settings,
-                referer=self._referer, on_event=self._on_event,
+                run.fetcher, self._tracks, self.sink, workers=run.workers, settings=run.settings,
+                referer=run.referer, on_event=run.on_event,
             )  # fmt: skip
         except BaseException:
             self.close()
@@ -241,8 +225,9 @@ class FolderDownload:
         tagged = {r.filename for pos, r in enumerate(report.results) if pos in done and r.filename}
         try:
             page = await front.page() if front is not None else self._page
+            run = self._run
             await finish_folder(
-                self._fetcher, self.sink.folder, saved, page, tag=self._tag, referer=self._referer,
+                run.fetcher, self.sink.folder, saved, page, tag=run.tag, referer=run.referer,
                 numbered_total=len(self._tracks), tagged=tagged,
             )  # fmt: skip
         except Exception:

@@ -285,12 +285,9 @@ class JobRunner:
             raise JobError(f"this download can no longer be streamed (it is {job.status}); start it again")
         ready = live.ready
         relay = ProgressRelay(self._store, self._broker, job_id)
-        download = zip_download(
-            self._engine.fetcher_for(live, job), ready.tracks, ready.probes, ready.page,
-            settings=self._settings, workers=job.spec.workers or self._settings.workers,
-            referer=job.spec.url, tag=job.spec.tags,
-            spool=self._engine.spool_root() / job_id, on_event=relay.on_event, exact=True,
-        )  # fmt: skip
+        run = self._engine.run_for(live, job, relay.on_event)
+        spool = self._engine.spool_root() / job_id
+        download = zip_download(run, ready.tracks, ready.probes, ready.page, spool=spool, exact=True)
 
         async def on_close(finished: ZipDownload) -> None:
             live.stream = None
