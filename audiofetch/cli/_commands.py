@@ -20,10 +20,10 @@ from audiofetch.download import DownloadReport
 from audiofetch.errors import DownloadError
 from audiofetch.jobs import (
     FolderDownload,
+    JobSpec,
     PageTags,
     Run,
     analyse_page,
-    detect_page,
     download_stem,
     probe_page,
     zip_download,
@@ -31,7 +31,7 @@ from audiofetch.jobs import (
 from audiofetch.models import Detection, Track
 from audiofetch.naming import UniqueNames
 from audiofetch.net import open_fetcher
-from audiofetch.render import Renderer
+from audiofetch.render import Renderer, detect_rendered
 
 from ._progress import ProgressView, human_bytes
 
@@ -41,8 +41,14 @@ __all__ = ["get_page", "inspect_page"]
 async def inspect_page(settings: Settings, url: str, *, plugin: str, prefer: Sequence[str]) -> Detection:
     """Detect the tracks of ``url`` without downloading them (running its scripts per ``settings.render``)."""
     async with open_fetcher(settings) as fetcher, Renderer(settings) as renderer:
-        found = await detect_page(
-            fetcher, url, settings=settings, renderer=renderer, render=None, plugin=plugin, prefer=prefer
+        found = await detect_rendered(
+            fetcher,
+            url,
+            settings=settings,
+            renderer=renderer,
+            mode=settings.render,
+            plugin=plugin,
+            prefer=prefer,
         )
         return found.detection
 
@@ -101,10 +107,10 @@ async def get_page(
         raise DownloadError(f"cannot create the folder {out}: {exc.strerror}") from exc
     async with open_fetcher(settings) as shared:
         async with Renderer(settings) as renderer:
+            spec = JobSpec(url, "server", name, plugin, prefer=tuple(prefer), tags=tags)
             found = await analyse_page(
-                shared, url, settings=settings, renderer=renderer, render=None, plugin=plugin, prefer=prefer,
-                on_detected=view.on_detected,
-            )  # fmt: skip
+                shared, spec, settings=settings, renderer=renderer, on_detected=view.on_detected
+            )
         detection = found.detection
         stem = download_stem(name, detection.title, detection.page_url)
         target = _free_zip_path(out, stem) if as_zip else out / stem

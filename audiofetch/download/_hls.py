@@ -36,7 +36,7 @@ from ._hls_playlist import (
     parse_playlist,
 )
 from ._sinks import SavedFile
-from ._track import Transfer
+from ._track import Transfer, mib
 
 __all__ = [
     "HLS_MIMES",
@@ -124,7 +124,7 @@ class _Hls:
         want = byte_range.length if byte_range else None
         cap = min(MAX_SEGMENT_BYTES, self.job.settings.max_file_bytes)
         if want is not None and want > cap:
-            raise TooLargeError(f"an HLS segment is larger than the {_mib(cap)} limit", url=url)
+            raise TooLargeError(f"an HLS segment is larger than the {mib(cap)} limit", url=url)
         body = bytearray()
         async with self.job.fetcher.open_stream(url, start=start, referer=self.job.referer) as stream:
             skip = start - stream.start  # the server ignored the Range: drop what comes before it
@@ -140,7 +140,7 @@ class _Hls:
                     if want is not None and len(body) >= want:
                         break
                     if len(body) > cap:
-                        raise TooLargeError(f"an HLS segment is larger than the {_mib(cap)} limit", url=url)
+                        raise TooLargeError(f"an HLS segment is larger than the {mib(cap)} limit", url=url)
             expected = want if want is not None else (None if stream.total is None else stream.total - start)
         if expected is not None and len(body) < expected:
             raise FetchError("the transfer ended early", url=url, retryable=True)
@@ -151,7 +151,7 @@ class _Hls:
             return
         cap = self.job.settings.max_file_bytes
         if self.job.part.size + len(data) > cap:
-            raise TooLargeError(f"the file is larger than the {_mib(cap)} limit", url=self.job.track.url)
+            raise TooLargeError(f"the file is larger than the {mib(cap)} limit", url=self.job.track.url)
         await self.job.part.write([data])
         self.job.board.received(self.job.pos, 0, self.job.part.size)
 
@@ -259,17 +259,9 @@ async def _in_order(
 
 async def fetch_hls(job: Transfer) -> SavedFile:
     """Download the HLS stream ``job.track`` into ``job.part`` and commit it; same contract as
-    ``fetch_track``.
-
-    Raises ``DownloadError`` (live stream, no audio rendition, DRM, bad padding, deadline) or
-    ``FetchError`` (network, after retries). The caller discards the part on any exception.
-    """
-    try:
-        async with asyncio.timeout(job.settings.file_deadline):
-            return await _Hls(job).run()
-    except TimeoutError as exc:
-        limit = f"{job.settings.file_deadline:g} s"
-        raise DownloadError(f"took longer than the per-file limit of {limit}", url=job.track.url) from exc
+    ``fetch_track``: ``DownloadError`` (live stream, no audio rendition, DRM, bad padding) or
+    ``FetchError`` (network, after retries)."""
+    return await _Hls(job).run()
 
 
 async def hls_extension(fetcher: Fetcher, track: Track, *, referer: str | None) -> str:
@@ -283,7 +275,3 @@ async def hls_extension(fetcher: Fetcher, track: Track, *, referer: str | None) 
         lambda url: fetcher.fetch_page(url, referer=referer, max_bytes=max_bytes), track.url
     )
     return "m4a" if any(segment.init for segment in playlist.segments) else "aac"
-
-
-def _mib(count: int) -> str:
-    return f"{count / 1024 / 1024:.1f} MiB"

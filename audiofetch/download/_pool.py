@@ -211,11 +211,16 @@ async def download_all(
             part = _FloorGuard(await sink.open(pos), floor)
             try:
                 fetch = fetch_hls if is_hls(track) else fetch_track  # HLS: playlist + segments, joined
-                saved = await fetch(
-                    Transfer(fetcher, track, pos, part, settings, policy, budget, board, referer)
-                )
-            except BaseException:
+                transfer = Transfer(fetcher, track, pos, part, settings, policy, budget, board, referer)
+                async with asyncio.timeout(settings.file_deadline):  # every attempt and wait
+                    saved = await fetch(transfer)
+            except BaseException as exc:
                 part.discard()
+                if isinstance(exc, TimeoutError):
+                    limit = f"{settings.file_deadline:g} s"
+                    raise DownloadError(
+                        f"took longer than the per-file limit of {limit}", url=track.url
+                    ) from exc
                 raise
         except AudioFetchError as exc:
             board.finished(pos, "failed", error=exc.user_message)

@@ -26,7 +26,7 @@ from ._progress import ProgressBoard
 from ._rate import at_least
 from ._sinks import PartFile, SavedFile
 
-__all__ = ["WRITE_SIZE", "JobBudget", "RetryPolicy", "Transfer", "choose_extension", "fetch_track"]
+__all__ = ["WRITE_SIZE", "JobBudget", "RetryPolicy", "Transfer", "choose_extension", "fetch_track", "mib"]
 
 WRITE_SIZE: Final = 1024 * 1024
 
@@ -60,7 +60,7 @@ class JobBudget:
 
     def reserve(self, count: int, url: str) -> None:
         if self._committed + count > self.limit:
-            raise TooLargeError(f"the job would grow past its {_mib(self.limit)} size limit", url=url)
+            raise TooLargeError(f"the job would grow past its {mib(self.limit)} size limit", url=url)
         self._committed += count
 
     def release(self, count: int) -> None:
@@ -103,29 +103,21 @@ class Transfer:
 
 async def fetch_track(job: Transfer) -> SavedFile:
     """Download ``job.track`` into ``job.part`` and commit it; raise ``DownloadError``/``FetchError`` when
-    it fails.
-
-    The per-file deadline covers every attempt and wait. The caller discards the part on any exception.
-    """
-    track, part, settings, policy, board = job.track, job.part, job.settings, job.policy, job.board
+    it fails. The caller bounds it by the per-file deadline and discards the part on any exception."""
+    track, part, policy = job.track, job.part, job.policy
     retry = 0
-    try:
-        async with asyncio.timeout(settings.file_deadline):
-            while True:
-                try:
-                    stream_type, stream_url = await _attempt(job)
-                    break
-                except FetchError as exc:
-                    if exc.status == 416 and part.size and retry < policy.retries:
-                        await part.restart()  # our partial file does not fit the server's: start over
-                    elif not exc.retryable or retry >= policy.retries:
-                        raise
-                    retry += 1
-                    board.retrying(job.pos, retry, exc.user_message)
-                    await asyncio.sleep(policy.delay(retry, exc))
-    except TimeoutError as exc:
-        limit = f"{settings.file_deadline:g} s"
-        raise DownloadError(f"took longer than the per-file limit of {limit}", url=track.url) from exc
+    while True:
+        try:
+            stream_type, stream_url = await _attempt(job)
+            break
+        except FetchError as exc:
+            if exc.status == 416 and part.size and retry < policy.retries:
+                await part.restart()  # our partial file does not fit the server's: start over
+            elif not exc.retryable or retry >= policy.retries:
+                raise
+            retry += 1
+            job.board.retrying(job.pos, retry, exc.user_message)
+            await asyncio.sleep(policy.delay(retry, exc))
     if part.size == 0:
         raise DownloadError("the server sent an empty file", url=track.url)
     return await part.commit(choose_extension(part.head, stream_type, stream_url, track))
@@ -173,7 +165,7 @@ async def _copy_body(job: Transfer, stream: MediaStream, share: _Reservation) ->
             async for piece in pieces:
                 share.take(len(piece))
                 if part.size + unwritten + len(piece) > cap:
-                    raise TooLargeError(f"the file is larger than the {_mib(cap)} limit", url=job.track.url)
+                    raise TooLargeError(f"the file is larger than the {mib(cap)} limit", url=job.track.url)
                 pending.append(piece)
                 unwritten += len(piece)
                 if unwritten >= WRITE_SIZE:
@@ -208,7 +200,7 @@ def _first_bytes(pieces: list[bytes], count: int) -> bytes:
 def _check_total(stream: MediaStream, settings: Settings, url: str) -> None:
     if stream.total is not None and stream.total > settings.max_file_bytes:
         raise TooLargeError(
-            f"the file is {_mib(stream.total)}, over the {_mib(settings.max_file_bytes)} limit", url=url
+            f"the file is {mib(stream.total)}, over the {mib(settings.max_file_bytes)} limit", url=url
         )
 
 
@@ -222,5 +214,6 @@ def choose_extension(head: bytes, content_type: str, final_url: str, track: Trac
     return "bin"
 
 
-def _mib(count: int) -> str:
+def mib(count: int) -> str:
+    """``1572864`` -> ``1.5 MiB`` (GiB from 1 GiB), for the size limits in messages."""
     return f"{count / 1024 / 1024:.1f} MiB" if count < 1024**3 else f"{count / 1024**3:.1f} GiB"

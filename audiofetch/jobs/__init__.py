@@ -15,14 +15,12 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from audiofetch.jobs._browser import BrowserStream
     from audiofetch.jobs._events import (
         JOB_COMPLETED,
         JOB_CREATED,
         JOB_DELETED,
         JOB_SNAPSHOT,
         JOB_STATUS,
-        JOB_TRACKS,
         TRACK_PROGRESS,
         Broker,
         Event,
@@ -33,13 +31,11 @@ if TYPE_CHECKING:
     )
     from audiofetch.jobs._finish import FrontTags, PageTags, SavedTrack, finish_folder, load_covers
     from audiofetch.jobs._folders import (
-        DownloadFolder,
         delete_download,
         folder_entries,
         list_downloads,
-        resolve_folder,
     )
-    from audiofetch.jobs._lock import LOCK_FILE, DataFolderLock
+    from audiofetch.jobs._lock import DataFolderLock
     from audiofetch.jobs._model import (
         ACTIVE_STATUSES,
         JOB_STATUSES,
@@ -55,12 +51,9 @@ if TYPE_CHECKING:
         normalise_url,
     )
     from audiofetch.jobs._pipeline import (
-        LIVE_ONLY,
-        Analysis,
         FolderDownload,
         Run,
         analyse_page,
-        detect_page,
         download_stem,
         probe_page,
         zip_download,
@@ -68,58 +61,25 @@ if TYPE_CHECKING:
     from audiofetch.jobs._runner import JobRunner
     from audiofetch.jobs._store import MIGRATIONS, JobStore, Migration
 
-_LAZY = {
-    "FrontTags": "_finish",
-    "PageTags": "_finish",
-    "SavedTrack": "_finish",
-    "finish_folder": "_finish",
-    "load_covers": "_finish",
-    "BrowserStream": "_browser",
-    "JOB_COMPLETED": "_events",
-    "JOB_CREATED": "_events",
-    "JOB_DELETED": "_events",
-    "JOB_SNAPSHOT": "_events",
-    "JOB_STATUS": "_events",
-    "JOB_TRACKS": "_events",
-    "TRACK_PROGRESS": "_events",
-    "Broker": "_events",
-    "Event": "_events",
-    "SnapshotFn": "_events",
-    "Subscription": "_events",
-    "format_sse": "_events",
-    "format_sse_comment": "_events",
-    "DownloadFolder": "_folders",
-    "LOCK_FILE": "_lock",
-    "DataFolderLock": "_lock",
-    "delete_download": "_folders",
-    "folder_entries": "_folders",
-    "list_downloads": "_folders",
-    "resolve_folder": "_folders",
-    "ACTIVE_STATUSES": "_model",
-    "JOB_STATUSES": "_model",
-    "TRACK_STATUSES": "_model",
-    "Job": "_model",
-    "JobMode": "_model",
-    "JobSpec": "_model",
-    "JobStatus": "_model",
-    "JobTrack": "_model",
-    "TrackStatus": "_model",
-    "is_active": "_model",
-    "new_job_id": "_model",
-    "normalise_url": "_model",
-    "LIVE_ONLY": "_pipeline",
-    "Analysis": "_pipeline",
-    "FolderDownload": "_pipeline",
-    "Run": "_pipeline",
-    "analyse_page": "_pipeline",
-    "detect_page": "_pipeline",
-    "download_stem": "_pipeline",
-    "probe_page": "_pipeline",
-    "zip_download": "_pipeline",
-    "JobRunner": "_runner",
-    "MIGRATIONS": "_store",
-    "JobStore": "_store",
-    "Migration": "_store",
+_LAZY = {  # each name and the module it loads from
+    name: module
+    for module, names in {
+        "_finish": "FrontTags PageTags SavedTrack finish_folder load_covers",
+        "_events": (
+            "JOB_COMPLETED JOB_CREATED JOB_DELETED JOB_SNAPSHOT JOB_STATUS TRACK_PROGRESS Broker "
+            "Event SnapshotFn Subscription format_sse format_sse_comment"
+        ),
+        "_lock": "DataFolderLock",
+        "_folders": "delete_download folder_entries list_downloads",
+        "_model": (
+            "ACTIVE_STATUSES JOB_STATUSES TRACK_STATUSES Job JobMode JobSpec JobStatus JobTrack "
+            "TrackStatus is_active new_job_id normalise_url"
+        ),
+        "_pipeline": "FolderDownload Run analyse_page download_stem probe_page zip_download",
+        "_runner": "JobRunner",
+        "_store": "MIGRATIONS JobStore Migration",
+    }.items()
+    for name in names.split()
 }
 
 
@@ -139,24 +99,17 @@ __all__ = [
     "SavedTrack",
     "finish_folder",
     "load_covers",
-    "BrowserStream",
-    "DownloadFolder",
-    "LOCK_FILE",
     "DataFolderLock",
     "JobRunner",
-    "LIVE_ONLY",
-    "Analysis",
     "FolderDownload",
     "Run",
     "analyse_page",
-    "detect_page",
     "download_stem",
     "probe_page",
     "zip_download",
     "delete_download",
     "folder_entries",
     "list_downloads",
-    "resolve_folder",
     "ACTIVE_STATUSES",
     "Broker",
     "Event",
@@ -166,7 +119,6 @@ __all__ = [
     "JOB_SNAPSHOT",
     "JOB_STATUS",
     "JOB_STATUSES",
-    "JOB_TRACKS",
     "Job",
     "JobMode",
     "JobSpec",

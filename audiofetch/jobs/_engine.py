@@ -104,10 +104,10 @@ class JobEngine:
         spec = job.spec
         given = self.sent.take_page(job.id)
         try:
+            owned = self._owned_fetcher(job, live)
             found = await analyse_page(
-                self._owned_fetcher(job, live), spec.url, settings=self.settings, renderer=self.renderer,
-                render=spec.render, plugin=spec.plugin or "auto", prefer=spec.prefer, given=given,
-            )  # fmt: skip
+                owned, spec, settings=self.settings, renderer=self.renderer, given=given
+            )
         except AudioFetchError as exc:
             self.memory.keep(job.id, Remembered(failure=without_traceback(exc)))
             await self.finish(job.id, "failed", error=exc.user_message)

@@ -37,7 +37,7 @@ from audiofetch.errors import NoAudioError
 from audiofetch.models import Detection, Track
 from audiofetch.naming import album_name, sanitize_name
 from audiofetch.net import Fetcher
-from audiofetch.render import PageResult, Renderer, detect_rendered
+from audiofetch.render import Renderer, detect_rendered
 
 from ._finish import (
     FrontTags,
@@ -49,22 +49,19 @@ from ._finish import (
     playlist_entry,
     stream_prefixes,
 )
+from ._model import JobSpec
 
 __all__ = [
-    "LIVE_ONLY",
     "Analysis",
-    "Run",
     "FolderDownload",
+    "Run",
     "analyse_page",
-    "detect_page",
     "download_stem",
     "probe_page",
     "zip_download",
 ]
 
 log = logging.getLogger(__name__)
-
-LIVE_ONLY = "the page only has live streams, which cannot be downloaded"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,51 +91,33 @@ def download_stem(name: str | None, title: str | None, url: str) -> str:
     return sanitize_name(chosen, fallback="audio")
 
 
-async def detect_page(
-    fetcher: Fetcher,
-    url: str,
-    *,
-    settings: Settings,
-    renderer: Renderer,
-    render: str | None,
-    plugin: str,
-    prefer: Sequence[str],
-) -> PageResult:
-    """The tracks of ``url``, its scripts run per ``render`` (None: the setting ``AUDIOFETCH_RENDER``)."""
-    return await detect_rendered(
-        fetcher, url, settings=settings, renderer=renderer, mode=render or settings.render, plugin=plugin,
-        prefer=prefer,
-    )  # fmt: skip
-
-
 async def analyse_page(
     fetcher: Fetcher,
-    url: str,
+    spec: JobSpec,
     *,
     settings: Settings,
     renderer: Renderer,
-    render: str | None,
-    plugin: str,
-    prefer: Sequence[str],
     given: GivenPage | None = None,
     on_detected: Callable[[Detection], None] | None = None,
 ) -> Analysis:
-    """Detect the tracks of ``url`` (or of ``given``, a page as the user's browser showed it).
+    """Detect the tracks of ``spec.url`` (or of ``given``, a page as the user's browser showed it).
 
     ``on_detected`` sees the detection before the check that it has something to download.
     """
+    plugin = spec.plugin or "auto"
     if given is not None:
-        detection = await detect_given(fetcher, given, settings=settings, plugin=plugin, prefer=prefer)
+        detection = await detect_given(fetcher, given, settings=settings, plugin=plugin, prefer=spec.prefer)
     else:
-        found = await detect_page(
-            fetcher, url, settings=settings, renderer=renderer, render=render, plugin=plugin, prefer=prefer
-        )
+        found = await detect_rendered(
+            fetcher, spec.url, settings=settings, renderer=renderer, mode=spec.render or settings.render,
+            plugin=plugin, prefer=spec.prefer,
+        )  # fmt: skip
         detection = found.detection
         fetcher = fetcher.for_page(detection.page_url, found.cookie)
     if on_detected is not None:
         on_detected(detection)
     if not detection.tracks:
-        raise NoAudioError(LIVE_ONLY)
+        raise NoAudioError("the page only has live streams, which cannot be downloaded")
     return Analysis(detection, fetcher)
 
 

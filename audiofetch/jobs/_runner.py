@@ -39,7 +39,7 @@ from audiofetch.download import ZipDownload
 from audiofetch.errors import BadRequestError, JobActiveError, JobError, StreamBusyError
 from audiofetch.models import Detection
 from audiofetch.net import Fetcher, JobCookies, Owner, check_url
-from audiofetch.render import Renderer
+from audiofetch.render import Renderer, detect_rendered
 
 from ._admission import Admission
 from ._browser import BrowserStream
@@ -47,7 +47,7 @@ from ._engine import JobEngine, groups
 from ._events import JOB_CREATED, JOB_DELETED, Broker
 from ._live import without_traceback
 from ._model import Job, JobSpec, new_job_id
-from ._pipeline import detect_page, download_stem, zip_download
+from ._pipeline import download_stem, zip_download
 from ._relay import ProgressRelay
 from ._store import JobStore
 
@@ -181,9 +181,9 @@ class JobRunner:
             await self._admission.claim(address, token)
         try:
             fetcher = self._fetcher.for_owner(Owner(None, groups(client_id, address)))
-            found = await detect_page(
-                fetcher, url, settings=self._settings, renderer=self._renderer, render=render,
-                plugin=plugin, prefer=prefer,
+            found = await detect_rendered(
+                fetcher, url, settings=self._settings, renderer=self._renderer,
+                mode=render or self._settings.render, plugin=plugin, prefer=prefer,
             )  # fmt: skip
         finally:
             if address:
