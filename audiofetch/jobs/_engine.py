@@ -1,42 +1,109 @@
 """Running jobs: each run's task (analyse, then download to a folder or wait for the browser's
 stream), its ``LiveJob`` and its end.
 
-``JobEngine.launch`` makes a run's ``LiveJob`` and ``finish`` drops it, the one place each. The stages
-are the pipeline's (``_pipeline``), shared with ``audiofetch get``; here they are wired to the store
-and the broker (``ProgressRelay``). ``JobRunner`` (``_runner``) is the API in front.
+``JobEngine.launch`` makes a run's ``LiveJob`` and ``finish`` drops it, the one place each, so nothing
+of a run (its task, stream, cookies, probes) outlives it; ``Memory`` keeps, for the last
+``DETAILS_KEPT`` jobs, what the page said (tags for a retry of failed tracks) or why its analysis
+failed. The stages are the pipeline's (``_pipeline``), shared with ``audiofetch get``; here they are
+wired to the store and the broker (``ProgressRelay``). ``JobRunner`` (``_runner``) is the API in front.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from audiofetch.config import Settings
+from audiofetch.detect import GivenPage
 from audiofetch.download import OnEvent, Probe
 from audiofetch.errors import AudioFetchError
 from audiofetch.logs import job_id_var
-from audiofetch.models import Track
+from audiofetch.models import Detection, Track
 from audiofetch.naming import UniqueNames
-from audiofetch.net import Fetcher, Owner
+from audiofetch.net import Fetcher, JobCookies, Owner
 from audiofetch.render import Renderer
 
 from ._admission import Admission
+from ._browser import BrowserStream
 from ._events import JOB_COMPLETED, JOB_STATUS, JOB_TRACKS, Broker
 from ._finish import PageTags
-from ._live import LiveJob, Memory, ReadyZip, Remembered, without_traceback
 from ._model import Job, JobStatus, JobTrack
 from ._pipeline import FolderDownload, Run, analyse_page, download_stem, probe_page
 from ._relay import ProgressRelay
-from ._sent import SentPages
 from ._store import JobStore
 
-__all__ = ["DETAILS_KEPT", "JobEngine", "groups"]
+__all__ = ["DETAILS_KEPT", "JobEngine", "LiveJob", "Memory", "groups", "without_traceback"]
 
 log = logging.getLogger(__name__)
 
 DETAILS_KEPT = 200
+
+
+@dataclass(frozen=True, slots=True)
+class ReadyZip:
+    """A browser-mode job between analysis and stream: the tracks that can be had, their probes, tags."""
+
+    tracks: list[Track]
+    probes: list[Probe]
+    page: PageTags
+
+
+@dataclass(eq=False, slots=True)
+class LiveJob:
+    """One job the runner runs now (see the module docstring for its lifetime)."""
+
+    id: str
+    address: str | None = None  # the network address that started this run, counted against its limit
+    analysed: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+    fetcher: Fetcher | None = None  # with the rendered page's cookies: this run's requests only
+    given: GivenPage | None = None  # a page the user's browser sent, until it is analysed
+    cookies: JobCookies | None = None  # the cookies the user sent, narrowed to the tracks' sites
+    ready: ReadyZip | None = None
+    stream: BrowserStream | None = None
+    folder: FolderDownload | None = None
+    cancelling: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Remembered:
+    """What is kept of a job after its analysis: the page's details and the Name given, or the failure."""
+
+    detection: Detection | None = None
+    name: str | None = None
+    failure: AudioFetchError | None = None
+    sent: bool = False  # made from a page a browser sent: a retry asks to send it again
+
+
+class Memory:
+    """``Remembered`` for the last ``size`` jobs, the oldest forgotten first."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: dict[str, Remembered] = {}
+
+    def __getitem__(self, job_id: str) -> Remembered:
+        return self._items.get(job_id) or Remembered()
+
+    def keep(self, job_id: str, item: Remembered) -> None:
+        self._items.pop(job_id, None)
+        self._items[job_id] = item
+        while len(self._items) > self._size:
+            del self._items[next(iter(self._items))]
+
+    def forget(self, job_id: str) -> None:
+        self._items.pop(job_id, None)
+
+
+def without_traceback(exc: AudioFetchError) -> AudioFetchError:
+    """A copy of ``exc`` with its message and fields but no traceback, cause or context: those hold
+    the frames of the analysis, and so the page and its parsed tree, for as long as the job is kept."""
+    clone = type(exc).__new__(type(exc), *exc.args)
+    clone.args = exc.args
+    clone.__dict__.update(exc.__dict__)
+    return clone
 
 
 class JobEngine:
@@ -55,7 +122,6 @@ class JobEngine:
         self.renderer, self.admission = renderer, admission
         self.live: dict[str, LiveJob] = {}  # the jobs running now (``launch`` to ``finish``)
         self.memory = Memory(DETAILS_KEPT)  # what the page said, or why its analysis failed
-        self.sent = SentPages()  # pages and cookies sent from a browser, in memory only
         self.closing = False
         self._running = asyncio.Semaphore(settings.max_running_jobs)
 
@@ -67,9 +133,18 @@ class JobEngine:
         """Where browser-mode ZIPs spool what the reader has not taken yet."""
         return self.settings.data_dir / "spool"
 
-    def launch(self, job_id: str, address: str | None = None) -> None:
-        """Start a run of the job: its ``LiveJob`` is made here and only here (dropped by ``finish``)."""
-        live = self.live[job_id] = LiveJob(job_id, address)
+    def launch(
+        self, job_id: str, address: str | None = None, *, given: GivenPage | None = None,
+        cookies: JobCookies | None = None,
+    ) -> None:  # fmt: skip
+        """Start a run of the job: its ``LiveJob`` is made here and only here (dropped by ``finish``).
+
+        ``given`` (a page the user's browser sent) is analysed instead of fetching the job's page, and
+        its ``cookies`` go with this run's downloads only; neither reaches the store, an event or a log.
+        """
+        live = self.live[job_id] = LiveJob(job_id, address, given=given, cookies=cookies or None)
+        if given is not None:
+            self.memory.keep(job_id, Remembered(sent=True))
         live.task = asyncio.create_task(self._run(live), name=f"job-{job_id}")
 
     async def _run(self, live: LiveJob) -> None:
@@ -102,20 +177,23 @@ class JobEngine:
         """Detect (and for browser mode probe) the tracks; None when the job failed here."""
         await self.set_status(job.id, "analyzing")
         spec = job.spec
-        given = self.sent.take_page(job.id)
+        given, live.given = live.given, None
         try:
             owned = self._owned_fetcher(job, live)
             found = await analyse_page(
                 owned, spec, settings=self.settings, renderer=self.renderer, given=given
             )
         except AudioFetchError as exc:
-            self.memory.keep(job.id, Remembered(failure=without_traceback(exc)))
+            self.memory.keep(job.id, replace(self.memory[job.id], failure=without_traceback(exc)))
             await self.finish(job.id, "failed", error=exc.user_message)
             return None
         detection, live.fetcher = found.detection, found.fetcher
-        self.memory.keep(job.id, Remembered(detection, spec.name))
-        urls = [url for track in detection.tracks for url in (track.url, *track.alternates)]
-        self.sent.keep_cookies_for(job.id, urls)  # only the tracks' own sites get the user's cookies
+        self.memory.keep(job.id, replace(self.memory[job.id], detection=detection, name=spec.name))
+        if live.cookies is not None:  # only the tracks' own sites get the user's cookies
+            urls = [url for track in detection.tracks for url in (track.url, *track.alternates)]
+            live.cookies = live.cookies.only_for(urls) or None
+            domains = ", ".join(sorted(live.cookies.domains if live.cookies else ()))
+            log.debug("downloads use %d of the cookies sent, for %s", len(live.cookies or ()), domains)
         wanted = set(spec.selected) if spec.selected is not None else None
         before = {t.index: t for t in job.tracks if t.status == "done"}
         # Run again: a track that was done stays shown as done until the new run reaches it.
@@ -213,7 +291,7 @@ class JobEngine:
         """The fetcher for this job's downloads: with its rendered page's cookies, if it has any, and
         counted against its own, its client's and its address's connection shares (so one client's
         jobs cannot hold every connection)."""
-        return self.sent.fetcher(job.id, live.fetcher or self._owned_fetcher(job, live))
+        return (live.fetcher or self._owned_fetcher(job, live)).with_cookies(live.cookies)
 
     def _owned_fetcher(self, job: Job, live: LiveJob) -> Fetcher:
         return self.fetcher.for_owner(Owner(job.id, groups(job.spec.client_id, live.address)))
@@ -227,7 +305,6 @@ class JobEngine:
         """End the job: its status stored and published, its ``LiveJob`` dropped (the one place)."""
         job = await self.store.update(job_id, status=status, error=error)
         self.broker.publish(JOB_COMPLETED, job_id, job.to_json(), owner=job.spec.client_id)
-        self.sent.end(job_id)  # the user's cookies end with the job
         live = self.live.pop(job_id, None)
         if live is not None:
             live.analysed.set()

@@ -43,9 +43,8 @@ from audiofetch.render import Renderer, detect_rendered
 
 from ._admission import Admission
 from ._browser import BrowserStream
-from ._engine import JobEngine, groups
+from ._engine import JobEngine, groups, without_traceback
 from ._events import JOB_CREATED, JOB_DELETED, Broker
-from ._live import without_traceback
 from ._model import Job, JobSpec, new_job_id
 from ._pipeline import download_stem, zip_download
 from ._relay import ProgressRelay
@@ -137,10 +136,8 @@ class JobRunner:
         job, created = await self._admission.admit(spec, address=address, shared=given is None)
         if not created:
             return job, True
-        if given is not None:
-            self._engine.sent.add(job.id, given, cookies)
         self._broker.publish(JOB_CREATED, job.id, job.to_json(), owner=job.spec.client_id)
-        self._engine.launch(job.id, address)
+        self._engine.launch(job.id, address, given=given, cookies=cookies)
         return job, False
 
     def _check_url(self, url: str) -> None:
@@ -193,7 +190,8 @@ class JobRunner:
     def sent_cookie_domains(self, job_id: str) -> frozenset[str]:
         """Domains of the cookies a sent page's job downloads with now (empty for other jobs, and
         once the job has ended: the cookies end with it)."""
-        return self._engine.sent.cookie_domains(job_id)
+        live = self._engine.live.get(job_id)
+        return live.cookies.domains if live is not None and live.cookies else frozenset()
 
     async def cancel(self, job_id: str) -> Job:
         """Stop the job (its downloads and stream); a finished job is returned unchanged."""
@@ -223,7 +221,7 @@ class JobRunner:
         failed = tuple(t.index for t in job.tracks if t.status == "failed")
         if not failed:
             raise BadRequestError("the job has no failed tracks to retry")
-        if job_id in self._engine.sent:
+        if self._engine.memory[job_id].sent:
             raise BadRequestError("this page was sent from the browser: send it again from the extension")
         if job.spec.mode == "browser":
             return await self.again(job_id, address=address)
@@ -247,7 +245,7 @@ class JobRunner:
             raise JobActiveError("the job is still running")
         if job.spec.mode == "server" and job.tracks:
             raise BadRequestError("this job saved its tracks on the server; retry its failed tracks instead")
-        if job_id in self._engine.sent:
+        if self._engine.memory[job_id].sent:
             raise BadRequestError("this page was sent from the browser: send it again from the extension")
         await self._admission.admit_again(job, address=address)
         self._engine.memory.forget(job_id)
@@ -270,7 +268,6 @@ class JobRunner:
             raise JobActiveError("the job is still running; cancel it first")
         await self._store.delete(job_id)
         self._engine.memory.forget(job_id)
-        self._engine.sent.forget(job_id)
         self._broker.publish(JOB_DELETED, job_id, {"id": job_id})
 
     async def open_stream(self, job_id: str) -> BrowserStream:

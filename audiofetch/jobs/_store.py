@@ -16,24 +16,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import audiofetch.jobs._sqlite_schema as sql
 from audiofetch.errors import JobError, JobLimitError, JobNotFound
 from audiofetch.jobs._model import Job, JobSpec, JobTrack, normalise_url
-from audiofetch.jobs._sqlite_schema import (
-    ACTIVE,
-    FIND_ACTIVE,
-    JOB_FIELDS,
-    MIGRATIONS,
-    TRACK_COLUMNS,
-    TRACK_FIELDS,
-    Migration,
-    check_fields,
-    insert_job,
-    load_job,
-    load_jobs,
-    migrate,
-    open_error,
-    touch,
-)
+from audiofetch.jobs._sqlite_schema import MIGRATIONS, Migration
 from audiofetch.jobs._sqlite_writer import Database, TrackUpdate
 
 __all__ = ["JobStore", "MIGRATIONS", "Migration"]
@@ -73,11 +59,11 @@ class JobStore:
         store = cls(Path(path), busy_timeout=busy_timeout, queue_size=queue_size, max_batch=max_batch)
         store._db.start()
         try:
-            await store._db.write(lambda conn: migrate(conn, migrations))
+            await store._db.write(lambda conn: sql.migrate(conn, migrations))
         except BaseException as exc:
             await store.close()
             cause = exc.__cause__ if isinstance(exc, JobError) else None
-            clear = open_error(store.path, cause) if isinstance(cause, sqlite3.Error) else None
+            clear = sql.open_error(store.path, cause) if isinstance(cause, sqlite3.Error) else None
             if clear is not None:
                 raise clear from exc
             raise
@@ -91,7 +77,7 @@ class JobStore:
 
     async def get(self, job_id: str) -> Job:
         """The job with this id; raises ``JobNotFound``."""
-        return await self._db.read(lambda conn: load_job(conn, job_id))
+        return await self._db.read(lambda conn: sql.load_job(conn, job_id))
 
     async def list_jobs(self, limit: int = 50, offset: int = 0, *, client_id: str | None = None) -> list[Job]:
         """Jobs newest first, ``limit`` of them after skipping ``offset``; only ``client_id``'s if given."""
@@ -99,19 +85,19 @@ class JobStore:
             raise ValueError("limit and offset must not be negative")
         order = "ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?"
         if client_id is None:
-            return await self._db.read(lambda conn: load_jobs(conn, order, (limit, offset)))
+            return await self._db.read(lambda conn: sql.load_jobs(conn, order, (limit, offset)))
         mine = f"WHERE client_id = ? {order}"
-        return await self._db.read(lambda conn: load_jobs(conn, mine, (client_id, limit, offset)))
+        return await self._db.read(lambda conn: sql.load_jobs(conn, mine, (client_id, limit, offset)))
 
     async def find_active(self, url: str, mode: str, *, client_id: str) -> Job | None:
         """``client_id``'s oldest active job for the same page (by ``normalise_url``) and mode, if any."""
         params = (normalise_url(url), mode, client_id)
-        jobs = await self._db.read(lambda conn: load_jobs(conn, FIND_ACTIVE, params))
+        jobs = await self._db.read(lambda conn: sql.load_jobs(conn, sql.FIND_ACTIVE, params))
         return jobs[0] if jobs else None
 
     async def count_active(self, client_id: str | None = None) -> int:
         """Active jobs in all, or those of one client."""
-        query = f"SELECT count(*) FROM jobs WHERE status IN {ACTIVE}"
+        query = f"SELECT count(*) FROM jobs WHERE status IN {sql.ACTIVE}"
         params: tuple[str, ...] = ()
         if client_id is not None:
             query, params = query + " AND client_id = ?", (client_id,)
@@ -120,23 +106,23 @@ class JobStore:
 
     async def active(self) -> list[Job]:
         """Every active job, oldest first."""
-        where = f"WHERE status IN {ACTIVE} ORDER BY created_at, rowid"
-        return await self._db.read(lambda conn: load_jobs(conn, where, ()))
+        where = f"WHERE status IN {sql.ACTIVE} ORDER BY created_at, rowid"
+        return await self._db.read(lambda conn: sql.load_jobs(conn, where, ()))
 
     async def interrupted(self) -> list[Job]:
         """Active jobs last written by an earlier process (a crash or kill left them), oldest first.
 
         Any write to a job through this store takes it off the list.
         """
-        where = f"WHERE status IN {ACTIVE} AND run_id != ? ORDER BY created_at, rowid"
-        return await self._db.read(lambda conn: load_jobs(conn, where, (self._run_id,)))
+        where = f"WHERE status IN {sql.ACTIVE} AND run_id != ? ORDER BY created_at, rowid"
+        return await self._db.read(lambda conn: sql.load_jobs(conn, where, (self._run_id,)))
 
     # -- writes ---------------------------------------------------------------------------------------
 
     async def create(self, spec: JobSpec) -> Job:
         """Store a new queued job for ``spec`` and return it."""
         job = Job.new(spec, time.time())
-        await self._db.write(lambda conn: insert_job(conn, job, self._run_id))
+        await self._db.write(lambda conn: sql.insert_job(conn, job, self._run_id))
         return job
 
     async def create_or_find_active(
@@ -161,10 +147,10 @@ class JobStore:
 
         def apply(conn: sqlite3.Connection) -> tuple[Job, bool]:
             key = (normalise_url(spec.url), spec.mode, spec.client_id)
-            found = load_jobs(conn, FIND_ACTIVE, key) if shared else []
+            found = sql.load_jobs(conn, sql.FIND_ACTIVE, key) if shared else []
             if found:
                 return found[0], False
-            active = f"SELECT count(*) FROM jobs WHERE status IN {ACTIVE}"
+            active = f"SELECT count(*) FROM jobs WHERE status IN {sql.ACTIVE}"
             if max_active is not None and conn.execute(active).fetchone()[0] >= max_active:
                 raise JobLimitError("AudioFetch is busy with other jobs; try again shortly", retry_after=30)
             if max_per_client is not None and spec.client_id:
@@ -174,18 +160,18 @@ class JobStore:
                         f"you already have {max_per_client} jobs running; wait for one to finish",
                         retry_after=10,
                     )
-            insert_job(conn, job, self._run_id, url_key=None if shared else f"private:{job.id}")
+            sql.insert_job(conn, job, self._run_id, url_key=None if shared else f"private:{job.id}")
             return job, True
 
         return await self._db.write(apply)
 
     async def update(self, job_id: str, **fields: object) -> Job:
         """Change status, error, title, player or name (the folder/ZIP name chosen at analysis)."""
-        check_fields(fields, JOB_FIELDS)
+        sql.check_fields(fields, sql.JOB_FIELDS)
 
         def apply(conn: sqlite3.Connection) -> Job:
             changes: dict[str, Any] = dict(fields)
-            job = load_job(conn, job_id)
+            job = sql.load_job(conn, job_id)
             if "name" in changes:
                 job = replace(job, spec=replace(job.spec, name=changes.pop("name")))
             job = replace(job, **changes, updated_at=time.time())
@@ -207,14 +193,14 @@ class JobStore:
         ]
         if len({row[1] for row in rows}) != len(rows):
             raise ValueError("track indexes must be unique")
-        insert = f"INSERT INTO tracks (job_id, {TRACK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        insert = f"INSERT INTO tracks (job_id, {sql.TRACK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
         def apply(conn: sqlite3.Connection) -> Job:
-            load_job(conn, job_id)
+            sql.load_job(conn, job_id)
             conn.execute("DELETE FROM tracks WHERE job_id = ?", (job_id,))
             conn.executemany(insert, rows)
-            touch(conn, [job_id], self._run_id)
-            return load_job(conn, job_id)
+            sql.touch(conn, [job_id], self._run_id)
+            return sql.load_job(conn, job_id)
 
         return await self._db.write(apply)
 
@@ -223,7 +209,7 @@ class JobStore:
 
         Cheap enough for every progress step: queued updates of a track are merged before writing.
         """
-        check_fields(fields, TRACK_FIELDS)
+        sql.check_fields(fields, sql.TRACK_FIELDS)
         future = self._loop.create_future()
         await self._db.put(TrackUpdate(job_id, index, fields, future))
         await future
