@@ -16,7 +16,7 @@ import functools
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Final, TypeVar
+from typing import Final
 
 from audiofetch.errors import DownloadError, FetchError, TooLargeError
 from audiofetch.formats import looks_like_html, url_extension
@@ -36,7 +36,7 @@ from ._hls_playlist import (
     parse_playlist,
 )
 from ._sinks import SavedFile
-from ._track import Transfer, mib
+from ._track import Transfer, mib, retrying
 
 __all__ = [
     "HLS_MIMES",
@@ -54,7 +54,6 @@ SEGMENT_WORKERS: Final = 4
 MAX_SEGMENT_BYTES: Final = 16 * 1024 * 1024  # segments last seconds (~2 MB even for lossless): bounds memory
 MAX_KEY_BYTES: Final = 1024
 LIVE_MESSAGE: Final = "this is a live HLS stream (no #EXT-X-ENDLIST): only streams that end can be downloaded"
-_T = TypeVar("_T")
 PageGetter = Callable[[str], Awaitable[FetchedPage]]
 
 
@@ -72,22 +71,9 @@ class _Hls:
     keys: dict[str, bytes] = field(default_factory=dict)
     key_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
 
-    async def retrying(self, attempt: Callable[[], Awaitable[_T]]) -> _T:
-        """``attempt()`` again after retryable ``FetchError``s, with the engine's backoff."""
-        retry = 0
-        while True:
-            try:
-                return await attempt()
-            except FetchError as exc:
-                if not exc.retryable or retry >= self.job.policy.retries:
-                    raise
-                retry += 1
-                self.job.board.retrying(self.job.pos, retry, exc.user_message)
-                await asyncio.sleep(self.job.policy.delay(retry, exc))
-
     async def page(self, url: str, max_bytes: int) -> FetchedPage:
-        return await self.retrying(
-            lambda: self.job.fetcher.fetch_page(url, referer=self.job.referer, max_bytes=max_bytes)
+        return await retrying(
+            self.job, lambda: self.job.fetcher.fetch_page(url, referer=self.job.referer, max_bytes=max_bytes)
         )
 
     async def key(self, uri: str) -> bytes:
@@ -107,7 +93,7 @@ class _Hls:
         self, url: str, byte_range: ByteRange | None, key: SegmentKey | None, iv: bytes
     ) -> bytes:
         """A segment or init section, fetched with retries and decrypted."""
-        data = await self.retrying(lambda: self.get(url, byte_range))
+        data = await retrying(self.job, lambda: self.get(url, byte_range))
         if looks_like_html(data[:1024]):
             raise DownloadError("the server sent a web page instead of an HLS segment", url=url)
         if key is None or key.uri is None:

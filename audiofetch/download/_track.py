@@ -13,8 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, TypeVar
 
 from audiofetch.config import Settings
 from audiofetch.errors import DownloadError, FetchError, TooLargeError
@@ -26,9 +27,19 @@ from ._progress import ProgressBoard
 from ._rate import at_least
 from ._sinks import PartFile, SavedFile
 
-__all__ = ["WRITE_SIZE", "JobBudget", "RetryPolicy", "Transfer", "choose_extension", "fetch_track", "mib"]
+__all__ = [
+    "WRITE_SIZE",
+    "JobBudget",
+    "RetryPolicy",
+    "Transfer",
+    "choose_extension",
+    "fetch_track",
+    "mib",
+    "retrying",
+]
 
 WRITE_SIZE: Final = 1024 * 1024
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,26 +112,30 @@ class Transfer:
     referer: str | None
 
 
-async def fetch_track(job: Transfer) -> SavedFile:
-    """Download ``job.track`` into ``job.part`` and commit it; raise ``DownloadError``/``FetchError`` when
-    it fails. The caller bounds it by the per-file deadline and discards the part on any exception."""
-    track, part, policy = job.track, job.part, job.policy
+async def retrying(job: Transfer, attempt: Callable[[], Awaitable[_T]], *, resumes: bool = False) -> _T:
+    """``attempt()`` again after retryable ``FetchError``s, with the policy's backoff. ``resumes``: the
+    attempt resumes ``job.part``, which starts over when the server refuses its range (416)."""
     retry = 0
     while True:
         try:
-            stream_type, stream_url = await _attempt(job)
-            break
+            return await attempt()
         except FetchError as exc:
-            if exc.status == 416 and part.size and retry < policy.retries:
-                await part.restart()  # our partial file does not fit the server's: start over
-            elif not exc.retryable or retry >= policy.retries:
+            if resumes and exc.status == 416 and job.part.size and retry < job.policy.retries:
+                await job.part.restart()  # our partial file does not fit the server's: start over
+            elif not exc.retryable or retry >= job.policy.retries:
                 raise
             retry += 1
             job.board.retrying(job.pos, retry, exc.user_message)
-            await asyncio.sleep(policy.delay(retry, exc))
-    if part.size == 0:
-        raise DownloadError("the server sent an empty file", url=track.url)
-    return await part.commit(choose_extension(part.head, stream_type, stream_url, track))
+            await asyncio.sleep(job.policy.delay(retry, exc))
+
+
+async def fetch_track(job: Transfer) -> SavedFile:
+    """Download ``job.track`` into ``job.part`` and commit it; raise ``DownloadError``/``FetchError`` when
+    it fails. The caller bounds it by the per-file deadline and discards the part on any exception."""
+    stream_type, stream_url = await retrying(job, lambda: _attempt(job), resumes=True)
+    if job.part.size == 0:
+        raise DownloadError("the server sent an empty file", url=job.track.url)
+    return await job.part.commit(choose_extension(job.part.head, stream_type, stream_url, job.track))
 
 
 async def _attempt(job: Transfer) -> tuple[str, str]:

@@ -5,8 +5,8 @@ it. Saved folders: an MP3's tag is written while it downloads (``FrontTags``, th
 the file is written once); every other saved file is tagged through ``tags.tag_file`` afterwards, a few
 in parallel threads (all formats), then ``00 - Album.m3u8`` lists the files that are there, in page
 order. ZIPs streamed while downloading cannot rewrite a file, so MP3s get an ID3v2 tag sent before
-their data (``stream_prefixes``) and the playlist is one more entry (``playlist_entry``, exact size;
-``delivered_playlist_entry`` for archives that leave failed tracks out).
+their data (``stream_prefixes``) and the playlist is one more entry (``playlist_entry``, of exact size
+or, for archives that leave failed tracks out, listing the tracks delivered).
 
 Covers come from the track's artwork, else the page's (``og:image``), each distinct image fetched
 once through the guarded fetcher, at most ``MAX_COVER_BYTES``. A cover or a tag that cannot be had
@@ -45,13 +45,9 @@ from audiofetch.tags import (
 from audiofetch.zipstream import ZipEntry
 
 __all__ = [
-    "MAX_COVERS",
-    "MAX_STREAM_TAG_BYTES",
-    "TAG_THREADS",
     "FrontTags",
     "PageTags",
     "SavedTrack",
-    "delivered_playlist_entry",
     "finish_folder",
     "load_covers",
     "playlist_entry",
@@ -309,20 +305,22 @@ def stream_prefixes(
     return prefixes
 
 
-def playlist_entry(saved: Sequence[SavedTrack], page: PageTags, *, numbered_total: int) -> ZipEntry:
-    """The playlist as an archive entry of exact size, listing ``saved`` (every track the ZIP holds)."""
-    data = _playlist_text(saved).encode("utf-8")
-    return ZipEntry(playlist_filename(numbered_total, page.album), data, size=len(data))
-
-
-def delivered_playlist_entry(
-    saved: Sequence[SavedTrack], page: PageTags, delivered: Callable[[int], bool], *, numbered_total: int
+def playlist_entry(
+    saved: Sequence[SavedTrack],
+    page: PageTags,
+    *,
+    numbered_total: int,
+    delivered: Callable[[int], bool] | None = None,
 ) -> ZipEntry:
-    """The playlist as an entry of unknown size, written after the tracks: it lists only those
+    """The playlist as an archive entry: of exact size listing ``saved`` (every track the ZIP holds), or
+    with ``delivered``, of unknown size and written after the tracks, listing only those
     ``delivered(position)`` says reached the archive whole (positions index ``saved``)."""
+    name = playlist_filename(numbered_total, page.album)
+    if delivered is None:
+        data = _playlist_text(saved).encode("utf-8")
+        return ZipEntry(name, data, size=len(data))
 
     async def text() -> AsyncIterator[bytes]:
-        present = [item for pos, item in enumerate(saved) if delivered(pos)]
-        yield _playlist_text(present).encode("utf-8")
+        yield _playlist_text([item for pos, item in enumerate(saved) if delivered(pos)]).encode("utf-8")
 
-    return ZipEntry(playlist_filename(numbered_total, page.album), text())
+    return ZipEntry(name, text())

@@ -43,7 +43,6 @@ from ._finish import (
     FrontTags,
     PageTags,
     SavedTrack,
-    delivered_playlist_entry,
     finish_folder,
     load_covers,
     playlist_entry,
@@ -146,12 +145,9 @@ def zip_download(
         probes = [replace(item, size=None) for item in probes]
     names = ZipDownload.entry_names(tracks, probes)
     saved = [SavedTrack(track, name) for track, name in zip(tracks, names, strict=True)]
-    if exact:
-        playlist = playlist_entry(saved, page, numbered_total=len(tracks))
-    else:
-        playlist = delivered_playlist_entry(
-            saved, page, lambda position: download.delivered(position), numbered_total=len(tracks)
-        )
+    download: ZipDownload  # the playlist asks it which tracks arrived
+    delivered = None if exact else lambda position: download.delivered(position)
+    playlist = playlist_entry(saved, page, numbered_total=len(tracks), delivered=delivered)
     prefixes = stream_prefixes(tracks, probes, page, tag=run.tag)
     download = ZipDownload(
         run.fetcher, tracks, probes, spool=spool, settings=run.settings, workers=run.workers,
