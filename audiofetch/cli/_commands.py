@@ -25,11 +25,11 @@ from audiofetch.jobs import (
     Run,
     analyse_page,
     download_stem,
+    free_path,
     probe_page,
     zip_download,
 )
 from audiofetch.models import Detection, Track
-from audiofetch.naming import UniqueNames
 from audiofetch.net import open_fetcher
 from audiofetch.render import Renderer, detect_rendered
 
@@ -51,14 +51,6 @@ async def inspect_page(settings: Settings, url: str, *, plugin: str, prefer: Seq
             prefer=prefer,
         )
         return found.detection
-
-
-def _free_zip_path(out: Path, name: str) -> Path:
-    """``out/NAME.zip``, or ``NAME (2).zip`` when taken: an existing ZIP is never replaced."""
-    names = UniqueNames()
-    for existing in out.iterdir():
-        names.claim(existing.name)
-    return out / names.claim(f"{name}.zip")
 
 
 async def _to_zip(run: Run, tracks: Sequence[Track], target: Path, page: PageTags) -> DownloadReport:
@@ -113,7 +105,7 @@ async def get_page(
             )
         detection = found.detection
         stem = download_stem(name, detection.title, detection.page_url)
-        target = _free_zip_path(out, stem) if as_zip else out / stem
+        target = free_path(out, f"{stem}.zip") if as_zip else out / stem
         print(f"{len(detection.tracks)} tracks from {detection.player} -> {target}", file=sys.stderr)
         page = PageTags.from_detection(detection, name=name)
         run = Run(found.fetcher, settings, settings.workers, detection.page_url, tags, view.on_event)

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
         format_sse,
         format_sse_comment,
     )
-    from audiofetch.jobs._finish import FrontTags, PageTags, SavedTrack, finish_folder, load_covers
+    from audiofetch.jobs._finish import PageTags
     from audiofetch.jobs._folders import (
         delete_download,
         folder_entries,
@@ -55,6 +55,7 @@ if TYPE_CHECKING:
         Run,
         analyse_page,
         download_stem,
+        free_path,
         probe_page,
         zip_download,
     )
@@ -64,7 +65,7 @@ if TYPE_CHECKING:
 _LAZY = {  # each name and the module it loads from
     name: module
     for module, names in {
-        "_finish": "FrontTags PageTags SavedTrack finish_folder load_covers",
+        "_finish": "PageTags",
         "_events": (
             "JOB_COMPLETED JOB_CREATED JOB_DELETED JOB_SNAPSHOT JOB_STATUS TRACK_PROGRESS Broker "
             "Event SnapshotFn Subscription format_sse format_sse_comment"
@@ -75,7 +76,7 @@ _LAZY = {  # each name and the module it loads from
             "ACTIVE_STATUSES JOB_STATUSES TRACK_STATUSES Job JobMode JobSpec JobStatus JobTrack "
             "TrackStatus is_active new_job_id normalise_url"
         ),
-        "_pipeline": "FolderDownload Run analyse_page download_stem probe_page zip_download",
+        "_pipeline": "FolderDownload Run analyse_page download_stem free_path probe_page zip_download",
         "_runner": "JobRunner",
         "_store": "MIGRATIONS JobStore Migration",
     }.items()
@@ -94,17 +95,14 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "FrontTags",
     "PageTags",
-    "SavedTrack",
-    "finish_folder",
-    "load_covers",
     "DataFolderLock",
     "JobRunner",
     "FolderDownload",
     "Run",
     "analyse_page",
     "download_stem",
+    "free_path",
     "probe_page",
     "zip_download",
     "delete_download",

@@ -1,44 +1,88 @@
-"""Running jobs: each run's task (analyse, then download to a folder or wait for the browser's
-stream), its ``LiveJob`` and its end.
-
-``JobEngine.launch`` makes a run's ``LiveJob`` and ``finish`` drops it, the one place each, so nothing
-of a run (its task, stream, cookies, probes) outlives it; ``Memory`` keeps, for the last
-``DETAILS_KEPT`` jobs, what the page said (tags for a retry of failed tracks) or why its analysis
-failed. The stages are the pipeline's (``_pipeline``), shared with ``audiofetch get``; here they are
-wired to the store and the broker (``ProgressRelay``). ``JobRunner`` (``_runner``) is the API in front.
+"""Running jobs (``JobRunner`` in ``_runner`` is the API in front): each run's task runs the pipeline's
+stages, wired to the store and the broker. ``launch`` makes a run's ``LiveJob`` and ``finish`` drops it,
+the one place each, so nothing of a run (task, stream, cookies, probes) outlives it; ``Memory`` keeps,
+for the last ``DETAILS_KEPT`` jobs, what the page said (tags for a retry) or why its analysis failed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from audiofetch.config import Settings
 from audiofetch.detect import GivenPage
-from audiofetch.download import OnEvent, Probe
+from audiofetch.download import OnEvent, Probe, ZipDownload
 from audiofetch.errors import AudioFetchError
 from audiofetch.logs import job_id_var
 from audiofetch.models import Detection, Track
-from audiofetch.naming import UniqueNames
 from audiofetch.net import Fetcher, JobCookies, Owner
 from audiofetch.render import Renderer
+from audiofetch.zipstream import ZipEntry
 
 from ._admission import Admission
-from ._browser import BrowserStream
 from ._events import JOB_COMPLETED, JOB_STATUS, JOB_TRACKS, Broker
 from ._finish import PageTags
 from ._model import Job, JobStatus, JobTrack
-from ._pipeline import FolderDownload, Run, analyse_page, download_stem, probe_page
+from ._pipeline import FolderDownload, Run, analyse_page, download_stem, free_path, probe_page
 from ._relay import ProgressRelay
 from ._store import JobStore
 
-__all__ = ["DETAILS_KEPT", "JobEngine", "LiveJob", "Memory", "groups", "without_traceback"]
+__all__ = ["DETAILS_KEPT", "BrowserStream", "JobEngine", "LiveJob", "Memory", "groups", "without_traceback"]
 
 log = logging.getLogger(__name__)
 
 DETAILS_KEPT = 200
+
+
+class BrowserStream:
+    """What ``JobRunner.open_stream`` hands the HTTP layer: ``entries`` for ``send_zip`` and ``close``.
+
+    ``length`` is the archive's exact size when every track's size was probed. ``close`` must always be
+    called (the HTTP handler does it in ``finally``); it stops the downloads, removes the spool and tells
+    the runner whether the archive was delivered whole.
+    """
+
+    def __init__(
+        self, filename: str, download: ZipDownload, on_close: Callable[[ZipDownload], Awaitable[None]]
+    ) -> None:
+        self._filename = filename
+        self._download = download
+        self._on_close = on_close
+        self._closed = False
+
+    @property
+    def filename(self) -> str:
+        return self._filename
+
+    @property
+    def length(self) -> int | None:
+        return self._download.length
+
+    @property
+    def entries(self) -> Sequence[ZipEntry]:
+        return self._download.entries
+
+    @property
+    def stall_reason(self) -> str | None:
+        """Why the stream was given up on a reader too slow for too long, if it was."""
+        return self._download.stall_reason
+
+    async def stalled(self) -> None:
+        """Return once the reader is too slow for too long: the HTTP layer then ends the response."""
+        await self._download.stalled()
+
+    async def close(self) -> None:
+        """Stop and clean up (idempotent); the job ends completed only if every entry was read through."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            await self._on_close(self._download)
+        finally:
+            await self._download.close()
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,7 +260,8 @@ class JobEngine:
         name = spec.name
         if spec.mode == "server":
             stem = download_stem(spec.name, detection.title, spec.url)
-            name = await asyncio.to_thread(self._free_folder_name, stem)
+            root = self.downloads_dir()  # reserved now: two queued jobs of one title must not share it
+            name = (await asyncio.to_thread(free_path, root, stem, make_dir=True)).name
         status: JobStatus = "ready" if spec.mode == "browser" else "downloading"
         if live.ready is not None and not live.ready.tracks:
             await self.store.update(job.id, title=detection.title, player=detection.player)
@@ -228,22 +273,6 @@ class JobEngine:
         self.broker.publish(JOB_TRACKS, job.id, updated.to_json())
         self.broker.publish(JOB_STATUS, job.id, {"status": status})
         return updated
-
-    def _free_folder_name(self, name: str) -> str:
-        """A folder name no other job uses, reserved by creating the folder (two queued jobs with the
-        same title must not share a folder: the second would take the first one's files as its own)."""
-        names = UniqueNames()
-        root = self.downloads_dir()
-        root.mkdir(parents=True, exist_ok=True)
-        for entry in root.iterdir():
-            names.claim(entry.name)
-        while True:
-            candidate = names.claim(name)
-            try:
-                (root / candidate).mkdir()
-            except FileExistsError:
-                continue
-            return candidate
 
     async def _expire_if_unclaimed(self, live: LiveJob) -> None:
         """A ready browser job that nobody opens within ``ready_timeout`` is given up."""

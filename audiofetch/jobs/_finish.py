@@ -1,12 +1,9 @@
-"""Finish a job's files with what the page told us: tags, one cover per image, the ``.m3u8`` playlist.
-
-Shared by server mode (``JobRunner``) and ``audiofetch get``, so a folder looks the same whichever made
-it. Saved folders: an MP3's tag is written while it downloads (``FrontTags``, the sink's ``edit_head``:
-the file is written once); every other saved file is tagged through ``tags.tag_file`` afterwards, a few
-in parallel threads (all formats), then ``00 - Album.m3u8`` lists the files that are there, in page
-order. ZIPs streamed while downloading cannot rewrite a file, so MP3s get an ID3v2 tag sent before
-their data (``stream_prefixes``) and the playlist is one more entry (``playlist_entry``, of exact size
-or, for archives that leave failed tracks out, listing the tracks delivered).
+"""Finish a job's files with what the page told us (the pipeline's last stage, ``_pipeline``): tags, one
+cover per image, the ``.m3u8`` playlist. Saved folders: an MP3's tag is written while it downloads
+(``FrontTags``, the sink's ``edit_head``), other files are tagged once saved (``tags.tag_file``, a few
+threads), then ``00 - Album.m3u8`` lists the files there, in page order. A streamed ZIP cannot rewrite
+a file: MP3s get an ID3v2 tag sent before their data (``stream_prefixes``), the playlist is one more
+entry (``playlist_entry``).
 
 Covers come from the track's artwork, else the page's (``og:image``), each distinct image fetched
 once through the guarded fetcher, at most ``MAX_COVER_BYTES``. A cover or a tag that cannot be had

@@ -1,17 +1,9 @@
-"""The one job pipeline, run by the server (``JobRunner``) and by ``audiofetch get``: analyse, probe,
-download, tag.
+"""The one job pipeline of the server (``JobRunner``) and ``audiofetch get``: ``analyse_page``,
+``probe_page`` (browser ZIPs), then ``FolderDownload`` or ``zip_download``, which tag and add the playlist.
 
-The stages know nothing of the job store or the terminal. They report download progress through
-``on_event`` (the runner passes its ``ProgressRelay``, which writes to the store and the broker; the CLI
-its ``ProgressView``, which draws the terminal) and return what they found. Around them the runner adds
-a job's status, limits and lifetime; ``get`` adds the place on disk and the summary line.
-
-- ``analyse_page``: the page's tracks, and the fetcher to download them with (the cookies the page's
-  scripts set go with that run's requests only). ``NoAudioError`` when only live streams were found.
-- ``probe_page``: each track's format, exact size and first bytes (for the ZIP's entry names and the tags
-  sent before each MP3), and the covers when MP3s are tagged while streaming.
-- ``FolderDownload``: into a folder, MP3s tagged while they arrive, the other files once saved, then
-  the playlist. ``zip_download``: one streaming ZIP (``ZipDownload``) with tags and playlist.
+The stages know nothing of the store or the terminal: they report progress to ``Run.on_event`` (the
+runner's ``ProgressRelay`` writes it to the store and the broker, the CLI's ``ProgressView`` draws it)
+and return what they found. The runner adds a job's status, limits and lifetime; ``get`` the summary.
 """
 
 from __future__ import annotations
@@ -35,7 +27,7 @@ from audiofetch.download import (
 )
 from audiofetch.errors import NoAudioError
 from audiofetch.models import Detection, Track
-from audiofetch.naming import album_name, sanitize_name
+from audiofetch.naming import UniqueNames, album_name, sanitize_name
 from audiofetch.net import Fetcher
 from audiofetch.render import Renderer, detect_rendered
 
@@ -56,6 +48,7 @@ __all__ = [
     "Run",
     "analyse_page",
     "download_stem",
+    "free_path",
     "probe_page",
     "zip_download",
 ]
@@ -88,6 +81,23 @@ def download_stem(name: str | None, title: str | None, url: str) -> str:
     """The folder or ZIP name: the Name given (without a ``.zip``), else the page title, else the host."""
     chosen = album_name(name) or title or urlsplit(url).hostname or "audio"
     return sanitize_name(chosen, fallback="audio")
+
+
+def free_path(root: Path, name: str, *, make_dir: bool = False) -> Path:
+    """``root/name``, or ``name (2)``... when taken (nothing is replaced); ``make_dir`` reserves the name
+    by creating the folder, against another job choosing it meanwhile."""
+    root.mkdir(parents=True, exist_ok=True)
+    names = UniqueNames()
+    for entry in root.iterdir():
+        names.claim(entry.name)
+    while True:
+        path = root / names.claim(name)
+        try:
+            if make_dir:
+                path.mkdir()
+            return path
+        except FileExistsError:
+            continue
 
 
 async def analyse_page(

@@ -42,8 +42,7 @@ from audiofetch.net import Fetcher, JobCookies, Owner, check_url
 from audiofetch.render import Renderer, detect_rendered
 
 from ._admission import Admission
-from ._browser import BrowserStream
-from ._engine import JobEngine, groups, without_traceback
+from ._engine import BrowserStream, JobEngine, groups, without_traceback
 from ._events import JOB_CREATED, JOB_DELETED, Broker
 from ._model import Job, JobSpec, new_job_id
 from ._pipeline import download_stem, zip_download
@@ -97,7 +96,6 @@ class JobRunner:
         for live in lives:
             if live.folder is not None:
                 live.folder.sink.keep_partial = True  # .part files stay for the resume after restart
-        for live in lives:
             if live.stream is not None:
                 await live.stream.close()
         tasks = [live.task for live in lives if live.task is not None]

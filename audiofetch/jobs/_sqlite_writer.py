@@ -1,12 +1,8 @@
-"""The job store's threads: one writer thread running queued commands in batches, readers in threads.
-
-Every write is a command on a bounded queue run by one dedicated thread (datasette's pattern), so the
-event loop never waits on SQLite and writes never contend. The writer takes everything waiting (up to
-``max_batch``) and runs it in one transaction, each command in its own savepoint so one failing command
-fails only its caller. Consecutive track updates are merged per track first, so frequent progress costs
-one row write per track per batch. Awaiting a write returns once it is committed; cancelling the await
-does not withdraw it. Reads run in ``asyncio.to_thread`` on a pool of query-only connections, each read
-in its own snapshot.
+"""The job store's threads. Every write is a command on a bounded queue run by one writer thread
+(datasette's pattern): the loop never waits on SQLite and writes never contend. The writer runs all that
+waits (up to ``max_batch``) in one transaction, each command in a savepoint so a failing one fails only
+its caller; track updates are merged per track first. Awaiting a write returns once it is committed
+(cancelling the await does not withdraw it). Reads run in threads on query-only connections.
 """
 
 from __future__ import annotations
