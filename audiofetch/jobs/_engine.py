@@ -11,6 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from audiofetch.config import Settings
 from audiofetch.detect import GivenPage
@@ -121,24 +122,21 @@ class Remembered:
     sent: bool = False  # made from a page a browser sent: a retry asks to send it again
 
 
-class Memory:
-    """``Remembered`` for the last ``size`` jobs, the oldest forgotten first."""
+class Memory(dict[str, Remembered]):
+    """``Remembered`` for the last ``size`` jobs, the oldest forgotten first (an unknown job: nothing)."""
 
     def __init__(self, size: int) -> None:
+        super().__init__()
         self._size = size
-        self._items: dict[str, Remembered] = {}
 
-    def __getitem__(self, job_id: str) -> Remembered:
-        return self._items.get(job_id) or Remembered()
+    def __missing__(self, job_id: str) -> Remembered:
+        return Remembered()
 
-    def keep(self, job_id: str, item: Remembered) -> None:
-        self._items.pop(job_id, None)
-        self._items[job_id] = item
-        while len(self._items) > self._size:
-            del self._items[next(iter(self._items))]
-
-    def forget(self, job_id: str) -> None:
-        self._items.pop(job_id, None)
+    def keep(self, job_id: str, **changes: Any) -> None:
+        """Record ``changes`` for the job, which becomes the newest."""
+        self[job_id] = replace(self.pop(job_id, Remembered()), **changes)
+        while len(self) > self._size:
+            del self[next(iter(self))]
 
 
 def without_traceback(exc: AudioFetchError) -> AudioFetchError:
@@ -173,10 +171,6 @@ class JobEngine:
         """Where server-mode jobs save their folders."""
         return self.settings.data_dir / "downloads"
 
-    def spool_root(self) -> Path:
-        """Where browser-mode ZIPs spool what the reader has not taken yet."""
-        return self.settings.data_dir / "spool"
-
     def launch(
         self, job_id: str, address: str | None = None, *, given: GivenPage | None = None,
         cookies: JobCookies | None = None,
@@ -188,7 +182,7 @@ class JobEngine:
         """
         live = self.live[job_id] = LiveJob(job_id, address, given=given, cookies=cookies or None)
         if given is not None:
-            self.memory.keep(job_id, Remembered(sent=True))
+            self.memory.keep(job_id, sent=True)
         live.task = asyncio.create_task(self._run(live), name=f"job-{job_id}")
 
     async def _run(self, live: LiveJob) -> None:
@@ -197,7 +191,6 @@ class JobEngine:
             job = await self.store.get(live.id)
             if job.status in ("queued", "analyzing") or not job.tracks:
                 analysed = await self._analyse(job, live)
-                live.analysed.set()
                 if analysed is None:
                     return
                 job = analysed
@@ -228,11 +221,11 @@ class JobEngine:
                 owned, spec, settings=self.settings, renderer=self.renderer, given=given
             )
         except AudioFetchError as exc:
-            self.memory.keep(job.id, replace(self.memory[job.id], failure=without_traceback(exc)))
+            self.memory.keep(job.id, failure=without_traceback(exc))
             await self.finish(job.id, "failed", error=exc.user_message)
             return None
         detection, live.fetcher = found.detection, found.fetcher
-        self.memory.keep(job.id, replace(self.memory[job.id], detection=detection, name=spec.name))
+        self.memory.keep(job.id, detection=detection, name=spec.name)
         if live.cookies is not None:  # only the tracks' own sites get the user's cookies
             urls = [url for track in detection.tracks for url in (track.url, *track.alternates)]
             live.cookies = live.cookies.only_for(urls) or None

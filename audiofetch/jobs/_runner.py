@@ -70,6 +70,7 @@ class JobRunner:
         self._renderer = renderer if renderer is not None else Renderer(settings)
         self._admission = Admission(settings, store)
         self._engine = JobEngine(settings, store, broker, fetcher, self._renderer, self._admission)
+        self._spool = settings.data_dir / "spool"  # what browser-mode ZIPs hold for their readers
 
     # -- lifetime -------------------------------------------------------------------------------------
 
@@ -80,7 +81,7 @@ class JobRunner:
     async def start(self) -> None:
         """Prepare folders, drop a crashed run's spool, resume or fail the jobs a restart interrupted."""
         self.downloads_dir().mkdir(parents=True, exist_ok=True)
-        await asyncio.to_thread(shutil.rmtree, self._engine.spool_root(), True)
+        await asyncio.to_thread(shutil.rmtree, self._spool, True)
         for job in await self._store.interrupted():
             if job.spec.mode == "server":
                 log.info("resuming job %s (%s)", job.id, job.status)
@@ -246,7 +247,7 @@ class JobRunner:
         if self._engine.memory[job_id].sent:
             raise BadRequestError("this page was sent from the browser: send it again from the extension")
         await self._admission.admit_again(job, address=address)
-        self._engine.memory.forget(job_id)
+        self._engine.memory.pop(job_id, None)
         job = await self._engine.set_status(job_id, "queued", error=None)
         self._engine.launch(job_id, address)
         return job
@@ -265,7 +266,7 @@ class JobRunner:
         if job.active:
             raise JobActiveError("the job is still running; cancel it first")
         await self._store.delete(job_id)
-        self._engine.memory.forget(job_id)
+        self._engine.memory.pop(job_id, None)
         self._broker.publish(JOB_DELETED, job_id, {"id": job_id})
 
     async def open_stream(self, job_id: str) -> BrowserStream:
@@ -281,7 +282,7 @@ class JobRunner:
         ready = live.ready
         relay = ProgressRelay(self._store, self._broker, job_id)
         run = self._engine.run_for(live, job, relay.on_event)
-        spool = self._engine.spool_root() / job_id
+        spool = self._spool / job_id
         download = zip_download(run, ready.tracks, ready.probes, ready.page, spool=spool, exact=True)
 
         async def on_close(finished: ZipDownload) -> None:
