@@ -1,9 +1,6 @@
-"""The work behind ``audiofetch inspect`` and ``audiofetch get``: a client of the job pipeline.
-
-``get`` runs the stages the server runs (``audiofetch.jobs``: analyse, probe, download, tag), drawing
-their progress on the terminal. A folder's MP3s are tagged while they download, its other files once
-saved; a ZIP is written in one streaming pass, so only its MP3s are tagged (an ID3v2 tag sent before the
-audio) and its playlist, the last entry, lists the tracks that made it in.
+"""The work behind ``audiofetch inspect`` and ``audiofetch get``. ``get`` is a client of the job
+pipeline the server runs (``audiofetch.jobs``: analyse, probe, download, tag), drawn on the terminal;
+its ZIP's playlist, the last entry, lists only the tracks that made it in.
 """
 
 from __future__ import annotations
@@ -100,15 +97,14 @@ async def get_page(
     async with open_fetcher(settings) as shared:
         async with Renderer(settings) as renderer:
             spec = JobSpec(url, "server", name, plugin, prefer=tuple(prefer), tags=tags)
-            found = await analyse_page(
+            detection, fetcher = await analyse_page(
                 shared, spec, settings=settings, renderer=renderer, on_detected=view.on_detected
             )
-        detection = found.detection
         stem = download_stem(name, detection.title, detection.page_url)
         target = free_path(out, f"{stem}.zip") if as_zip else out / stem
         print(f"{len(detection.tracks)} tracks from {detection.player} -> {target}", file=sys.stderr)
         page = PageTags.from_detection(detection, name=name)
-        run = Run(found.fetcher, settings, settings.workers, detection.page_url, tags, view.on_event)
+        run = Run(fetcher, settings, settings.workers, detection.page_url, tags, view.on_event)
         try:
             if as_zip:
                 report = await _to_zip(run, detection.tracks, target, page)

@@ -1,8 +1,5 @@
-"""Who may start a job now: the limits overall, per client id and per network address.
-
-The overall and per-client limits are counted in the store's transaction (simultaneous requests cannot
-all pass); the per-address one here, in memory for this run, so a browser that drops its cookie to get
-a new client id is still bounded. Previews count against their address like jobs while they run.
+"""Who may start a job now: the limits overall and per client id (counted in the store's transaction)
+and per network address (here, in memory: jobs and previews of this run count against it).
 """
 
 from __future__ import annotations

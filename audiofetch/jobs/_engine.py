@@ -217,14 +217,13 @@ class JobEngine:
         given, live.given = live.given, None
         try:
             owned = self._owned_fetcher(job, live)
-            found = await analyse_page(
+            detection, live.fetcher = await analyse_page(
                 owned, spec, settings=self.settings, renderer=self.renderer, given=given
             )
         except AudioFetchError as exc:
             self.memory.keep(job.id, failure=without_traceback(exc))
             await self.finish(job.id, "failed", error=exc.user_message)
             return None
-        detection, live.fetcher = found.detection, found.fetcher
         self.memory.keep(job.id, detection=detection, name=spec.name)
         if live.cookies is not None:  # only the tracks' own sites get the user's cookies
             urls = [url for track in detection.tracks for url in (track.url, *track.alternates)]

@@ -43,7 +43,6 @@ from ._finish import (
 from ._model import JobSpec
 
 __all__ = [
-    "Analysis",
     "FolderDownload",
     "Run",
     "analyse_page",
@@ -67,14 +66,6 @@ class Run:
     referer: str | None
     tag: bool
     on_event: OnEvent | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Analysis:
-    """The page's tracks and the fetcher to download them with (with the page's own cookies, if any)."""
-
-    detection: Detection
-    fetcher: Fetcher
 
 
 def download_stem(name: str | None, title: str | None, url: str) -> str:
@@ -108,8 +99,9 @@ async def analyse_page(
     renderer: Renderer,
     given: GivenPage | None = None,
     on_detected: Callable[[Detection], None] | None = None,
-) -> Analysis:
-    """Detect the tracks of ``spec.url`` (or of ``given``, a page as the user's browser showed it).
+) -> tuple[Detection, Fetcher]:
+    """The tracks of ``spec.url`` (or of ``given``, a page as the user's browser showed it) and the
+    fetcher to download them with: the cookies the page's scripts set go with this run's requests only.
 
     ``on_detected`` sees the detection before the check that it has something to download.
     """
@@ -127,7 +119,7 @@ async def analyse_page(
         on_detected(detection)
     if not detection.tracks:
         raise NoAudioError("the page only has live streams, which cannot be downloaded")
-    return Analysis(detection, fetcher)
+    return detection, fetcher
 
 
 async def probe_page(run: Run, tracks: Sequence[Track], page: PageTags) -> tuple[list[Probe], PageTags]:

@@ -1,7 +1,6 @@
-"""The engine behind the server: analyse pages, download server-mode jobs, stream browser-mode ZIPs.
-
-Every job has one task owned by the runner (cancelled by ``cancel`` or ``close``). State lives in the
-``JobStore`` (so it survives restarts) and every change is published on the ``Broker``.
+"""The server's jobs: analyse pages, download server-mode jobs, stream browser-mode ZIPs (``JobRunner``
+is the API; each run is the pipeline's stages in ``_engine``). State lives in the ``JobStore`` (so it
+survives restarts) and every change is published on the ``Broker``.
 
 - Server mode: analyse, then download into ``<data>/downloads/<name>/`` (at most ``max_running_jobs``
   at once). After a restart, jobs left running resume: finished files are kept, ``.part`` files resume
@@ -16,11 +15,8 @@ Every job has one task owned by the runner (cancelled by ``cancel`` or ``close``
 - Render pass (``audiofetch.render``): analysis runs the page's scripts per the job's ``render`` (or
   ``AUDIOFETCH_RENDER``) in the runner's one Renderer; cookies those scripts set for the page's own host
   go with that job's requests only (``Fetcher.for_page``), kept in memory until the job ends.
-- Tags and playlist (``_finish``): a finished folder's files are tagged (unless the job says not to)
-  and get a playlist; a browser ZIP sends an ID3v2 tag before each MP3 and ends with the playlist.
-  What the page said about its tracks (artist, album, artwork, duration) is kept in memory for the
-  last ``DETAILS_KEPT`` jobs; a job resumed after a restart is tagged with what the store holds
-  (title, number, album from the page title) and no cover.
+- Tags and playlist (``_finish``): what the page said about its tracks is kept in memory for the last
+  ``DETAILS_KEPT`` jobs; a job resumed after a restart is tagged with what the store holds, no cover.
 """
 
 from __future__ import annotations

@@ -1,8 +1,5 @@
-"""The SQLite side of the job store: schema and migrations, rows to jobs, and SQLite's errors explained.
-
-Everything here runs on a connection in a thread (the writer's or a reader's, see ``_sqlite_writer``);
-``JobStore`` (``_store``) is the API over it.
-"""
+"""The SQLite side of the job store (``_store`` is its API): schema and migrations, rows to jobs, SQLite's
+errors explained. Everything here runs on a connection in a thread (see ``_sqlite_writer``)."""
 
 from __future__ import annotations
 

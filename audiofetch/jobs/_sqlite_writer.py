@@ -66,9 +66,6 @@ class Database:
         self._thread = threading.Thread(
             target=self._writer_main, name=f"jobstore-writer:{path.name}", daemon=True
         )
-
-    def start(self) -> None:
-        """Start the writer thread."""
         self._thread.start()
 
     async def close(self) -> None:

@@ -57,7 +57,6 @@ class JobStore:
         committed in one transaction.
         """
         store = cls(Path(path), busy_timeout=busy_timeout, queue_size=queue_size, max_batch=max_batch)
-        store._db.start()
         try:
             await store._db.write(lambda conn: sql.migrate(conn, migrations))
         except BaseException as exc:
