@@ -88,16 +88,18 @@ class Node:
                 return node
         return None
 
-    def text(self) -> str:
-        """All descendant text, concatenated in document order."""
+    def text(self, skip: Callable[[Node], bool] | None = None) -> str:
+        """All descendant text in document order; a descendant ``skip`` picks counts as one space."""
         parts: list[str] = []
         stack: list[Node | str] = [self]
         while stack:
             item = stack.pop()
             if isinstance(item, str):
                 parts.append(item)
-            else:
+            elif item is self or skip is None or not skip(item):
                 stack.extend(reversed(item.children))
+            else:
+                parts.append(" ")
         return "".join(parts)
 
     def ancestors(self) -> Iterator[Node]:
