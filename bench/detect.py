@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import json
 import mimetypes
 import os
@@ -34,7 +33,7 @@ from aiohttp import web
 from audiofetch.config import Settings, parse_networks
 from audiofetch.detect import detect, detect_page, normalize_url
 from audiofetch.errors import AudioFetchError
-from audiofetch.extractors import EXTRACTOR_MODULES, Extractor, ExtractorTest
+from audiofetch.extractors import EXTRACTOR_MODULES, ExtractorTest, extractor_class
 from audiofetch.net import open_fetcher
 from audiofetch.page import make_page
 
@@ -213,14 +212,12 @@ async def speed(server: Server, sizes: list[float], runs: int) -> None:
 def _cases() -> Iterator[tuple[str, ExtractorTest]]:
     for module_name in EXTRACTOR_MODULES:
         try:
-            module = importlib.import_module(module_name)
+            extractor = extractor_class(module_name)
         except Exception as exc:
             print(f"   (cannot import {module_name}: {exc})")
             continue
-        for value in vars(module).values():
-            if isinstance(value, type) and issubclass(value, Extractor) and value.__module__ == module_name:
-                for case in value.TESTS:
-                    yield value.name, case
+        for case in extractor.TESTS:
+            yield extractor.name, case
 
 
 def _urls_in(data: Any) -> set[str]:
