@@ -19,7 +19,7 @@ from urllib.parse import unquote, urlsplit
 from audiofetch.config import Settings
 from audiofetch.errors import TooLargeError
 from audiofetch.extractors import Extractor
-from audiofetch.formats import from_url, url_extension
+from audiofetch.formats import HLS_MIME, from_url, url_extension
 from audiofetch.models import Detection, Page, SkippedStream, Track
 from audiofetch.page import make_page
 
@@ -32,7 +32,6 @@ __all__ = ["MAX_MEDIA_URLS", "GivenPage", "detect_given"]
 MAX_MEDIA_URLS = 500
 _HLS_EXTENSIONS = frozenset({"m3u8"})
 _DASH_EXTENSIONS = frozenset({"mpd"})
-_HLS_MIME = "application/vnd.apple.mpegurl"
 _DASH_REASON = "DASH manifest (.mpd): not supported yet"
 
 
@@ -69,7 +68,7 @@ class _SeenMedia(Extractor):
             ext = url_extension(url)
             if ext in _DASH_EXTENSIONS:
                 continue
-            mime = _HLS_MIME if ext in _HLS_EXTENSIONS else None
+            mime = HLS_MIME if ext in _HLS_EXTENSIONS else None
             if mime is None and (found := from_url(url)) is not None:
                 mime = found.mime
             stem = posixpath.splitext(unquote(posixpath.basename(urlsplit(url).path)))[0].strip()
