@@ -6,8 +6,7 @@ concatenation (``mediaPath + tracks[i].file + extension``). This module reads su
 running anything. What it cannot evaluate it keeps as data (``Ref``, ``Concat``, ``Choice``,
 ``Opaque``: see ``_jsvalue``), so extractors can finish the job.
 
-Public API (private to ``audiofetch.extractors``), with the names of ``_jsvalue`` and ``_jscursor``
-the other modules use re-exported here:
+Public API (private to ``audiofetch.extractors``):
 
 - ``parse_literal(text, start=0) -> (value, end)``: one expression; raises ``ValueError``.
 - ``Reader``: the reader itself, for ``_jsscan``'s searches over whole scripts.
@@ -23,50 +22,21 @@ from __future__ import annotations
 
 import re
 
-from audiofetch.extractors._jscursor import (
-    CLOSERS,
-    CONTINUE,
-    EOF,
-    MAX_DEPTH,
-    PLAIN_RUNS,
-    REGEX_BEFORE,
-    Cursor,
-    LimitError,
-    skip_regex,
-)
-from audiofetch.extractors._jsvalue import (
-    Call,
-    Choice,
-    Concat,
-    JsValue,
-    Opaque,
-    Ref,
-    choice,
-    choice_options,
-    fold,
-    is_primitive,
-    js_str,
-)
+from audiofetch.extractors._jscursor import CLOSERS, CONTINUE, EOF, MAX_DEPTH, PLAIN_RUNS, Cursor, LimitError
+from audiofetch.extractors._jsvalue import Call, Choice, Concat, JsValue, Opaque, Ref, choice, fold, js_str
 
+# The value model is re-exported: the player extractors read values through this module.
 __all__ = [
-    "CLOSERS",
-    "CONTINUE",
-    "EOF",
     "MAX_DEPTH",
     "Call",
     "Choice",
     "Concat",
     "JsValue",
     "Opaque",
-    "REGEX_BEFORE",
     "Reader",
     "Ref",
-    "choice",
-    "choice_options",
     "fold",
-    "is_primitive",
     "parse_literal",
-    "skip_regex",
 ]
 
 _IDENT = re.compile(r"[A-Za-z_$\u00c0-\uffff][\w$\u00c0-\uffff]*")
