@@ -26,16 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from detect import PAGES, Server, _cases, inspect_seconds  # noqa: E402 (the sibling benchmark's)
 
-from tests.realpages import inline_playlist_page, long_feed, minified_bundle  # noqa: E402
-
-
-def _ternary_library(variables: int) -> str:
-    """A minified library's worst shape for an evaluator: each variable a chain of conditionals."""
-    parts = ['a0="/x"']
-    for i in range(1, variables):
-        p = f"a{i - 1}"
-        parts.append(f"a{i}=t{i}?{p}:u{i}?{p}+'1':v{i}?{p}+'2':w{i}?{p}:x{i}?{p}:{p}")
-    return "var " + ",".join(parts) + ";new Plyr('#player');"
+from tests.realpages import inline_playlist_page, long_feed, minified_bundle, ternary_chain  # noqa: E402
 
 
 def _generated() -> dict[str, tuple[bytes, int]]:
@@ -44,7 +35,8 @@ def _generated() -> dict[str, tuple[bytes, int]]:
     feed, episodes = long_feed(720)
     demo = (
         "<!DOCTYPE html><html><head><title>Player demo</title>"
-        f"<script>{minified_bundle(380_000)}</script><script>{_ternary_library(2000)}</script></head>"
+        f"<script>{minified_bundle(380_000)}</script>"
+        f"<script>{ternary_chain(2000)}new Plyr('#player');</script></head>"
         "<body><h2>Demo track</h2><audio id='player' src='/media/demo.mp3'></audio></body></html>"
     )
     return {
