@@ -2,20 +2,11 @@
 
 Pages configure players in JavaScript that is not JSON: unquoted keys, single quotes and template
 literals, trailing commas, comments, ``\\/`` escapes, hex numbers, ``undefined``, and URLs built by
-concatenation (``mediaPath + tracks[i].file + extension``). This module reads such values without
-running anything. What it cannot evaluate it keeps as data (``Ref``, ``Concat``, ``Choice``,
-``Opaque``: see ``_jsvalue``), so extractors can finish the job.
-
-Public API (private to ``audiofetch.extractors``):
-
-- ``parse_literal(text, start=0) -> (value, end)``: one expression; raises ``ValueError``.
-- ``Reader``: the reader itself, for ``_jsscan``'s searches over whole scripts.
-- ``fold(parts) -> value``: evaluate a ``+`` chain as far as its parts allow.
-
-Searching whole scripts (calls, assignments, concatenations) is ``_jsscan``'s job; resolving references
-against a page's variables is ``_jsresolve``'s; skipping what cannot be read, and the step budget, are
-``_jscursor``'s. Nesting is capped at ``MAX_DEPTH`` and nothing recurses without that cap, so crafted
-input gives ``ValueError``, never a hang; a spent page budget raises ``OutOfWork``.
+concatenation (``mediaPath + tracks[i].file + extension``). ``parse_literal`` reads one such value
+without running anything; what it cannot evaluate stays data (``_jsvalue``) for extractors to finish.
+``Reader`` serves ``_jsscan``'s searches over whole scripts; ``_jscursor`` skips what cannot be read
+and keeps the step budget. Nesting is capped at ``MAX_DEPTH`` and nothing recurses without that cap,
+so crafted input gives ``ValueError``, never a hang; a spent page budget raises ``OutOfWork``.
 """
 
 from __future__ import annotations
