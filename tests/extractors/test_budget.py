@@ -75,7 +75,7 @@ def test_a_pathological_script_does_not_hide_the_page_s_tracks(shape: str) -> No
     assert detection.notes == ()
 
 
-def test_the_old_exponential_chain_resolves_with_memoised_lookups() -> None:
+def test_the_old_exponential_chain_resolves_with_memoized_lookups() -> None:
     env = {"a0": "/x"}
     script_vars = page_variables(page_with(ternary_chain(300)))
     assert script_vars["a299"].options[0] == "/x"  # type: ignore[union-attr]
