@@ -48,7 +48,7 @@ if TYPE_CHECKING:
         TrackStatus,
         is_active,
         new_job_id,
-        normalise_url,
+        normalize_url,
     )
     from audiofetch.jobs._pipeline import (
         FolderDownload,
@@ -74,7 +74,7 @@ _LAZY = {  # each name and the module it loads from
         "_folders": "delete_download folder_entries list_downloads",
         "_model": (
             "ACTIVE_STATUSES JOB_STATUSES TRACK_STATUSES Job JobMode JobSpec JobStatus JobTrack "
-            "TrackStatus is_active new_job_id normalise_url"
+            "TrackStatus is_active new_job_id normalize_url"
         ),
         "_pipeline": "FolderDownload Run analyse_page download_stem free_path probe_page zip_download",
         "_runner": "JobRunner",
@@ -134,5 +134,5 @@ __all__ = [
     "format_sse_comment",
     "is_active",
     "new_job_id",
-    "normalise_url",
+    "normalize_url",
 ]

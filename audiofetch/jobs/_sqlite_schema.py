@@ -19,7 +19,7 @@ from audiofetch.jobs._model import (
     Job,
     JobSpec,
     JobTrack,
-    normalise_url,
+    normalize_url,
 )
 
 __all__ = [
@@ -266,7 +266,7 @@ def insert_job(conn: sqlite3.Connection, job: Job, run_id: str, *, url_key: str 
     """Insert ``job`` as written by the process ``run_id``; ``url_key`` None: found by its page's URL."""
     spec = job.spec
     selected = None if spec.selected is None else json.dumps(list(spec.selected))
-    key = normalise_url(spec.url) if url_key is None else url_key
+    key = normalize_url(spec.url) if url_key is None else url_key
     values: tuple[object, ...] = (job.id, spec.url, key, spec.name, spec.mode)
     values += (spec.plugin, spec.workers, json.dumps(list(spec.prefer)), spec.client_id, selected)
     values += (int(spec.tags), spec.render)

@@ -18,7 +18,7 @@ from typing import Any
 
 import audiofetch.jobs._sqlite_schema as sql
 from audiofetch.errors import JobError, JobLimitError, JobNotFound
-from audiofetch.jobs._model import Job, JobSpec, JobTrack, normalise_url
+from audiofetch.jobs._model import Job, JobSpec, JobTrack, normalize_url
 from audiofetch.jobs._sqlite_schema import MIGRATIONS, Migration
 from audiofetch.jobs._sqlite_writer import Database, TrackUpdate
 
@@ -89,8 +89,8 @@ class JobStore:
         return await self._db.read(lambda conn: sql.load_jobs(conn, mine, (client_id, limit, offset)))
 
     async def find_active(self, url: str, mode: str, *, client_id: str) -> Job | None:
-        """``client_id``'s oldest active job for the same page (by ``normalise_url``) and mode, if any."""
-        params = (normalise_url(url), mode, client_id)
+        """``client_id``'s oldest active job for the same page (by ``normalize_url``) and mode, if any."""
+        params = (normalize_url(url), mode, client_id)
         jobs = await self._db.read(lambda conn: sql.load_jobs(conn, sql.FIND_ACTIVE, params))
         return jobs[0] if jobs else None
 
@@ -145,7 +145,7 @@ class JobStore:
         job = Job.new(spec, time.time())
 
         def apply(conn: sqlite3.Connection) -> tuple[Job, bool]:
-            key = (normalise_url(spec.url), spec.mode, spec.client_id)
+            key = (normalize_url(spec.url), spec.mode, spec.client_id)
             found = sql.load_jobs(conn, sql.FIND_ACTIVE, key) if shared else []
             if found:
                 return found[0], False
