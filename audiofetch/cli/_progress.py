@@ -7,6 +7,7 @@ import time
 from typing import TextIO
 
 from audiofetch.download import JobProgress, ProgressEvent, TrackProgress
+from audiofetch.models import Detection
 
 __all__ = ["ProgressView", "human_bytes"]
 
@@ -32,13 +33,18 @@ def _duration(seconds: float) -> str:
 
 
 class ProgressView:
-    """Turns download events into terminal output (``on_event`` is the callback to pass)."""
+    """The terminal view of the pipeline's run: ``on_detected`` and ``on_event`` are its callbacks."""
 
     def __init__(self, *, interactive: bool, stream: TextIO | None = None) -> None:
         self._interactive = interactive
         self._out = stream or sys.stderr
         self._last_draw = 0.0
         self._line_width = 0
+
+    def on_detected(self, detection: Detection) -> None:
+        """The streams the page has that cannot be downloaded, one line each."""
+        for stream in detection.skipped:
+            print(f"skipped {stream.url}: {stream.reason}", file=self._out)
 
     def on_event(self, event: ProgressEvent) -> None:
         if isinstance(event, TrackProgress):

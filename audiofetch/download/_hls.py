@@ -16,9 +16,8 @@ import functools
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Final, TypeVar
+from typing import Final
 
-from audiofetch.config import Settings
 from audiofetch.errors import DownloadError, FetchError, TooLargeError
 from audiofetch.formats import looks_like_html, url_extension
 from audiofetch.models import Track
@@ -36,9 +35,8 @@ from ._hls_playlist import (
     choose_audio,
     parse_playlist,
 )
-from ._progress import ProgressBoard
-from ._sinks import PartFile, SavedFile
-from ._track import JobBudget, RetryPolicy
+from ._sinks import SavedFile
+from ._track import Transfer, mib, retrying
 
 __all__ = [
     "HLS_MIMES",
@@ -56,7 +54,6 @@ SEGMENT_WORKERS: Final = 4
 MAX_SEGMENT_BYTES: Final = 16 * 1024 * 1024  # segments last seconds (~2 MB even for lossless): bounds memory
 MAX_KEY_BYTES: Final = 1024
 LIVE_MESSAGE: Final = "this is a live HLS stream (no #EXT-X-ENDLIST): only streams that end can be downloaded"
-_T = TypeVar("_T")
 PageGetter = Callable[[str], Awaitable[FetchedPage]]
 
 
@@ -68,36 +65,15 @@ def is_hls(track: Track) -> bool:
 
 @dataclass(slots=True)
 class _Hls:
-    """One HLS track's download: what it needs from the engine, and the keys fetched so far."""
+    """One HLS track's download: the engine's ``Transfer``, and the keys fetched so far."""
 
-    fetcher: Fetcher
-    track: Track
-    pos: int
-    part: PartFile
-    settings: Settings
-    policy: RetryPolicy
-    budget: JobBudget
-    board: ProgressBoard
-    referer: str | None
+    job: Transfer
     keys: dict[str, bytes] = field(default_factory=dict)
     key_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
 
-    async def retrying(self, attempt: Callable[[], Awaitable[_T]]) -> _T:
-        """``attempt()`` again after retryable ``FetchError``s, with the engine's backoff."""
-        retry = 0
-        while True:
-            try:
-                return await attempt()
-            except FetchError as exc:
-                if not exc.retryable or retry >= self.policy.retries:
-                    raise
-                retry += 1
-                self.board.retrying(self.pos, retry, exc.user_message)
-                await asyncio.sleep(self.policy.delay(retry, exc))
-
     async def page(self, url: str, max_bytes: int) -> FetchedPage:
-        return await self.retrying(
-            lambda: self.fetcher.fetch_page(url, referer=self.referer, max_bytes=max_bytes)
+        return await retrying(
+            self.job, lambda: self.job.fetcher.fetch_page(url, referer=self.job.referer, max_bytes=max_bytes)
         )
 
     async def key(self, uri: str) -> bytes:
@@ -117,7 +93,7 @@ class _Hls:
         self, url: str, byte_range: ByteRange | None, key: SegmentKey | None, iv: bytes
     ) -> bytes:
         """A segment or init section, fetched with retries and decrypted."""
-        data = await self.retrying(lambda: self.get(url, byte_range))
+        data = await retrying(self.job, lambda: self.get(url, byte_range))
         if looks_like_html(data[:1024]):
             raise DownloadError("the server sent a web page instead of an HLS segment", url=url)
         if key is None or key.uri is None:
@@ -132,25 +108,25 @@ class _Hls:
         """One attempt at the bytes of ``url`` (or of its ``byte_range``), counted against the caps."""
         start = byte_range.offset if byte_range else 0
         want = byte_range.length if byte_range else None
-        cap = min(MAX_SEGMENT_BYTES, self.settings.max_file_bytes)
+        cap = min(MAX_SEGMENT_BYTES, self.job.settings.max_file_bytes)
         if want is not None and want > cap:
-            raise TooLargeError(f"an HLS segment is larger than the {_mib(cap)} limit", url=url)
+            raise TooLargeError(f"an HLS segment is larger than the {mib(cap)} limit", url=url)
         body = bytearray()
-        async with self.fetcher.open_stream(url, start=start, referer=self.referer) as stream:
+        async with self.job.fetcher.open_stream(url, start=start, referer=self.job.referer) as stream:
             skip = start - stream.start  # the server ignored the Range: drop what comes before it
             if skip < 0:
                 raise FetchError("the server sent another part of the segment", url=url, retryable=True)
             async with contextlib.aclosing(stream.chunks()) as pieces:
                 async for piece in pieces:
-                    self.budget.reserve(len(piece), self.track.url)
-                    self.board.received(self.pos, len(piece), self.part.size)
+                    self.job.budget.reserve(len(piece), self.job.track.url)
+                    self.job.board.received(self.job.pos, len(piece), self.job.part.size)
                     dropped = min(skip, len(piece))
                     skip -= dropped
                     body += piece[dropped:] if dropped else piece
                     if want is not None and len(body) >= want:
                         break
                     if len(body) > cap:
-                        raise TooLargeError(f"an HLS segment is larger than the {_mib(cap)} limit", url=url)
+                        raise TooLargeError(f"an HLS segment is larger than the {mib(cap)} limit", url=url)
             expected = want if want is not None else (None if stream.total is None else stream.total - start)
         if expected is not None and len(body) < expected:
             raise FetchError("the transfer ended early", url=url, retryable=True)
@@ -159,25 +135,25 @@ class _Hls:
     async def write(self, data: bytes) -> None:
         if not data:
             return
-        cap = self.settings.max_file_bytes
-        if self.part.size + len(data) > cap:
-            raise TooLargeError(f"the file is larger than the {_mib(cap)} limit", url=self.track.url)
-        await self.part.write([data])
-        self.board.received(self.pos, 0, self.part.size)
+        cap = self.job.settings.max_file_bytes
+        if self.job.part.size + len(data) > cap:
+            raise TooLargeError(f"the file is larger than the {mib(cap)} limit", url=self.job.track.url)
+        await self.job.part.write([data])
+        self.job.board.received(self.job.pos, 0, self.job.part.size)
 
     async def run(self) -> SavedFile:
         playlist = await media_playlist(
-            lambda url: self.page(url, self.settings.max_page_bytes), self.track.url
+            lambda url: self.page(url, self.job.settings.max_page_bytes), self.job.track.url
         )
         segments = playlist.segments
         inits = {segment.init for segment in segments}
         if len(inits) > 1:
-            raise DownloadError("the HLS stream changes its init section midway", url=self.track.url)
+            raise DownloadError("the HLS stream changes its init section midway", url=self.job.track.url)
         init: InitSection | None = next(iter(inits))
-        if self.part.size:  # an earlier run's partial file: joined bytes cannot be resumed by offset
-            await self.part.restart()
-            self.board.restarted(self.pos)
-        self.board.started(self.pos, 0, None)
+        if self.job.part.size:  # an earlier run's partial file: joined bytes cannot be resumed by offset
+            await self.job.part.restart()
+            self.job.board.restarted(self.job.pos)
+        self.job.board.started(self.job.pos, 0, None)
         joiner = SegmentJoiner(fmp4=init is not None)
         if init is not None:
             iv = default_iv(segments[0].sequence)
@@ -187,16 +163,16 @@ class _Hls:
         try:
             joiner.finish()
         except JoinError as exc:
-            raise DownloadError(str(exc), url=self.track.url) from exc
-        if self.part.size == 0:
-            raise DownloadError("the HLS stream holds no audio", url=self.track.url)
-        return await self.part.commit(joiner.extension)
+            raise DownloadError(str(exc), url=self.job.track.url) from exc
+        if self.job.part.size == 0:
+            raise DownloadError("the HLS stream holds no audio", url=self.job.track.url)
+        return await self.job.part.commit(joiner.extension)
 
     async def _join(self, joiner: SegmentJoiner, data: bytes) -> None:
         try:
             await self.write(await asyncio.to_thread(joiner.add, data))
         except JoinError as exc:
-            raise DownloadError(str(exc), url=self.track.url) from exc
+            raise DownloadError(str(exc), url=self.job.track.url) from exc
 
 
 async def _playlist(fetch: PageGetter, url: str) -> MasterPlaylist | MediaPlaylist:
@@ -267,30 +243,11 @@ async def _in_order(
         await asyncio.gather(*pending, return_exceptions=True)
 
 
-async def fetch_hls(
-    fetcher: Fetcher,
-    track: Track,
-    pos: int,
-    part: PartFile,
-    *,
-    settings: Settings,
-    policy: RetryPolicy,
-    budget: JobBudget,
-    board: ProgressBoard,
-    referer: str | None,
-) -> SavedFile:
-    """Download the HLS stream ``track`` into ``part`` and commit it; same contract as ``fetch_track``.
-
-    Raises ``DownloadError`` (live stream, no audio rendition, DRM, bad padding, deadline) or
-    ``FetchError`` (network, after retries). The caller discards ``part`` on any exception.
-    """
-    job = _Hls(fetcher, track, pos, part, settings, policy, budget, board, referer)
-    try:
-        async with asyncio.timeout(settings.file_deadline):
-            return await job.run()
-    except TimeoutError as exc:
-        limit = f"{settings.file_deadline:g} s"
-        raise DownloadError(f"took longer than the per-file limit of {limit}", url=track.url) from exc
+async def fetch_hls(job: Transfer) -> SavedFile:
+    """Download the HLS stream ``job.track`` into ``job.part`` and commit it; same contract as
+    ``fetch_track``: ``DownloadError`` (live stream, no audio rendition, DRM, bad padding) or
+    ``FetchError`` (network, after retries)."""
+    return await _Hls(job).run()
 
 
 async def hls_extension(fetcher: Fetcher, track: Track, *, referer: str | None) -> str:
@@ -304,7 +261,3 @@ async def hls_extension(fetcher: Fetcher, track: Track, *, referer: str | None) 
         lambda url: fetcher.fetch_page(url, referer=referer, max_bytes=max_bytes), track.url
     )
     return "m4a" if any(segment.init for segment in playlist.segments) else "aac"
-
-
-def _mib(count: int) -> str:
-    return f"{count / 1024 / 1024:.1f} MiB"

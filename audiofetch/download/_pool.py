@@ -24,7 +24,7 @@ from audiofetch.net import Fetcher
 from ._hls import fetch_hls, is_hls
 from ._progress import OnEvent, ProgressBoard
 from ._sinks import PartFile, SavedFile, Sink
-from ._track import JobBudget, RetryPolicy, fetch_track
+from ._track import JobBudget, RetryPolicy, Transfer, fetch_track
 
 __all__ = ["MAX_WORKERS", "DownloadReport", "TrackResult", "download_all"]
 
@@ -211,12 +211,16 @@ async def download_all(
             part = _FloorGuard(await sink.open(pos), floor)
             try:
                 fetch = fetch_hls if is_hls(track) else fetch_track  # HLS: playlist + segments, joined
-                saved = await fetch(
-                    fetcher, track, pos, part, settings=settings, policy=policy, budget=budget,
-                    board=board, referer=referer,
-                )  # fmt: skip
-            except BaseException:
+                transfer = Transfer(fetcher, track, pos, part, settings, policy, budget, board, referer)
+                async with asyncio.timeout(settings.file_deadline):  # every attempt and wait
+                    saved = await fetch(transfer)
+            except BaseException as exc:
                 part.discard()
+                if isinstance(exc, TimeoutError):
+                    limit = f"{settings.file_deadline:g} s"
+                    raise DownloadError(
+                        f"took longer than the per-file limit of {limit}", url=track.url
+                    ) from exc
                 raise
         except AudioFetchError as exc:
             board.finished(pos, "failed", error=exc.user_message)

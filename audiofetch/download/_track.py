@@ -13,8 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, TypeVar
 
 from audiofetch.config import Settings
 from audiofetch.errors import DownloadError, FetchError, TooLargeError
@@ -26,9 +27,19 @@ from ._progress import ProgressBoard
 from ._rate import at_least
 from ._sinks import PartFile, SavedFile
 
-__all__ = ["WRITE_SIZE", "JobBudget", "RetryPolicy", "choose_extension", "fetch_track"]
+__all__ = [
+    "WRITE_SIZE",
+    "JobBudget",
+    "RetryPolicy",
+    "Transfer",
+    "choose_extension",
+    "fetch_track",
+    "mib",
+    "retrying",
+]
 
 WRITE_SIZE: Final = 1024 * 1024
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +71,7 @@ class JobBudget:
 
     def reserve(self, count: int, url: str) -> None:
         if self._committed + count > self.limit:
-            raise TooLargeError(f"the job would grow past its {_mib(self.limit)} size limit", url=url)
+            raise TooLargeError(f"the job would grow past its {mib(self.limit)} size limit", url=url)
         self._committed += count
 
     def release(self, count: int) -> None:
@@ -86,61 +97,48 @@ class _Reservation:
         self._budget.release(max(0, self.reserved - self.received))
 
 
-@dataclass(slots=True)
-class _Transfer:
-    """What one attempt needs to know about its track."""
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """One track's download: what the plain and the HLS fetchers need from the engine."""
 
     fetcher: Fetcher
     track: Track
     pos: int
     part: PartFile
     settings: Settings
+    policy: RetryPolicy
     budget: JobBudget
     board: ProgressBoard
     referer: str | None
 
 
-async def fetch_track(
-    fetcher: Fetcher,
-    track: Track,
-    pos: int,
-    part: PartFile,
-    *,
-    settings: Settings,
-    policy: RetryPolicy,
-    budget: JobBudget,
-    board: ProgressBoard,
-    referer: str | None,
-) -> SavedFile:
-    """Download ``track`` into ``part`` and commit it; raise ``DownloadError``/``FetchError`` when it fails.
-
-    The per-file deadline covers every attempt and wait. The caller discards ``part`` on any exception.
-    """
-    job = _Transfer(fetcher, track, pos, part, settings, budget, board, referer)
+async def retrying(job: Transfer, attempt: Callable[[], Awaitable[_T]], *, resumes: bool = False) -> _T:
+    """``attempt()`` again after retryable ``FetchError``s, with the policy's backoff. ``resumes``: the
+    attempt resumes ``job.part``, which starts over when the server refuses its range (416)."""
     retry = 0
-    try:
-        async with asyncio.timeout(settings.file_deadline):
-            while True:
-                try:
-                    stream_type, stream_url = await _attempt(job)
-                    break
-                except FetchError as exc:
-                    if exc.status == 416 and part.size and retry < policy.retries:
-                        await part.restart()  # our partial file does not fit the server's: start over
-                    elif not exc.retryable or retry >= policy.retries:
-                        raise
-                    retry += 1
-                    board.retrying(pos, retry, exc.user_message)
-                    await asyncio.sleep(policy.delay(retry, exc))
-    except TimeoutError as exc:
-        limit = f"{settings.file_deadline:g} s"
-        raise DownloadError(f"took longer than the per-file limit of {limit}", url=track.url) from exc
-    if part.size == 0:
-        raise DownloadError("the server sent an empty file", url=track.url)
-    return await part.commit(choose_extension(part.head, stream_type, stream_url, track))
+    while True:
+        try:
+            return await attempt()
+        except FetchError as exc:
+            if resumes and exc.status == 416 and job.part.size and retry < job.policy.retries:
+                await job.part.restart()  # our partial file does not fit the server's: start over
+            elif not exc.retryable or retry >= job.policy.retries:
+                raise
+            retry += 1
+            job.board.retrying(job.pos, retry, exc.user_message)
+            await asyncio.sleep(job.policy.delay(retry, exc))
 
 
-async def _attempt(job: _Transfer) -> tuple[str, str]:
+async def fetch_track(job: Transfer) -> SavedFile:
+    """Download ``job.track`` into ``job.part`` and commit it; raise ``DownloadError``/``FetchError`` when
+    it fails. The caller bounds it by the per-file deadline and discards the part on any exception."""
+    stream_type, stream_url = await retrying(job, lambda: _attempt(job), resumes=True)
+    if job.part.size == 0:
+        raise DownloadError("the server sent an empty file", url=job.track.url)
+    return await job.part.commit(choose_extension(job.part.head, stream_type, stream_url, job.track))
+
+
+async def _attempt(job: Transfer) -> tuple[str, str]:
     """One request: resume at the part's size if the server honours Range, else start over."""
     part = job.part
     async with job.fetcher.open_stream(job.track.url, start=part.size, referer=job.referer) as stream:
@@ -163,7 +161,7 @@ async def _attempt(job: _Transfer) -> tuple[str, str]:
         return stream.content_type, stream.url
 
 
-async def _copy_body(job: _Transfer, stream: MediaStream, share: _Reservation) -> None:
+async def _copy_body(job: Transfer, stream: MediaStream, share: _Reservation) -> None:
     """Write the body to the part in ``WRITE_SIZE`` batches, counting every byte against the caps.
 
     What arrived before a retryable cut is written, so the next attempt resumes after it.
@@ -182,7 +180,7 @@ async def _copy_body(job: _Transfer, stream: MediaStream, share: _Reservation) -
             async for piece in pieces:
                 share.take(len(piece))
                 if part.size + unwritten + len(piece) > cap:
-                    raise TooLargeError(f"the file is larger than the {_mib(cap)} limit", url=job.track.url)
+                    raise TooLargeError(f"the file is larger than the {mib(cap)} limit", url=job.track.url)
                 pending.append(piece)
                 unwritten += len(piece)
                 if unwritten >= WRITE_SIZE:
@@ -217,7 +215,7 @@ def _first_bytes(pieces: list[bytes], count: int) -> bytes:
 def _check_total(stream: MediaStream, settings: Settings, url: str) -> None:
     if stream.total is not None and stream.total > settings.max_file_bytes:
         raise TooLargeError(
-            f"the file is {_mib(stream.total)}, over the {_mib(settings.max_file_bytes)} limit", url=url
+            f"the file is {mib(stream.total)}, over the {mib(settings.max_file_bytes)} limit", url=url
         )
 
 
@@ -231,5 +229,6 @@ def choose_extension(head: bytes, content_type: str, final_url: str, track: Trac
     return "bin"
 
 
-def _mib(count: int) -> str:
+def mib(count: int) -> str:
+    """``1572864`` -> ``1.5 MiB`` (GiB from 1 GiB), for the size limits in messages."""
     return f"{count / 1024 / 1024:.1f} MiB" if count < 1024**3 else f"{count / 1024**3:.1f} GiB"

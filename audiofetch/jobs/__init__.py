@@ -1,10 +1,12 @@
 """Jobs: the job model, its SQLite store and the event broker the live endpoints adapt.
 
 Allowed imports: detect, download, tags, extractors, net, zipstream, config, models, errors (and the stdlib;
-only ``_store`` imports ``sqlite3``). Other packages import from here, never from the private modules.
+only ``_store`` and its ``_sqlite_*`` modules import ``sqlite3``). Other packages import from here, never
+from the private modules.
 
-The model, store, runner, broker and download folders load on first use (``__getattr__``), so
-``audiofetch get``, which needs only ``_finish``, does not import SQLite and the runner.
+The pipeline (``_pipeline``: analyse, probe, download, tag) is run by ``JobRunner`` and ``audiofetch get``.
+Every name loads on first use (``__getattr__``), so ``get``, which needs only the pipeline, imports
+neither SQLite nor the runner.
 """
 
 from __future__ import annotations
@@ -12,29 +14,13 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from audiofetch.jobs._finish import (
-    MAX_COVERS,
-    MAX_STREAM_TAG_BYTES,
-    TAG_THREADS,
-    FrontTags,
-    PageTags,
-    SavedTrack,
-    delivered_playlist_entry,
-    finish_folder,
-    load_covers,
-    playlist_entry,
-    stream_prefixes,
-)
-
 if TYPE_CHECKING:
-    from audiofetch.jobs._browser import BrowserStream
     from audiofetch.jobs._events import (
         JOB_COMPLETED,
         JOB_CREATED,
         JOB_DELETED,
         JOB_SNAPSHOT,
         JOB_STATUS,
-        JOB_TRACKS,
         TRACK_PROGRESS,
         Broker,
         Event,
@@ -43,14 +29,13 @@ if TYPE_CHECKING:
         format_sse,
         format_sse_comment,
     )
+    from audiofetch.jobs._finish import PageTags
     from audiofetch.jobs._folders import (
-        DownloadFolder,
         delete_download,
         folder_entries,
         list_downloads,
-        resolve_folder,
     )
-    from audiofetch.jobs._lock import LOCK_FILE, DataFolderLock
+    from audiofetch.jobs._lock import DataFolderLock
     from audiofetch.jobs._model import (
         ACTIVE_STATUSES,
         JOB_STATUSES,
@@ -65,47 +50,37 @@ if TYPE_CHECKING:
         new_job_id,
         normalize_url,
     )
+    from audiofetch.jobs._pipeline import (
+        FolderDownload,
+        Run,
+        analyse_page,
+        download_stem,
+        free_path,
+        probe_page,
+        zip_download,
+    )
     from audiofetch.jobs._runner import JobRunner
     from audiofetch.jobs._store import MIGRATIONS, JobStore, Migration
 
-_LAZY = {
-    "BrowserStream": "_browser",
-    "JOB_COMPLETED": "_events",
-    "JOB_CREATED": "_events",
-    "JOB_DELETED": "_events",
-    "JOB_SNAPSHOT": "_events",
-    "JOB_STATUS": "_events",
-    "JOB_TRACKS": "_events",
-    "TRACK_PROGRESS": "_events",
-    "Broker": "_events",
-    "Event": "_events",
-    "SnapshotFn": "_events",
-    "Subscription": "_events",
-    "format_sse": "_events",
-    "format_sse_comment": "_events",
-    "DownloadFolder": "_folders",
-    "LOCK_FILE": "_lock",
-    "DataFolderLock": "_lock",
-    "delete_download": "_folders",
-    "folder_entries": "_folders",
-    "list_downloads": "_folders",
-    "resolve_folder": "_folders",
-    "ACTIVE_STATUSES": "_model",
-    "JOB_STATUSES": "_model",
-    "TRACK_STATUSES": "_model",
-    "Job": "_model",
-    "JobMode": "_model",
-    "JobSpec": "_model",
-    "JobStatus": "_model",
-    "JobTrack": "_model",
-    "TrackStatus": "_model",
-    "is_active": "_model",
-    "new_job_id": "_model",
-    "normalize_url": "_model",
-    "JobRunner": "_runner",
-    "MIGRATIONS": "_store",
-    "JobStore": "_store",
-    "Migration": "_store",
+_LAZY = {  # each name and the module it loads from
+    name: module
+    for module, names in {
+        "_finish": "PageTags",
+        "_events": (
+            "JOB_COMPLETED JOB_CREATED JOB_DELETED JOB_SNAPSHOT JOB_STATUS TRACK_PROGRESS Broker "
+            "Event SnapshotFn Subscription format_sse format_sse_comment"
+        ),
+        "_lock": "DataFolderLock",
+        "_folders": "delete_download folder_entries list_downloads",
+        "_model": (
+            "ACTIVE_STATUSES JOB_STATUSES TRACK_STATUSES Job JobMode JobSpec JobStatus JobTrack "
+            "TrackStatus is_active new_job_id normalize_url"
+        ),
+        "_pipeline": "FolderDownload Run analyse_page download_stem free_path probe_page zip_download",
+        "_runner": "JobRunner",
+        "_store": "MIGRATIONS JobStore Migration",
+    }.items()
+    for name in names.split()
 }
 
 
@@ -120,26 +95,19 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "MAX_COVERS",
-    "MAX_STREAM_TAG_BYTES",
-    "TAG_THREADS",
-    "FrontTags",
     "PageTags",
-    "SavedTrack",
-    "delivered_playlist_entry",
-    "finish_folder",
-    "load_covers",
-    "playlist_entry",
-    "stream_prefixes",
-    "BrowserStream",
-    "DownloadFolder",
-    "LOCK_FILE",
     "DataFolderLock",
     "JobRunner",
+    "FolderDownload",
+    "Run",
+    "analyse_page",
+    "download_stem",
+    "free_path",
+    "probe_page",
+    "zip_download",
     "delete_download",
     "folder_entries",
     "list_downloads",
-    "resolve_folder",
     "ACTIVE_STATUSES",
     "Broker",
     "Event",
@@ -149,7 +117,6 @@ __all__ = [
     "JOB_SNAPSHOT",
     "JOB_STATUS",
     "JOB_STATUSES",
-    "JOB_TRACKS",
     "Job",
     "JobMode",
     "JobSpec",

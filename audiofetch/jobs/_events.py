@@ -261,11 +261,6 @@ class Broker:
         """Id of the latest event published (one less than the first id before any)."""
         return self._last_id
 
-    @property
-    def subscriber_count(self) -> int:
-        """Subscriptions currently open."""
-        return len(self._subscribers)
-
     def subscribe(self, job_id: str | None = None, last_event_id: int | str | None = None) -> Subscription:
         """Events from now on (of one job, or all), after any the client missed since ``last_event_id``.
 

@@ -1,12 +1,9 @@
-"""Finish a job's files with what the page told us: tags, one cover per image, the ``.m3u8`` playlist.
-
-Shared by server mode (``JobRunner``) and ``audiofetch get``, so a folder looks the same whichever made
-it. Saved folders: an MP3's tag is written while it downloads (``FrontTags``, the sink's ``edit_head``:
-the file is written once); every other saved file is tagged through ``tags.tag_file`` afterwards, a few
-in parallel threads (all formats), then ``00 - Album.m3u8`` lists the files that are there, in page
-order. ZIPs streamed while downloading cannot rewrite a file, so MP3s get an ID3v2 tag sent before
-their data (``stream_prefixes``) and the playlist is one more entry (``playlist_entry``, exact size;
-``delivered_playlist_entry`` for archives that leave failed tracks out).
+"""Finish a job's files with what the page told us (the pipeline's last stage, ``_pipeline``): tags, one
+cover per image, the ``.m3u8`` playlist. Saved folders: an MP3's tag is written while it downloads
+(``FrontTags``, the sink's ``edit_head``), other files are tagged once saved (``tags.tag_file``, a few
+threads), then ``00 - Album.m3u8`` lists the files there, in page order. A streamed ZIP cannot rewrite
+a file: MP3s get an ID3v2 tag sent before their data (``stream_prefixes``), the playlist is one more
+entry (``playlist_entry``).
 
 Covers come from the track's artwork, else the page's (``og:image``), each distinct image fetched
 once through the guarded fetcher, at most ``MAX_COVER_BYTES``. A cover or a tag that cannot be had
@@ -45,13 +42,9 @@ from audiofetch.tags import (
 from audiofetch.zipstream import ZipEntry
 
 __all__ = [
-    "MAX_COVERS",
-    "MAX_STREAM_TAG_BYTES",
-    "TAG_THREADS",
     "FrontTags",
     "PageTags",
     "SavedTrack",
-    "delivered_playlist_entry",
     "finish_folder",
     "load_covers",
     "playlist_entry",
@@ -309,20 +302,22 @@ def stream_prefixes(
     return prefixes
 
 
-def playlist_entry(saved: Sequence[SavedTrack], page: PageTags, *, numbered_total: int) -> ZipEntry:
-    """The playlist as an archive entry of exact size, listing ``saved`` (every track the ZIP holds)."""
-    data = _playlist_text(saved).encode("utf-8")
-    return ZipEntry(playlist_filename(numbered_total, page.album), data, size=len(data))
-
-
-def delivered_playlist_entry(
-    saved: Sequence[SavedTrack], page: PageTags, delivered: Callable[[int], bool], *, numbered_total: int
+def playlist_entry(
+    saved: Sequence[SavedTrack],
+    page: PageTags,
+    *,
+    numbered_total: int,
+    delivered: Callable[[int], bool] | None = None,
 ) -> ZipEntry:
-    """The playlist as an entry of unknown size, written after the tracks: it lists only those
+    """The playlist as an archive entry: of exact size listing ``saved`` (every track the ZIP holds), or
+    with ``delivered``, of unknown size and written after the tracks, listing only those
     ``delivered(position)`` says reached the archive whole (positions index ``saved``)."""
+    name = playlist_filename(numbered_total, page.album)
+    if delivered is None:
+        data = _playlist_text(saved).encode("utf-8")
+        return ZipEntry(name, data, size=len(data))
 
     async def text() -> AsyncIterator[bytes]:
-        present = [item for pos, item in enumerate(saved) if delivered(pos)]
-        yield _playlist_text(present).encode("utf-8")
+        yield _playlist_text([item for pos, item in enumerate(saved) if delivered(pos)]).encode("utf-8")
 
-    return ZipEntry(playlist_filename(numbered_total, page.album), text())
+    return ZipEntry(name, text())

@@ -75,7 +75,7 @@ def snapshot_reader(store: JobStore) -> SnapshotFn:
             except JobNotFound:
                 return []
             return [(job.id, job.to_json())]
-        return [(job.id, job.to_json()) for job in await store.list(limit=SNAPSHOT_JOBS)]
+        return [(job.id, job.to_json()) for job in await store.list_jobs(limit=SNAPSHOT_JOBS)]
 
     return snapshot
 

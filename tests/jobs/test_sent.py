@@ -1,40 +1,45 @@
-"""``SentPages``: a sent page is handed to the analysis once; its cookies narrow to the tracks' sites,
-ride on that job's fetcher only, and end with the job."""
+"""A page a user's browser sent: analysed from what was sent; the cookies sent narrow to the tracks'
+sites, ride on that job's requests only and end with the job; running it again asks to send it again."""
 
 from __future__ import annotations
 
-from audiofetch.config import Settings
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+
 from audiofetch.detect import GivenPage
-from audiofetch.jobs._sent import SentPages
-from audiofetch.net import JobCookie, JobCookies, open_fetcher
-
-GIVEN = GivenPage("http://127.0.0.1:9/album", "<audio src='/a.mp3'></audio>")
-
-
-async def test_a_sent_jobs_page_and_cookies_live_exactly_as_long_as_they_should(settings: Settings) -> None:
-    sent = SentPages()
-    cookies = JobCookies([JobCookie("s", "v", "media.example"), JobCookie("t", "w", "tracker.example")])
-    sent.add("job", GIVEN, cookies)
-    assert "job" in sent and "other" not in sent
-    assert sent.take_page("job") == GIVEN and sent.take_page("job") is None
-
-    sent.keep_cookies_for("job", ["https://media.example/a.mp3"])
-    assert sent.cookie_domains("job") == {"media.example"}
-    async with open_fetcher(settings) as shared:
-        with_cookies = sent.fetcher("job", shared)
-        assert with_cookies is not shared and sent.fetcher("other", shared) is shared
-
-        sent.end("job")
-        assert sent.fetcher("job", shared) is shared and sent.cookie_domains("job") == frozenset()
-    assert "job" in sent  # still known as sent: a retry says to send it again
-    sent.forget("job")
-    assert "job" not in sent
+from audiofetch.errors import BadRequestError
+from audiofetch.jobs import JobSpec
+from audiofetch.net import JobCookie, JobCookies
+from tests.jobs.test_runner import make_settings, open_harness
+from tests.web.upstream import payload
 
 
-async def test_cookies_for_no_track_site_are_all_dropped(settings: Settings) -> None:
-    sent = SentPages()
-    sent.add("job", GIVEN, JobCookies([JobCookie("s", "v", "elsewhere.example")]))
-    sent.keep_cookies_for("job", ["http://127.0.0.1:9/a.mp3"])
-    assert sent.cookie_domains("job") == frozenset()
-    async with open_fetcher(settings) as shared:
-        assert sent.fetcher("job", shared) is shared
+async def test_a_sent_jobs_cookies_narrow_to_its_tracks_and_end_with_it(
+    aiohttp_server: Any, tmp_path: Path
+) -> None:
+    cookies_seen: list[str | None] = []
+
+    async def track(request: web.Request) -> web.Response:
+        cookies_seen.append(request.headers.get("Cookie"))
+        return web.Response(body=payload(1, 4000), content_type="audio/mpeg")
+
+    app = web.Application()
+    app.router.add_get("/a.mp3", track)
+    server = await aiohttp_server(app)
+    page = str(server.make_url("/album"))  # never served: the page is the one sent
+    given = GivenPage(page, f"<title>Sent</title><audio src='{server.make_url('/a.mp3')}'></audio>")
+    sent = JobCookies([JobCookie("s", "v", "127.0.0.1"), JobCookie("t", "w", "tracker.example")])
+    async with open_harness(make_settings(tmp_path)) as harness:
+        runner = harness.runner
+        job, _ = await runner.submit(JobSpec(page, mode="browser"), given=given, cookies=sent)
+        ready = await runner.analyse(job.id)
+        assert (ready.status, ready.title) == ("ready", "Sent")
+        assert runner.sent_cookie_domains(job.id) == {"127.0.0.1"}
+        assert cookies_seen and all(cookie == "s=v" for cookie in cookies_seen)  # the probe's requests
+        await runner.cancel(job.id)
+        assert runner.sent_cookie_domains(job.id) == frozenset()
+        with pytest.raises(BadRequestError, match="send it again"):
+            await runner.again(job.id)

@@ -11,7 +11,8 @@ from media_site import MediaSite, read_tags, runner_settings
 from tag_media import lame_tagged_mp3, png_bytes
 
 from audiofetch.download import DirectorySink, DownloadReport, download_all
-from audiofetch.jobs import FrontTags, PageTags, SavedTrack, finish_folder, load_covers
+from audiofetch.jobs import PageTags
+from audiofetch.jobs._finish import FrontTags, SavedTrack, finish_folder, load_covers
 from audiofetch.models import Track
 from audiofetch.net import open_fetcher
 from audiofetch.tags import existing_id3v2_length
