@@ -55,11 +55,15 @@ class AudioFetchError(Exception):
     """Base of every error AudioFetch raises on purpose."""
 
     expected: bool = True
+    field: str | None = None
+    """The input the error is about (``url``, ``workers``...), so a form can show it there; None: none."""
 
-    def __init__(self, message: str, *, expected: bool | None = None) -> None:
+    def __init__(self, message: str, *, expected: bool | None = None, field: str | None = None) -> None:
         super().__init__(message)
         if expected is not None:
             self.expected = expected
+        if field is not None:
+            self.field = field
 
     @property
     def user_message(self) -> str:
@@ -73,6 +77,8 @@ class ConfigError(AudioFetchError):
 
 class FetchError(AudioFetchError):
     """A request failed: connection, timeout, HTTP status or body limits."""
+
+    field = "url"
 
     def __init__(
         self,
@@ -102,6 +108,8 @@ class TooLargeError(FetchError):
 class DetectError(AudioFetchError):
     """The page could not be turned into a track list."""
 
+    field = "url"
+
 
 NO_AUDIO_MESSAGE = "No audio found on this page."
 
@@ -124,6 +132,8 @@ class ParseError(DetectError):
 
 class ExtractError(AudioFetchError):
     """An extractor met data it could not read."""
+
+    field = "url"
 
     def __init__(self, message: str, *, extractor: str, url: str | None = None) -> None:
         super().__init__(message)

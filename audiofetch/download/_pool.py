@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from audiofetch.config import Settings
+from audiofetch.config import Settings, setting_range
 from audiofetch.errors import AudioFetchError, DownloadError
 from audiofetch.models import Track
 from audiofetch.net import Fetcher
@@ -30,7 +30,7 @@ __all__ = ["MAX_WORKERS", "DownloadReport", "TrackResult", "download_all"]
 
 log = logging.getLogger(__name__)
 
-MAX_WORKERS = 20
+MAX_WORKERS = setting_range("workers").high
 ResultStatus = Literal["done", "skipped", "failed"]
 
 

@@ -40,8 +40,6 @@ if TYPE_CHECKING:
         Event,
         SnapshotFn,
         Subscription,
-        format_sse,
-        format_sse_comment,
     )
     from audiofetch.jobs._folders import (
         DownloadFolder,
@@ -81,8 +79,6 @@ _LAZY = {
     "Event": "_events",
     "SnapshotFn": "_events",
     "Subscription": "_events",
-    "format_sse": "_events",
-    "format_sse_comment": "_events",
     "DownloadFolder": "_folders",
     "LOCK_FILE": "_lock",
     "DataFolderLock": "_lock",
@@ -163,8 +159,6 @@ __all__ = [
     "TRACK_PROGRESS",
     "TRACK_STATUSES",
     "TrackStatus",
-    "format_sse",
-    "format_sse_comment",
     "is_active",
     "new_job_id",
     "normalise_url",

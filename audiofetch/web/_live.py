@@ -1,7 +1,7 @@
 """Live job events over SSE (``GET /api/events``) and WebSocket (``/ws``): thin adapters over the Broker.
 
 Both take ``?job=ID`` (one job) and a resume point (SSE: the ``Last-Event-ID`` header or
-``?last_event_id=``; WebSocket: ``?last_event_id=``), and send ``Event.to_sse()`` / ``Event.json_text()``.
+``?last_event_id=``; WebSocket: ``?last_event_id=``), and send ``sse_bytes(event)`` / ``Event.json_text()``.
 Without ``?job`` a visitor sees the events of its own jobs only and the admin sees every job, since a
 job id is what grants access to a job. The cross-site check on the handshake is the middleware's.
 """
@@ -16,10 +16,11 @@ from collections.abc import AsyncGenerator
 from aiohttp import WSMsgType, web
 
 from audiofetch.errors import JobNotFound
-from audiofetch.jobs import JOB_CREATED, Event, JobStore, Subscription, format_sse_comment
+from audiofetch.jobs import JOB_CREATED, Event, JobStore, Subscription
 from audiofetch.web._keys import BROKER_KEY, STORE_KEY, web_options
 from audiofetch.web._login import identify
 from audiofetch.web._middlewares import api_error
+from audiofetch.web._sse import format_sse_comment, sse_bytes
 
 __all__ = ["COALESCE_SECONDS", "SSE_HEADERS", "events_sse", "events_ws", "setup_live"]
 
@@ -110,7 +111,7 @@ async def events_sse(request: web.Request) -> web.StreamResponse:
                 _events(subscription, visibility, web_options(request.app).heartbeat)
             ) as batches:
                 async for batch in batches:
-                    wire = format_sse_comment() if batch is None else b"".join(e.to_sse() for e in batch)
+                    wire = format_sse_comment() if batch is None else b"".join(sse_bytes(e) for e in batch)
                     await response.write(wire)
             if subscription.closed_reason:
                 await response.write(format_sse_comment(f"closed: {subscription.closed_reason}"))
