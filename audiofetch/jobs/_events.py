@@ -44,6 +44,7 @@ JOB_SNAPSHOT = "job.snapshot"
 SnapshotFn = Callable[[str | None], Awaitable[Iterable[tuple[str, Mapping[str, Any]]]]]
 """Given the subscriber's job filter (None: all jobs), return ``(job_id, state)`` pairs to resend."""
 
+
 @dataclass(frozen=True, slots=True)
 class Event:
     """One job event. ``id`` orders all events of this process; ``data`` is JSON-able.

@@ -178,7 +178,9 @@ class JobRunner:
         """
         parts = urlsplit(spec.url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise BadRequestError("the address must be a web address starting with http:// or https://", field="url")
+            raise BadRequestError(
+                "the address must be a web address starting with http:// or https://", field="url"
+            )
         check_url(spec.url, self._settings.allow_networks)
         if given is not None and spec.mode != "browser":
             raise BadRequestError("a page sent from the browser is downloaded in browser mode only")
@@ -248,7 +250,9 @@ class JobRunner:
         """
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise BadRequestError("the address must be a web address starting with http:// or https://", field="url")
+            raise BadRequestError(
+                "the address must be a web address starting with http:// or https://", field="url"
+            )
         check_url(url, self._settings.allow_networks)
         token = f"preview:{new_job_id()}"
         if address:

@@ -17,9 +17,9 @@ from aiohttp import WSMsgType, web
 
 from audiofetch.errors import JobNotFound
 from audiofetch.jobs import JOB_CREATED, Event, JobStore, Subscription
+from audiofetch.web._contract import EVENTS_QUERY
 from audiofetch.web._keys import BROKER_KEY, STORE_KEY, web_options
 from audiofetch.web._login import identify
-from audiofetch.web._middlewares import api_error
 from audiofetch.web._sse import format_sse_comment, sse_bytes
 
 __all__ = ["COALESCE_SECONDS", "SSE_HEADERS", "events_sse", "events_ws", "setup_live"]
@@ -31,19 +31,9 @@ SSE_HEADERS = {
     "Cache-Control": "no-cache",
     "X-Accel-Buffering": "no",
 }
-_MAX_ID_CHARS = 64
 COALESCE_SECONDS = 0.025
 """A subscriber woken by an event waits this long and sends what arrived meanwhile in one write: with
 hundreds of subscribers and a busy server, one wake-up and one write per event each would not keep up."""
-
-
-def _query_param(request: web.Request, name: str) -> str | None:
-    value = request.query.get(name)
-    if value is None or value == "":
-        return None
-    if len(value) > _MAX_ID_CHARS:
-        raise api_error(web.HTTPBadRequest, f"{name} is too long")
-    return value
 
 
 class _Visibility:
@@ -71,8 +61,11 @@ class _Visibility:
         return known
 
 
-async def _subscribe(request: web.Request, last_event_id: str | None) -> tuple[Subscription, _Visibility]:
-    job_id = _query_param(request, "job")
+async def _subscribe(request: web.Request, *, resume: str | None) -> tuple[Subscription, _Visibility]:
+    """The subscription ``EVENTS_QUERY`` asks for, resumed after ``resume`` (a header) or its
+    ``last_event_id``."""
+    query = EVENTS_QUERY.read(request.query)
+    job_id, last_event_id = query["job"], resume or query["last_event_id"]
     identity = await identify(request)
     owner = None if job_id is not None or identity.admin else identity.client_id
     subscription = request.app[BROKER_KEY].subscribe(job_id, last_event_id)
@@ -101,8 +94,7 @@ async def _events(
 
 async def events_sse(request: web.Request) -> web.StreamResponse:
     """Server-Sent Events: job events as they happen, a ``: ping`` comment every heartbeat."""
-    last = request.headers.get("Last-Event-ID") or _query_param(request, "last_event_id")
-    subscription, visibility = await _subscribe(request, last)
+    subscription, visibility = await _subscribe(request, resume=request.headers.get("Last-Event-ID"))
     response = web.StreamResponse(headers=SSE_HEADERS)
     async with subscription:
         await response.prepare(request)
@@ -125,7 +117,7 @@ async def events_sse(request: web.Request) -> web.StreamResponse:
 async def events_ws(request: web.Request) -> web.WebSocketResponse:
     """WebSocket: each job event as one JSON text message; incoming messages are ignored."""
     options = web_options(request.app)
-    subscription, visibility = await _subscribe(request, _query_param(request, "last_event_id"))
+    subscription, visibility = await _subscribe(request, resume=None)
     ws = web.WebSocketResponse(heartbeat=options.heartbeat, max_msg_size=options.ws_max_msg_size)
     async with subscription:
         await ws.prepare(request)

@@ -20,6 +20,7 @@ from audiofetch import errors
 from audiofetch.web._csrf import Credentials, normalize_origin, origin_allowed
 from audiofetch.web._keys import SESSION_COOKIE, web_options
 from audiofetch.web._paths import app_path
+from audiofetch.web._refusals import AdminRequired, LoginThrottled, NotOwner, WrongPassword
 
 __all__ = [
     "ERROR_STATUSES",
@@ -37,6 +38,10 @@ log = logging.getLogger(__name__)
 # Most specific first: the first class the exception is an instance of decides.
 ERROR_STATUSES: tuple[tuple[type[BaseException], int], ...] = (
     (errors.BadRequestError, 400),  # our own validation only: a stray ValueError is a bug (500, logged)
+    (AdminRequired, 401),
+    (WrongPassword, 401),
+    (NotOwner, 403),
+    (LoginThrottled, 429),
     (errors.BlockedURLError, 403),
     (errors.DetectError, 422),  # NoAudioError, ParseError
     (errors.ExtractError, 422),
@@ -116,8 +121,10 @@ def _from_exception(exc: BaseException) -> web.Response:
         log.error("unexpected error", exc_info=exc)
         return error_response(500, GENERIC_MESSAGE)
     headers: dict[str, str] = {}
-    if isinstance(exc, errors.JobLimitError):
-        headers["Retry-After"] = _retry_after(exc.retry_after)
+    if isinstance(exc, errors.JobLimitError | LoginThrottled):
+        headers[hdrs.RETRY_AFTER] = _retry_after(exc.retry_after)
+    if isinstance(exc, AdminRequired):
+        headers[hdrs.WWW_AUTHENTICATE] = 'Bearer realm="audiofetch"'
     if isinstance(exc, errors.NoAudioError) and exc.looked_for:
         body = {"error": _message(exc), "looked_for": list(exc.looked_for)}
         return web.json_response(body, status=status, headers=headers)

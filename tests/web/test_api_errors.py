@@ -16,6 +16,7 @@ from audiofetch.web._middlewares import (
     setup_middlewares,
     status_for,
 )
+from audiofetch.web._refusals import AdminRequired, LoginThrottled, NotOwner, WrongPassword
 
 CASES: list[tuple[BaseException, int]] = [
     (errors.BadRequestError("url is required"), 400),
@@ -33,6 +34,10 @@ CASES: list[tuple[BaseException, int]] = [
     (errors.JobError("this job has no stream: it runs in server mode"), 409),
     (errors.FetchError("the page answered 500", status=500), 502),
     (errors.TooLargeError("the page is over 5 MiB"), 502),
+    (AdminRequired(), 401),
+    (WrongPassword(), 401),
+    (NotOwner(), 403),
+    (LoginThrottled(3), 429),
 ]
 
 

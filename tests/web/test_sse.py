@@ -29,8 +29,6 @@ def parse_sse(wire: bytes) -> list[dict[str, str]]:
     return events
 
 
-
-
 def test_sse_bytes_for_a_plain_event() -> None:
     assert (
         format_sse("hello", event="job.status", id=7) == b"id: 7\r\nevent: job.status\r\ndata: hello\r\n\r\n"
