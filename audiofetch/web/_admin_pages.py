@@ -22,8 +22,8 @@ from audiofetch.web._forms import (
     see_other,
 )
 from audiofetch.web._login import log_in, log_out, require_admin
+from audiofetch.web._middlewares import AdminRequired
 from audiofetch.web._paths import local_url
-from audiofetch.web._refusals import AdminRequired
 
 __all__ = ["setup_admin_pages"]
 

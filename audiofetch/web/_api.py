@@ -26,7 +26,7 @@ from audiofetch.web._actions import (
 )
 from audiofetch.web._contract import JOB_LIST_QUERY, detection_json, job_answer, parse_spec
 from audiofetch.web._keys import RUNNER_KEY, STORE_KEY, ZipStreamSource
-from audiofetch.web._login import admin_only, read_body, session_client_id
+from audiofetch.web._login import read_body, require_admin, session_client_id
 from audiofetch.web._paths import local_url
 from audiofetch.web._throttle import client_key
 from audiofetch.web.zipresponse import send_zip
@@ -149,9 +149,9 @@ async def delete_download_folder(request: web.Request) -> web.Response:
     return web.json_response({"name": name, "deleted": True})
 
 
-@admin_only
 async def download_folder_zip(request: web.Request) -> web.StreamResponse:
     """``GET /api/downloads/{name}/zip``: the folder as a streamed ZIP (admin)."""
+    await require_admin(request)
     name = request.match_info["name"]
     await folder_is_free(request, name, force=request.query.get("force") == "1")
     entries = await folder_entries(request.app[RUNNER_KEY].downloads_dir(), name)

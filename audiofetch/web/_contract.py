@@ -50,6 +50,7 @@ __all__ = [
     "job_answer",
     "parse_spec",
     "spec_of",
+    "shape",
     "token_answer",
 ]
 
@@ -61,62 +62,37 @@ _COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,256}")  # an RFC 6265 
 _COOKIE_VALUE = re.compile(r"[\x20-\x3a\x3c-\x7e]{0,4096}")
 _DOMAIN = re.compile(r"[a-z0-9.\-\[\]:]{1,253}")
 
+# fmt: off
 URL = Text(
-    name="url", required=True, max_chars=MAX_URL_CHARS, format="uri",
-    doc="The page holding the audio (http or https).", query_doc="The page.",
-)  # fmt: skip
-NAME = Text(
-    name="name", max_chars=200, doc="Folder or ZIP name; the page title if absent.", query_doc="ZIP name."
+    name="url", required=True, max_chars=MAX_URL_CHARS, format="uri", doc="The page (http or https)."
 )
+NAME = Text(name="name", max_chars=200, doc="Folder or ZIP name; the page title if absent.")
 MODE = Choice(name="mode", values=("browser", "server"), default="browser")
 PLUGIN = Text(name="plugin", max_chars=64, default="auto", doc="Extractor name, or auto.")
-WORKERS = Whole(name="workers", low=_WORKERS.low, high=_WORKERS.high, query_doc="Parallel downloads.")
-PREFER = Formats(name="prefer", doc="Formats, best first.", query_doc="Formats, comma-separated, best first.")
+WORKERS = Whole(name="workers", low=_WORKERS.low, high=_WORKERS.high, doc="Parallel downloads.")
+PREFER = Formats(name="prefer", doc="Formats, best first (in a query: comma-separated).")
 TAGS = Switch(
     name="tags", default=True,
-    doc="Write the page's tags and cover into the files; false leaves them as sent (forms: tags=off). "
+    doc="Write the page's tags and cover into the files; false (forms: off) leaves them as sent. "
     "The playlist is written either way.",
-    query_doc="off (or false) leaves the MP3s untagged; the playlist is still added.",
-)  # fmt: skip
+)
 RENDER = Choice(
     name="render", values=RENDER_MODES, fold=True,
-    doc="Run the page's scripts in headless Chromium (the render pass); absent: the server's "
-    "AUDIOFETCH_RENDER.",
-    query_doc="auto, always or never: run the page's scripts (render pass).",
-)  # fmt: skip
-
+    doc="Run the page's scripts in headless Chromium (the render pass); absent: AUDIOFETCH_RENDER.",
+)
 JOB_REQUEST = Model("JobRequest", (URL, NAME, MODE, PLUGIN, WORKERS, PREFER, TAGS, RENDER))
 ZIP_QUERY = JOB_REQUEST.pick("url", "name", "plugin", "workers", "prefer", "tags", "render")
 PREVIEW_QUERY = JOB_REQUEST.pick("url", "plugin", "prefer", "render")
-JOB_LIST_QUERY = Model(
-    "JobList",
-    (
-        Whole(name="limit", low=0, high=200, default=50, doc="At most 200."),
-        Whole(name="offset", low=0, high=1_000_000, default=0, doc="Skip."),
-    ),
-)
-EVENTS_QUERY = Model(
-    "Events",
-    (
-        Text(name="job", max_chars=64, strip=False, blank_is_missing=False, doc="Only this job's events."),
-        Text(
-            name="last_event_id", max_chars=64, strip=False, blank_is_missing=False,
-            doc="Resume after this id (or the Last-Event-ID header).",
-        ),
-    ),
-)  # fmt: skip
-LOGIN = Model(
-    "Login",
-    (
-        Text(
-            name="password",
-            required=True,
-            strip=False,
-            blank_is_missing=False,
-            message="password is required",
-        ),
-    ),
-)
+JOB_LIST_QUERY = Model("JobList", (
+    Whole(name="limit", low=0, high=200, default=50, doc="At most 200."),
+    Whole(name="offset", low=0, high=1_000_000, default=0, doc="Skip."),
+))
+EVENTS_QUERY = Model("Events", (
+    Text(name="job", max_chars=64, raw=True, doc="Only this job's events."),
+    Text(name="last_event_id", max_chars=64, raw=True, doc="Resume after this id (or Last-Event-ID)."),
+))
+LOGIN = Model("Login", (Text(name="password", required=True, raw=True, message="password is required"),))
+# fmt: on
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -153,18 +129,18 @@ class Cookies(Field):
         properties = {key: {"type": kind} for key, kind in kinds.items()}
         properties |= {"secure": {"type": "boolean"}, "hostOnly": {"type": "boolean"}}
         item = {"type": "object", "required": ["name", "value", "domain"], "properties": properties}
-        return self._described({"type": "array", "maxItems": MAX_COOKIES, "items": item})
+        return self._schema("array", maxItems=MAX_COOKIES, items=item)
 
 
 SENT_PAGE = Model(
     "SentPage",
     (
         Text(
-            name="html", required=True, strip=False,
+            name="html", required=True, raw=True,
             message="html is required: the page's serialised document", doc="The rendered DOM, serialised.",
         ),
         Text(
-            name="title", max_chars=1000, strip=False, blank_is_missing=False,
+            name="title", max_chars=1000, raw=True,
             message="title must be text of at most 1000 characters",
         ),
         # Accepted in the request; detection keeps the first MAX_MEDIA_URLS.
@@ -211,107 +187,73 @@ def _ref(name: str) -> Schema:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _object(properties: Mapping[str, Any], *required: str, **extra: Any) -> Schema:
-    kinds = {
-        key: {"type": value} if isinstance(value, str | list) else value for key, value in properties.items()
-    }
+def _enum(values: Any, *, nullable: bool = False) -> Schema:
     return {
-        "type": "object",
-        **({"required": list(required)} if required else {}),
-        "properties": kinds,
-        **extra,
+        "type": ["string", "null"] if nullable else "string",
+        "enum": [*values, *([None] if nullable else [])],
     }
 
 
-def _strings(doc: str = "") -> Schema:
-    return {"type": "array", "items": {"type": "string"}, **({"description": doc} if doc else {})}
+def shape(properties: str, *required: str, **special: Schema) -> Schema:
+    """An object schema from ``"name:type name:type? ..."`` (``?``: may be null; ``[type]``: a list of
+    them); a property written without a type takes its schema from ``special``."""
+    kinds: dict[str, Schema] = {}
+    for word in properties.split():
+        name, _, kind = word.partition(":")
+        nullable, kind = kind.endswith("?"), kind.removesuffix("?")
+        schema: Schema = special[name] if not kind else {"type": kind}
+        if kind.startswith("["):
+            schema = {"type": "array", "items": {"type": kind[1:-1]}}
+        if nullable:
+            schema = {**schema, "type": [schema["type"], "null"]}
+        kinds[name] = schema
+    return {"type": "object", **({"required": list(required)} if required else {}), "properties": kinds}
 
 
-_OPTIONAL_TEXT = ["string", "null"]
-_OPTIONAL_INT = ["integer", "null"]
-TOKEN = _object({"token": "string", "token_type": "string", "expires_at": "number"})
-
+_LOOKED_FOR = "When no audio was found: the conventions that were looked for."
+TOKEN = shape("token:string token_type:string expires_at:number")
 SCHEMAS: dict[str, Schema] = {
-    "Error": _object(
-        {
-            "error": {"type": "string", "description": "One line for a person."},
-            "looked_for": _strings("Only when no audio was found: the conventions that were looked for."),
-        },
+    "Error": shape(
+        "error looked_for",
         "error",
+        error={"type": "string", "description": "One line for a person."},
+        looked_for={"type": "array", "items": {"type": "string"}, "description": _LOOKED_FOR},
     ),
     JOB_REQUEST.name: JOB_REQUEST.schema(),
     SENT_PAGE.name: SENT_PAGE.schema(),
-    "Track": _object(
-        {
-            "index": "integer",
-            "url": "string",
-            "title": _OPTIONAL_TEXT,
-            "status": {"type": "string", "enum": list(TRACK_STATUSES)},
-            "bytes_done": "integer",
-            "size": _OPTIONAL_INT,
-            "file_name": _OPTIONAL_TEXT,
-            "error": _OPTIONAL_TEXT,
-        }
+    LOGIN.name: LOGIN.schema(),
+    "Track": shape(
+        "index:integer url:string title:string? status bytes_done:integer size:integer? file_name:string? "
+        "error:string?",
+        status=_enum(TRACK_STATUSES),
     ),
-    "Job": _object(
-        {
-            "id": "string",
-            "url": "string",
-            "name": _OPTIONAL_TEXT,
-            "mode": {"type": "string", "enum": list(MODE.values)},
-            "plugin": _OPTIONAL_TEXT,
-            "workers": _OPTIONAL_INT,
-            "prefer": _strings(),
-            "selected": {"type": ["array", "null"], "items": {"type": "integer"}},
-            "tags": "boolean",
-            "render": {"type": _OPTIONAL_TEXT, "enum": [*RENDER_MODES, None]},
-            "status": {"type": "string", "enum": list(JOB_STATUSES)},
-            "active": "boolean",
-            "error": _OPTIONAL_TEXT,
-            "looked_for": {
-                **_strings("When no audio was found: the conventions that were looked for."),
-                "type": ["array", "null"],
-            },
-            "title": _OPTIONAL_TEXT,
-            "player": _OPTIONAL_TEXT,
-            "created_at": "number",
-            "updated_at": "number",
-            "totals": _object(
-                {
-                    "tracks": "integer",
-                    "tracks_done": "integer",
-                    "tracks_failed": "integer",
-                    "bytes_done": "integer",
-                    "bytes_total": _OPTIONAL_INT,
-                }
-            ),
-            "tracks": {"type": "array", "items": _ref("Track")},
-            "duplicate": {"type": "boolean", "description": "Only on creation: an active job was reused."},
+    "Job": shape(
+        "id:string url:string name:string? mode plugin:string? workers:integer? prefer:[string] "
+        "selected:[integer]? tags:boolean render status active:boolean error:string? looked_for:[string]? "
+        "title:string? player:string? created_at:number updated_at:number totals tracks duplicate",
+        *("id", "url", "mode", "status", "active", "totals", "tracks"),
+        mode=_enum(MODE.values),
+        render=_enum(RENDER_MODES, nullable=True),
+        status=_enum(JOB_STATUSES),
+        totals=shape(
+            "tracks:integer tracks_done:integer tracks_failed:integer bytes_done:integer bytes_total:integer?"
+        ),
+        tracks={"type": "array", "items": _ref("Track")},
+        duplicate={"type": "boolean", "description": "Only on creation: an active job was reused."},
+    ),
+    "Detection": shape(
+        "page_url:string title:string? player:string? tracks:[object] skipped:[object] notes",
+        notes={
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "What detection left undone (a page whose scripts outlast its budget).",
         },
-        "id",
-        "url",
-        "mode",
-        "status",
-        "active",
-        "totals",
-        "tracks",
     ),
-    "Detection": _object(
-        {
-            "page_url": "string",
-            "title": _OPTIONAL_TEXT,
-            "player": _OPTIONAL_TEXT,
-            "tracks": {"type": "array", "items": {"type": "object"}},
-            "skipped": {"type": "array", "items": {"type": "object"}},
-            "notes": _strings("What detection left undone (a page whose scripts outlast its budget)."),
-        }
-    ),
-    "Event": _object(
-        {
-            "id": "integer",
-            "type": {
-                "type": "string",
-                "enum": [
+    "Event": {
+        **shape(
+            "id:integer type job_id:string data:object",
+            type=_enum(
+                (
                     JOB_CREATED,
                     JOB_STATUS,
                     JOB_TRACKS,
@@ -319,14 +261,12 @@ SCHEMAS: dict[str, Schema] = {
                     JOB_COMPLETED,
                     JOB_DELETED,
                     JOB_SNAPSHOT,
-                ],
-            },
-            "job_id": "string",
-            "data": "object",
-        },
-        description="Sent as SSE data and as WebSocket text messages.",
-    ),
-    "Download": _object({"name": "string", "size": "integer", "modified": "number", "files": "integer"}),
+                )
+            ),
+        ),
+        "description": "Sent as SSE data and as WebSocket text messages.",
+    },
+    "Download": shape("name:string size:integer modified:number files:integer"),
 }
 
 

@@ -8,7 +8,7 @@ A ``Model`` is a named set of fields: a request body, or the query parameters of
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from audiofetch.errors import BadRequestError
@@ -26,12 +26,11 @@ def _absent(value: object) -> bool:
 
 @dataclass(frozen=True, kw_only=True)
 class Field:
-    """One named input; ``doc`` goes to the document, ``query_doc`` when it differs in a query string."""
+    """One named input; ``doc`` describes it in the document."""
 
     name: str
     doc: str = ""
     required: bool = False
-    query_doc: str = ""
 
     def read(self, value: object) -> Any:
         """The checked value (``None`` when absent and optional); ``BadRequestError`` naming the field."""
@@ -45,55 +44,42 @@ class Field:
         """The JSON Schema of the value in a JSON body."""
         raise NotImplementedError
 
-    def query_schema(self) -> Schema:
-        """The JSON Schema of the value in a query string (where everything arrives as text)."""
-        return self.schema()
-
-    def _described(self, schema: Schema, doc: str | None = None) -> Schema:
-        text = self.doc if doc is None else doc
-        return {**schema, "description": text} if text else schema
+    def _schema(self, kind: str, **keywords: Any) -> Schema:
+        """A JSON Schema of type ``kind`` with the ``keywords`` that are not None, and the ``doc``."""
+        schema = {"type": kind, **{key: value for key, value in keywords.items() if value is not None}}
+        return {**schema, "description": self.doc} if self.doc else schema
 
 
 @dataclass(frozen=True, kw_only=True)
 class Text(Field):
-    """Text, stripped unless ``strip`` is off, at most ``max_chars`` (absent or blank: None).
-
-    ``message``, when given, is the one answer to every problem with the field (it says what is wanted).
-    """
+    """Text of at most ``max_chars``, stripped unless ``raw`` (absent or empty: None; blank too, unless
+    ``raw`` and optional). ``message``, when given, answers every problem with the field."""
 
     max_chars: int | None = None
-    strip: bool = True
-    blank_is_missing: bool = True
+    raw: bool = False
     format: str | None = None
     default: str | None = None
     message: str = ""
 
     def read(self, value: object) -> str | None:
-        if _absent(value) or (self.blank_is_missing and isinstance(value, str) and not value.strip()):
+        if isinstance(value, str) and not value.strip() and (self.required or not self.raw):
+            value = None
+        if _absent(value):
             if self.required:
                 raise self.problem(self.message or f"{self.name} is required")
             return None
         if not isinstance(value, str):
             raise self.problem(self.message or f"{self.name} must be a string")
-        text = value.strip() if self.strip else value
+        text = value if self.raw else value.strip()
         if self.max_chars is not None and len(text) > self.max_chars:
             raise self.problem(self.message or f"{self.name} is longer than {self.max_chars} characters")
         return text
 
     def schema(self) -> Schema:
-        schema: Schema = {"type": "string"}
-        if self.format:
-            schema["format"] = self.format
-        if self.max_chars is not None:
-            schema["maxLength"] = self.max_chars
-        if self.required:
-            schema["minLength"] = 1
-        if self.default is not None:
-            schema["default"] = self.default
-        return self._described(schema)
-
-    def query_schema(self) -> Schema:
-        return self._described(self.schema(), self.query_doc or self.doc)
+        minimum = 1 if self.required else None
+        return self._schema(
+            "string", format=self.format, maxLength=self.max_chars, minLength=minimum, default=self.default
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -115,13 +101,7 @@ class Choice(Field):
         raise self.problem(f"{self.name} must be {', '.join(quoted[:-1])} or {quoted[-1]}")
 
     def schema(self) -> Schema:
-        schema: Schema = {"type": "string", "enum": list(self.values)}
-        if self.default is not None:
-            schema["default"] = self.default
-        return self._described(schema)
-
-    def query_schema(self) -> Schema:
-        return self._described(self.schema(), self.query_doc or self.doc)
+        return self._schema("string", enum=list(self.values), default=self.default)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -142,10 +122,7 @@ class Whole(Field):
         return value
 
     def schema(self) -> Schema:
-        return self._described({"type": "integer", "minimum": self.low, "maximum": self.high})
-
-    def query_schema(self) -> Schema:
-        return self._described(self.schema(), self.query_doc or self.doc)
+        return self._schema("integer", minimum=self.low, maximum=self.high)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -164,10 +141,7 @@ class Switch(Field):
         raise self.problem(f"{self.name} must be true or false")
 
     def schema(self) -> Schema:
-        return self._described({"type": "boolean", "default": self.default})
-
-    def query_schema(self) -> Schema:
-        return {"type": "string", "description": self.query_doc or self.doc}
+        return self._schema("boolean", default=self.default)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -192,10 +166,7 @@ class Formats(Field):
 
     def schema(self) -> Schema:
         item = {"type": "string", "pattern": f"^[A-Za-z0-9]{{1,{self.longest}}}$"}
-        return self._described({"type": "array", "maxItems": self.most, "items": item})
-
-    def query_schema(self) -> Schema:
-        return {"type": "string", "description": self.query_doc or self.doc}
+        return self._schema("array", maxItems=self.most, items=item)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -215,8 +186,7 @@ class Strings(Field):
         return tuple(value)
 
     def schema(self) -> Schema:
-        item = {"type": "string", "maxLength": self.longest}
-        return self._described({"type": "array", "maxItems": self.most, "items": item})
+        return self._schema("array", maxItems=self.most, items={"type": "string", "maxLength": self.longest})
 
 
 @dataclass(frozen=True)
@@ -225,21 +195,18 @@ class Model:
 
     name: str
     fields: tuple[Field, ...]
-    extra: Mapping[str, Schema] = field(default_factory=dict)  # described only: read elsewhere
 
     def read(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """Every field's checked value, in declaration order (the first bad one raises)."""
         return {item.name: item.read(body.get(item.name)) for item in self.fields}
 
-    def pick(self, *names: str, name: str | None = None) -> Model:
+    def pick(self, *names: str) -> Model:
         """A model of some of these fields (a route that takes part of a body as its query)."""
-        chosen = tuple(item for item in self.fields if item.name in names)
-        return Model(name or self.name, chosen)
+        return Model(self.name, tuple(item for item in self.fields if item.name in names))
 
     def schema(self) -> Schema:
         """The JSON Schema of a body holding these fields."""
         properties = {item.name: item.schema() for item in self.fields}
-        properties.update(self.extra)
         required = [item.name for item in self.fields if item.required]
         return {"type": "object", **({"required": required} if required else {}), "properties": properties}
 
@@ -250,8 +217,8 @@ class Model:
                 "name": item.name,
                 "in": "query",
                 "required": item.required,
-                "description": item.query_doc or item.doc,
-                "schema": {k: v for k, v in item.query_schema().items() if k != "description"},
+                "description": item.doc,
+                "schema": {key: value for key, value in item.schema().items() if key != "description"},
             }
             for item in self.fields
         ]

@@ -4,6 +4,7 @@ Both take ``?job=ID`` (one job) and a resume point (SSE: the ``Last-Event-ID`` h
 ``?last_event_id=``; WebSocket: ``?last_event_id=``), and send ``sse_bytes(event)`` / ``Event.json_text()``.
 Without ``?job`` a visitor sees the events of its own jobs only and the admin sees every job, since a
 job id is what grants access to a job. The cross-site check on the handshake is the middleware's.
+The SSE wire format lives here too; a job event is encoded once, by its first subscriber (``Event.wire``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import AsyncGenerator
 
 from aiohttp import WSMsgType, web
@@ -20,9 +22,17 @@ from audiofetch.jobs import JOB_CREATED, Event, JobStore, Subscription
 from audiofetch.web._contract import EVENTS_QUERY
 from audiofetch.web._keys import BROKER_KEY, STORE_KEY, web_options
 from audiofetch.web._login import identify
-from audiofetch.web._sse import format_sse_comment, sse_bytes
 
-__all__ = ["COALESCE_SECONDS", "SSE_HEADERS", "events_sse", "events_ws", "setup_live"]
+__all__ = [
+    "COALESCE_SECONDS",
+    "SSE_HEADERS",
+    "events_sse",
+    "events_ws",
+    "format_sse",
+    "format_sse_comment",
+    "setup_live",
+    "sse_bytes",
+]
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +44,45 @@ SSE_HEADERS = {
 COALESCE_SECONDS = 0.025
 """A subscriber woken by an event waits this long and sends what arrived meanwhile in one write: with
 hundreds of subscribers and a busy server, one wake-up and one write per event each would not keep up."""
+
+
+# -- the SSE wire format, after aiohttp-sse's rules (CRLF line ends, one ``data:`` line per line of data)
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_SEP = "\r\n"
+
+
+def format_sse(
+    data: str, *, event: str | None = None, id: str | int | None = None, retry: int | None = None
+) -> bytes:
+    """One Server-Sent Event on the wire, UTF-8.
+
+    Line breaks are removed from ``id`` and ``event``; each line of ``data`` becomes its own ``data:``
+    line; lines end with CRLF and a blank line ends the event.
+    """
+    lines: list[str] = []
+    if id is not None:
+        lines.append(_LINE_BREAK.sub("", f"id: {id}"))
+    if event is not None:
+        lines.append(_LINE_BREAK.sub("", f"event: {event}"))
+    lines.extend(f"data: {chunk}" for chunk in _LINE_BREAK.split(data))
+    if retry is not None:
+        lines.append(f"retry: {int(retry)}")
+    return (_SEP.join(lines) + _SEP + _SEP).encode("utf-8")
+
+
+def format_sse_comment(text: str = "ping") -> bytes:
+    """An SSE comment line (clients ignore it): the heartbeat that keeps proxies from closing the stream."""
+    return f": {_LINE_BREAK.sub(' ', text)}{_SEP}{_SEP}".encode()
+
+
+def _encode(event: Event) -> bytes:
+    return format_sse(event.json_text(), event=event.type, id=event.id)
+
+
+def sse_bytes(event: Event) -> bytes:
+    """The event as SSE bytes: ``id:`` and ``event:`` lines, then its JSON as ``data:`` (encoded once)."""
+    return event.wire(_encode)
 
 
 class _Visibility:

@@ -10,7 +10,6 @@ header alone, never by the cookie (see ``origin_allowed``).
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import math
 import secrets
@@ -39,8 +38,8 @@ from audiofetch.web._keys import (
     wall_clock,
     web_options,
 )
+from audiofetch.web._middlewares import AdminRequired, LoginThrottled, WrongPassword
 from audiofetch.web._paths import base_path
-from audiofetch.web._refusals import AdminRequired, LoginThrottled, WrongPassword
 from audiofetch.web._secrets import needs_rehash, rehash_admin, verify_password
 from audiofetch.web._throttle import client_key
 
@@ -48,7 +47,6 @@ __all__ = [
     "ADMIN_SUBJECT",
     "Identity",
     "SessionCookies",
-    "admin_only",
     "identify",
     "log_in",
     "log_out",
@@ -190,17 +188,6 @@ async def require_admin(request: web.Request, *, field: str | None = None) -> Id
     if not identity.admin:
         raise AdminRequired(field=field)
     return identity
-
-
-def admin_only(handler: Handler) -> Handler:
-    """Decorate a handler so it answers 401 unless the requester is the admin."""
-
-    @functools.wraps(handler)
-    async def guarded(request: web.Request) -> web.StreamResponse:
-        await require_admin(request)
-        return await handler(request)
-
-    return guarded
 
 
 async def read_body(request: web.Request) -> dict[str, Any]:

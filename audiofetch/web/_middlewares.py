@@ -20,10 +20,14 @@ from audiofetch import errors
 from audiofetch.web._csrf import Credentials, normalize_origin, origin_allowed
 from audiofetch.web._keys import SESSION_COOKIE, web_options
 from audiofetch.web._paths import app_path
-from audiofetch.web._refusals import AdminRequired, LoginThrottled, NotOwner, WrongPassword
 
 __all__ = [
+    "ADMIN_FIRST",
     "ERROR_STATUSES",
+    "AdminRequired",
+    "LoginThrottled",
+    "NotOwner",
+    "WrongPassword",
     "SECURITY_HEADERS",
     "api_error",
     "error_response",
@@ -34,6 +38,45 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+# -- refusals of the HTTP layer itself (who may do what, how often), raised by the functions the API and
+# the pages share (``_actions``, ``_login``); the table below gives them their statuses.
+
+ADMIN_FIRST = "log in as admin first (POST /api/auth/login), or send a valid bearer token"
+
+
+class AdminRequired(errors.AudioFetchError):
+    """Only the admin may do this (401 with ``WWW-Authenticate``); pages word it for their form."""
+
+    def __init__(self, message: str = ADMIN_FIRST, *, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+
+
+class NotOwner(errors.AudioFetchError):
+    """Someone else's job: only the client that started it, or the admin, may change it (403)."""
+
+    def __init__(self) -> None:
+        super().__init__("only the client that started this job, or the admin, may change it")
+
+
+class WrongPassword(errors.AudioFetchError):
+    """The admin password did not match (401)."""
+
+    field = "password"
+
+    def __init__(self) -> None:
+        super().__init__("wrong password")
+
+
+class LoginThrottled(errors.AudioFetchError):
+    """Too many login attempts from this address or overall (429 with ``Retry-After``)."""
+
+    field = "password"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many login attempts; try again in {retry_after} s")
+        self.retry_after = retry_after
+
 
 # Most specific first: the first class the exception is an instance of decides.
 ERROR_STATUSES: tuple[tuple[type[BaseException], int], ...] = (

@@ -39,7 +39,7 @@ from audiofetch.web._forms import (
 )
 from audiofetch.web._keys import RUNNER_KEY, STORE_KEY
 from audiofetch.web._login import identify
-from audiofetch.web._refusals import AdminRequired, NotOwner
+from audiofetch.web._middlewares import AdminRequired, NotOwner
 
 __all__ = ["healthz", "home_context", "setup_pages"]
 

@@ -13,10 +13,13 @@ from audiofetch.web._middlewares import (
     ERROR_STATUSES,
     GENERIC_MESSAGE,
     SECURITY_HEADERS,
+    AdminRequired,
+    LoginThrottled,
+    NotOwner,
+    WrongPassword,
     setup_middlewares,
     status_for,
 )
-from audiofetch.web._refusals import AdminRequired, LoginThrottled, NotOwner, WrongPassword
 
 CASES: list[tuple[BaseException, int]] = [
     (errors.BadRequestError("url is required"), 400),

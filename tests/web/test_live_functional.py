@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient
 from audiofetch.config import Settings
 from audiofetch.jobs import JOB_STATUS, TRACK_PROGRESS, Broker, Event
 from audiofetch.web._keys import BROKER_KEY
-from audiofetch.web._sse import sse_bytes
+from audiofetch.web._live import sse_bytes
 from tests.web.apikit import SAME_ORIGIN, admin_settings, build_app, login
 
 SEP = b"\r\n\r\n"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from audiofetch.jobs import JOB_STATUS, Broker, Event
-from audiofetch.web._sse import format_sse, format_sse_comment, sse_bytes
+from audiofetch.web._live import format_sse, format_sse_comment, sse_bytes
 
 
 def parse_sse(wire: bytes) -> list[dict[str, str]]:
