@@ -19,6 +19,11 @@
         JobLimitError          too many jobs in flight or queued; .retry_after
         StreamBusyError        a browser-mode stream already has its one consumer
       BadRequestError          a request the user can fix (missing URL, bad mode, bad number)
+      AccessError              the requester may not do this (raised by the server only)
+        AdminRequired          only the admin may
+        NotOwner               someone else's job: only the client that started it, or the admin
+        WrongPassword          the admin password did not match
+        LoginThrottled         too many login attempts; .retry_after
 
 ``expected`` follows yt-dlp's flag: True means "the world is like that" (tell the user), False means
 "probably our bug" (log a traceback). Third-party exceptions are translated into these at package edges
@@ -28,6 +33,8 @@ with ``raise ... from exc``. Only ``cli`` maps them to exit codes and only ``web
 from __future__ import annotations
 
 __all__ = [
+    "AccessError",
+    "AdminRequired",
     "AudioFetchError",
     "BadRequestError",
     "BlockedURLError",
@@ -41,12 +48,15 @@ __all__ = [
     "JobError",
     "JobLimitError",
     "JobNotFound",
+    "LoginThrottled",
     "NO_AUDIO_MESSAGE",
     "NoAudioError",
+    "NotOwner",
     "ParseError",
     "RenderError",
     "StreamBusyError",
     "TooLargeError",
+    "WrongPassword",
     "ZipError",
 ]
 
@@ -189,3 +199,45 @@ class StreamBusyError(JobError):
 
 class BadRequestError(AudioFetchError):
     """A request the user can fix: a missing or malformed field."""
+
+
+class AccessError(AudioFetchError):
+    """The requester may not do this, or not now."""
+
+
+class AdminRequired(AccessError):
+    """Only the admin may do this; ``field`` names the input that asked for it (``mode=server``)."""
+
+    def __init__(
+        self,
+        message: str = "log in as admin first (POST /api/auth/login), or send a valid bearer token",
+        *,
+        field: str | None = None,
+    ) -> None:
+        super().__init__(message, field=field)
+
+
+class NotOwner(AccessError):
+    """Someone else's job: only the client that started it, or the admin, may change it."""
+
+    def __init__(self) -> None:
+        super().__init__("only the client that started this job, or the admin, may change it")
+
+
+class WrongPassword(AccessError):
+    """The admin password did not match."""
+
+    field = "password"
+
+    def __init__(self) -> None:
+        super().__init__("wrong password")
+
+
+class LoginThrottled(AccessError):
+    """Too many login attempts from this address or overall; ``retry_after`` seconds to wait."""
+
+    field = "password"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many login attempts; try again in {retry_after} s")
+        self.retry_after = retry_after

@@ -13,13 +13,12 @@ from typing import Any, Literal
 
 from aiohttp import web
 
-from audiofetch.errors import JobActiveError
+from audiofetch.errors import JobActiveError, NotOwner
 from audiofetch.jobs import DownloadFolder, Job, delete_download, list_downloads
 from audiofetch.models import Detection
 from audiofetch.web._contract import JOB_REQUEST, MODE, PREVIEW_QUERY, spec_of
 from audiofetch.web._keys import RUNNER_KEY, STORE_KEY
 from audiofetch.web._login import identify, require_admin, session_client_id
-from audiofetch.web._middlewares import NotOwner
 from audiofetch.web._throttle import client_key
 
 __all__ = [

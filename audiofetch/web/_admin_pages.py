@@ -9,6 +9,7 @@ from __future__ import annotations
 import aiohttp_jinja2
 from aiohttp import web
 
+from audiofetch.errors import AdminRequired
 from audiofetch.jobs import DownloadFolder
 from audiofetch.web._actions import download_folders, folder_is_free, remove_download_folder
 from audiofetch.web._contract import LOGIN
@@ -22,7 +23,6 @@ from audiofetch.web._forms import (
     see_other,
 )
 from audiofetch.web._login import log_in, log_out, require_admin
-from audiofetch.web._middlewares import AdminRequired
 from audiofetch.web._paths import local_url
 
 __all__ = ["setup_admin_pages"]
@@ -48,9 +48,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
             )
         context = await page_context(request, errors={problem.field: problem.message})
         return aiohttp_jinja2.render_template("login.html", request, context, status=problem.status)
-    if is_htmx(request):
-        return web.Response(text="", headers={"HX-Redirect": local_url(request, "/")})
-    raise see_other(request, "/")
+    return _back_home(request)
 
 
 async def logout_submit(request: web.Request) -> web.StreamResponse:
@@ -61,9 +59,7 @@ async def logout_submit(request: web.Request) -> web.StreamResponse:
         context = await page_context(request, message=problem.message)
         return aiohttp_jinja2.render_template("error.html", request, context, status=problem.status)
     await log_out(request)
-    if is_htmx(request):
-        return web.Response(text="", headers={"HX-Redirect": local_url(request, "/")})
-    raise see_other(request, "/")
+    return _back_home(request)
 
 
 async def downloads_fragment(request: web.Request) -> web.Response:
@@ -112,6 +108,12 @@ async def _folders_if_admin(request: web.Request) -> list[tuple[DownloadFolder, 
         return await download_folders(request)
     except AdminRequired:
         return []
+
+
+def _back_home(request: web.Request) -> web.Response:
+    if is_htmx(request):
+        return web.Response(text="", headers={"HX-Redirect": local_url(request, "/")})
+    raise see_other(request, "/")
 
 
 def setup_admin_pages(app: web.Application) -> None:

@@ -24,14 +24,13 @@ from audiofetch.web._actions import (
     start_job,
     visible_jobs,
 )
-from audiofetch.web._contract import JOB_LIST_QUERY, detection_json, job_answer, parse_spec
+from audiofetch.web._contract import JOB_LIST_QUERY, detection_json, job_answer
 from audiofetch.web._keys import RUNNER_KEY, STORE_KEY, ZipStreamSource
-from audiofetch.web._login import read_body, require_admin, session_client_id
+from audiofetch.web._login import read_body, require_admin
 from audiofetch.web._paths import local_url
-from audiofetch.web._throttle import client_key
 from audiofetch.web.zipresponse import send_zip
 
-__all__ = ["parse_spec", "setup_api", "setup_downloads"]
+__all__ = ["setup_api"]
 
 log = logging.getLogger(__name__)
 
@@ -106,31 +105,14 @@ async def stream_job(request: web.Request) -> web.StreamResponse:
 
 async def zip_page(request: web.Request) -> web.StreamResponse:
     """``GET /zip?url=PAGE``: analyse the page and stream its ZIP in the same response."""
-    runner = request.app[RUNNER_KEY]
-    spec = parse_spec({**request.query, "mode": "browser"}, await session_client_id(request))
-    job, _ = await runner.submit(spec, address=client_key(request.remote))
-    await runner.analyse(job.id)
+    job, _ = await start_job(request, {**request.query, "mode": "browser"})
+    await request.app[RUNNER_KEY].analyse(job.id)
     return await _stream_job(request, job.id)
 
 
 async def preview(request: web.Request) -> web.Response:
     """``GET /api/preview?url=&plugin=``: the tracks a job would fetch, without starting one."""
     return web.json_response(detection_json(await preview_page(request, request.query)))
-
-
-def setup_api(app: web.Application) -> None:
-    """Register the job routes and the admin's download-folder routes."""
-    router = app.router
-    router.add_post("/api/download", create_job, name="api.download")
-    router.add_get("/api/status/{id}", job_status, name="api.status")
-    router.add_get("/api/jobs", list_jobs, name="api.jobs")
-    router.add_delete("/api/jobs/{id}", delete_job, name="api.jobs.delete")
-    router.add_post("/api/jobs/{id}/cancel", cancel_job, name="api.jobs.cancel")
-    router.add_post("/api/jobs/{id}/retry", retry_job, name="api.jobs.retry")
-    router.add_get("/api/stream/{id}", stream_job, name="api.stream", allow_head=False)
-    router.add_get("/zip", zip_page, name="zip", allow_head=False)
-    router.add_get("/api/preview", preview, name="api.preview", allow_head=False)
-    setup_downloads(app)
 
 
 # -- the admin's server-mode download folders ---------------------------------------------------------
@@ -158,9 +140,18 @@ async def download_folder_zip(request: web.Request) -> web.StreamResponse:
     return await send_zip(request, entries, filename=f"{name}.zip")
 
 
-def setup_downloads(app: web.Application) -> None:
-    """Register the admin's download-folder routes."""
+def setup_api(app: web.Application) -> None:
+    """Register the job routes and the admin's download-folder routes."""
     router = app.router
+    router.add_post("/api/download", create_job, name="api.download")
+    router.add_get("/api/status/{id}", job_status, name="api.status")
+    router.add_get("/api/jobs", list_jobs, name="api.jobs")
+    router.add_delete("/api/jobs/{id}", delete_job, name="api.jobs.delete")
+    router.add_post("/api/jobs/{id}/cancel", cancel_job, name="api.jobs.cancel")
+    router.add_post("/api/jobs/{id}/retry", retry_job, name="api.jobs.retry")
+    router.add_get("/api/stream/{id}", stream_job, name="api.stream", allow_head=False)
+    router.add_get("/zip", zip_page, name="zip", allow_head=False)
+    router.add_get("/api/preview", preview, name="api.preview", allow_head=False)
     router.add_get("/api/downloads", list_download_folders, name="api.downloads")
     router.add_delete("/api/downloads/{name}", delete_download_folder, name="api.downloads.delete")
     router.add_get(

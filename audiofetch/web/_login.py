@@ -23,7 +23,7 @@ from aiohttp_session import Session, get_session, new_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from cryptography.fernet import Fernet
 
-from audiofetch.errors import BadRequestError
+from audiofetch.errors import AdminRequired, BadRequestError, LoginThrottled, WrongPassword
 from audiofetch.web._auth import TokenClaims, issue_token, verify_token
 from audiofetch.web._contract import LOGIN, token_answer
 from audiofetch.web._csrf import CSRF_SESSION_KEY, new_csrf_secret
@@ -38,7 +38,6 @@ from audiofetch.web._keys import (
     wall_clock,
     web_options,
 )
-from audiofetch.web._middlewares import AdminRequired, LoginThrottled, WrongPassword
 from audiofetch.web._paths import base_path
 from audiofetch.web._secrets import needs_rehash, rehash_admin, verify_password
 from audiofetch.web._throttle import client_key

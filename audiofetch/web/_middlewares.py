@@ -22,12 +22,7 @@ from audiofetch.web._keys import SESSION_COOKIE, web_options
 from audiofetch.web._paths import app_path
 
 __all__ = [
-    "ADMIN_FIRST",
     "ERROR_STATUSES",
-    "AdminRequired",
-    "LoginThrottled",
-    "NotOwner",
-    "WrongPassword",
     "SECURITY_HEADERS",
     "api_error",
     "error_response",
@@ -39,52 +34,13 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# -- refusals of the HTTP layer itself (who may do what, how often), raised by the functions the API and
-# the pages share (``_actions``, ``_login``); the table below gives them their statuses.
-
-ADMIN_FIRST = "log in as admin first (POST /api/auth/login), or send a valid bearer token"
-
-
-class AdminRequired(errors.AudioFetchError):
-    """Only the admin may do this (401 with ``WWW-Authenticate``); pages word it for their form."""
-
-    def __init__(self, message: str = ADMIN_FIRST, *, field: str | None = None) -> None:
-        super().__init__(message, field=field)
-
-
-class NotOwner(errors.AudioFetchError):
-    """Someone else's job: only the client that started it, or the admin, may change it (403)."""
-
-    def __init__(self) -> None:
-        super().__init__("only the client that started this job, or the admin, may change it")
-
-
-class WrongPassword(errors.AudioFetchError):
-    """The admin password did not match (401)."""
-
-    field = "password"
-
-    def __init__(self) -> None:
-        super().__init__("wrong password")
-
-
-class LoginThrottled(errors.AudioFetchError):
-    """Too many login attempts from this address or overall (429 with ``Retry-After``)."""
-
-    field = "password"
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"too many login attempts; try again in {retry_after} s")
-        self.retry_after = retry_after
-
-
 # Most specific first: the first class the exception is an instance of decides.
 ERROR_STATUSES: tuple[tuple[type[BaseException], int], ...] = (
     (errors.BadRequestError, 400),  # our own validation only: a stray ValueError is a bug (500, logged)
-    (AdminRequired, 401),
-    (WrongPassword, 401),
-    (NotOwner, 403),
-    (LoginThrottled, 429),
+    (errors.AdminRequired, 401),
+    (errors.WrongPassword, 401),
+    (errors.NotOwner, 403),
+    (errors.LoginThrottled, 429),
     (errors.BlockedURLError, 403),
     (errors.DetectError, 422),  # NoAudioError, ParseError
     (errors.ExtractError, 422),
@@ -164,9 +120,9 @@ def _from_exception(exc: BaseException) -> web.Response:
         log.error("unexpected error", exc_info=exc)
         return error_response(500, GENERIC_MESSAGE)
     headers: dict[str, str] = {}
-    if isinstance(exc, errors.JobLimitError | LoginThrottled):
+    if isinstance(exc, errors.JobLimitError | errors.LoginThrottled):
         headers[hdrs.RETRY_AFTER] = _retry_after(exc.retry_after)
-    if isinstance(exc, AdminRequired):
+    if isinstance(exc, errors.AdminRequired):
         headers[hdrs.WWW_AUTHENTICATE] = 'Bearer realm="audiofetch"'
     if isinstance(exc, errors.NoAudioError) and exc.looked_for:
         body = {"error": _message(exc), "looked_for": list(exc.looked_for)}

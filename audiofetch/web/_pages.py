@@ -14,6 +14,7 @@ from aiohttp import web
 from multidict import MultiDict
 
 from audiofetch import __version__, errors
+from audiofetch.errors import AdminRequired, NotOwner
 from audiofetch.models import Detection
 from audiofetch.web._actions import (
     Action,
@@ -39,7 +40,6 @@ from audiofetch.web._forms import (
 )
 from audiofetch.web._keys import RUNNER_KEY, STORE_KEY
 from audiofetch.web._login import identify
-from audiofetch.web._middlewares import AdminRequired, NotOwner
 
 __all__ = ["healthz", "home_context", "setup_pages"]
 

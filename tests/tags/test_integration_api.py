@@ -17,7 +17,7 @@ from audiofetch.config import Settings
 from audiofetch.errors import BadRequestError
 from audiofetch.jobs import MIGRATIONS, JobSpec, JobStore
 from audiofetch.tags import existing_id3v2_length
-from audiofetch.web._api import parse_spec
+from audiofetch.web._contract import parse_spec
 from tests.web.apikit import SAME_ORIGIN, admin_settings, bearer, build_app, login
 
 SONGS = [

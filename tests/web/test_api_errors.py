@@ -13,10 +13,6 @@ from audiofetch.web._middlewares import (
     ERROR_STATUSES,
     GENERIC_MESSAGE,
     SECURITY_HEADERS,
-    AdminRequired,
-    LoginThrottled,
-    NotOwner,
-    WrongPassword,
     setup_middlewares,
     status_for,
 )
@@ -37,10 +33,10 @@ CASES: list[tuple[BaseException, int]] = [
     (errors.JobError("this job has no stream: it runs in server mode"), 409),
     (errors.FetchError("the page answered 500", status=500), 502),
     (errors.TooLargeError("the page is over 5 MiB"), 502),
-    (AdminRequired(), 401),
-    (WrongPassword(), 401),
-    (NotOwner(), 403),
-    (LoginThrottled(3), 429),
+    (errors.AdminRequired(), 401),
+    (errors.WrongPassword(), 401),
+    (errors.NotOwner(), 403),
+    (errors.LoginThrottled(3), 429),
 ]
 
 
