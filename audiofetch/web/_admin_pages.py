@@ -17,6 +17,7 @@ from audiofetch.web._forms import (
     FormError,
     as_form_error,
     csrf_token,
+    error_page,
     is_htmx,
     page_context,
     read_form,
@@ -56,8 +57,7 @@ async def logout_submit(request: web.Request) -> web.StreamResponse:
     try:
         await read_form(request)
     except FormError as problem:
-        context = await page_context(request, message=problem.message)
-        return aiohttp_jinja2.render_template("error.html", request, context, status=problem.status)
+        return await error_page(request, problem.message, problem.status)
     await log_out(request)
     return _back_home(request)
 
@@ -96,8 +96,7 @@ async def delete_download_folder(request: web.Request) -> web.StreamResponse:
                 "downloads_error": problem.message,
             }
             return aiohttp_jinja2.render_template("_downloads.html", request, context, status=problem.status)
-        context = await page_context(request, message=problem.message)
-        return aiohttp_jinja2.render_template("error.html", request, context, status=problem.status)
+        return await error_page(request, problem.message, problem.status)
     if is_htmx(request):
         return await downloads_fragment(request)
     raise see_other(request, "/#downloads")

@@ -100,9 +100,10 @@ class Cookies(Field):
     """Cookies as browsers' cookie APIs list them (``name``, ``value``, ``domain``, ``path``, ``secure``,
     ``hostOnly``); None when absent. The error names the first bad one, never its value."""
 
-    def read(self, value: object) -> JobCookies | None:
-        if value is None:
-            return None
+    def absent(self, value: object) -> bool:
+        return value is None
+
+    def check(self, value: object) -> JobCookies:
         if not isinstance(value, list) or len(value) > MAX_COOKIES:
             raise self.problem(f"cookies must be a list of at most {MAX_COOKIES} cookies")
         return JobCookies(self._cookie(number, item) for number, item in enumerate(value, 1))

@@ -20,20 +20,32 @@ _TRUE_WORDS = frozenset({"1", "true", "on", "yes"})
 _FALSE_WORDS = frozenset({"0", "false", "off", "no"})
 
 
-def _absent(value: object) -> bool:
-    return value is None or value == ""
-
-
 @dataclass(frozen=True, kw_only=True)
 class Field:
-    """One named input; ``doc`` describes it in the document."""
+    """One named input; ``doc`` describes it in the document. Absent (None or empty): ``default``, or
+    "NAME is required"."""
 
     name: str
     doc: str = ""
     required: bool = False
+    default: Any = None
 
     def read(self, value: object) -> Any:
-        """The checked value (``None`` when absent and optional); ``BadRequestError`` naming the field."""
+        """The checked value; ``BadRequestError`` naming the field."""
+        if self.absent(value):
+            if self.required:
+                raise self.problem(self.missing())
+            return self.default
+        return self.check(value)
+
+    def absent(self, value: object) -> bool:
+        return value is None or value == ""
+
+    def missing(self) -> str:
+        return f"{self.name} is required"
+
+    def check(self, value: object) -> Any:
+        """The value, present, checked."""
         raise NotImplementedError
 
     def problem(self, message: str) -> BadRequestError:
@@ -41,7 +53,7 @@ class Field:
         return BadRequestError(message, field=self.name)
 
     def schema(self) -> Schema:
-        """The JSON Schema of the value in a JSON body."""
+        """The JSON Schema of the value."""
         raise NotImplementedError
 
     def _schema(self, kind: str, **keywords: Any) -> Schema:
@@ -52,22 +64,22 @@ class Field:
 
 @dataclass(frozen=True, kw_only=True)
 class Text(Field):
-    """Text of at most ``max_chars``, stripped unless ``raw`` (absent or empty: None; blank too, unless
-    ``raw`` and optional). ``message``, when given, answers every problem with the field."""
+    """Text of at most ``max_chars``, stripped unless ``raw`` (blank counts as absent, unless ``raw`` and
+    optional). ``message``, when given, answers every problem with the field."""
 
     max_chars: int | None = None
     raw: bool = False
     format: str | None = None
-    default: str | None = None
     message: str = ""
 
-    def read(self, value: object) -> str | None:
-        if isinstance(value, str) and not value.strip() and (self.required or not self.raw):
-            value = None
-        if _absent(value):
-            if self.required:
-                raise self.problem(self.message or f"{self.name} is required")
-            return None
+    def absent(self, value: object) -> bool:
+        blank = isinstance(value, str) and not value.strip() and (self.required or not self.raw)
+        return blank or super().absent(value)
+
+    def missing(self) -> str:
+        return self.message or super().missing()
+
+    def check(self, value: object) -> str:
         if not isinstance(value, str):
             raise self.problem(self.message or f"{self.name} must be a string")
         text = value if self.raw else value.strip()
@@ -84,19 +96,15 @@ class Text(Field):
 
 @dataclass(frozen=True, kw_only=True)
 class Choice(Field):
-    """One of ``values``; ``fold`` accepts any case and spaces around (absent: ``default``)."""
+    """One of ``values``; ``fold`` accepts any case and spaces around."""
 
     values: tuple[str, ...]
-    default: str | None = None
     fold: bool = False
 
-    def read(self, value: object) -> str | None:
-        if _absent(value):
-            return self.default
-        if isinstance(value, str):
-            word = value.strip().lower() if self.fold else value
-            if word in self.values:
-                return word
+    def check(self, value: object) -> str:
+        word = value.strip().lower() if isinstance(value, str) and self.fold else value
+        if isinstance(word, str) and word in self.values:
+            return word
         quoted = [f"'{choice}'" for choice in self.values]
         raise self.problem(f"{self.name} must be {', '.join(quoted[:-1])} or {quoted[-1]}")
 
@@ -106,15 +114,12 @@ class Choice(Field):
 
 @dataclass(frozen=True, kw_only=True)
 class Whole(Field):
-    """A whole number from ``low`` to ``high``: a JSON integer or ASCII digits (absent: ``default``)."""
+    """A whole number from ``low`` to ``high``: a JSON integer or ASCII digits."""
 
     low: int
     high: int
-    default: int | None = None
 
-    def read(self, value: object) -> int | None:
-        if _absent(value):
-            return self.default
+    def check(self, value: object) -> int:
         if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
             value = int(value.strip())
         if isinstance(value, bool) or not isinstance(value, int) or not self.low <= value <= self.high:
@@ -127,13 +132,9 @@ class Whole(Field):
 
 @dataclass(frozen=True, kw_only=True)
 class Switch(Field):
-    """A JSON boolean, or a form word: on/true/1/yes or off/false/0/no (absent or empty: ``default``)."""
+    """A JSON boolean, or a form word: on/true/1/yes or off/false/0/no."""
 
-    default: bool
-
-    def read(self, value: object) -> bool:
-        if _absent(value):
-            return self.default
+    def check(self, value: object) -> bool:
         if isinstance(value, bool):
             return value
         if isinstance(value, str) and value.strip().lower() in _TRUE_WORDS | _FALSE_WORDS:
@@ -148,12 +149,11 @@ class Switch(Field):
 class Formats(Field):
     """Format names, best first: a JSON list or comma-separated text (absent: none)."""
 
+    default: Any = ()
     most: int = 10
     longest: int = 10
 
-    def read(self, value: object) -> tuple[str, ...]:
-        if _absent(value):
-            return ()
+    def check(self, value: object) -> tuple[str, ...]:
         items = value.split(",") if isinstance(value, str) else value
         if not isinstance(items, list | tuple) or not all(isinstance(item, str) for item in items):
             raise self.problem(f'{self.name} must be a list of formats such as ["flac", "mp3"]')
@@ -171,14 +171,16 @@ class Formats(Field):
 
 @dataclass(frozen=True, kw_only=True)
 class Strings(Field):
-    """A JSON list of at most ``most`` strings of at most ``longest`` characters (absent: none)."""
+    """A JSON list of at most ``most`` addresses of at most ``longest`` characters (absent: none)."""
 
+    default: Any = ()
     most: int
     longest: int
 
-    def read(self, value: object) -> tuple[str, ...]:
-        if value is None:
-            return ()
+    def absent(self, value: object) -> bool:
+        return value is None
+
+    def check(self, value: object) -> tuple[str, ...]:
         if not isinstance(value, list) or len(value) > self.most:
             raise self.problem(f"{self.name} must be a list of at most {self.most} addresses")
         if not all(isinstance(item, str) and len(item) <= self.longest for item in value):

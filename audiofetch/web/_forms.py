@@ -38,6 +38,7 @@ __all__ = [
     "FormError",
     "as_form_error",
     "csrf_token",
+    "error_page",
     "is_htmx",
     "page_context",
     "read_form",
@@ -68,6 +69,12 @@ def as_form_error(exc: Exception, shown: tuple[str, ...] = JOB_FIELDS) -> FormEr
     message = exc.user_message if isinstance(exc, errors.AudioFetchError) else " ".join(str(exc).split())
     field = exc.field if isinstance(exc, errors.AudioFetchError) else None
     return FormError(status, field if field in shown else "form", message)
+
+
+async def error_page(request: web.Request, message: str, status: int) -> web.Response:
+    """The full error page, with ``message`` in words."""
+    context = await page_context(request, message=message)
+    return aiohttp_jinja2.render_template("error.html", request, context, status=status)
 
 
 def is_htmx(request: web.Request) -> bool:

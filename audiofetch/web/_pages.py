@@ -31,6 +31,7 @@ from audiofetch.web._forms import (
     FormError,
     as_form_error,
     csrf_token,
+    error_page,
     form_values,
     is_htmx,
     page_context,
@@ -148,8 +149,7 @@ async def job_page(request: web.Request) -> web.Response:
     try:
         job = await request.app[STORE_KEY].get(request.match_info["id"])
     except errors.JobNotFound as exc:
-        context = await page_context(request, message=exc.user_message)
-        return aiohttp_jinja2.render_template("error.html", request, context, status=404)
+        return await error_page(request, exc.user_message, 404)
     context = await page_context(
         request,
         job=job,
@@ -210,8 +210,7 @@ async def _action_failed(request: web.Request, job_id: str, problem: FormError) 
     except errors.JobNotFound:
         job = None
     if not is_htmx(request):
-        context = await page_context(request, message=problem.message)
-        return aiohttp_jinja2.render_template("error.html", request, context, status=problem.status)
+        return await error_page(request, problem.message, problem.status)
     if job is None:
         return web.Response(text="", headers={"HX-Reswap": "delete"})
     context = {"job": job, "csrf_token": await csrf_token(request), "action_error": problem.message}
