@@ -61,7 +61,7 @@ if TYPE_CHECKING:
         TrackStatus,
         is_active,
         new_job_id,
-        normalise_url,
+        normalize_url,
     )
     from audiofetch.jobs._runner import JobRunner
     from audiofetch.jobs._store import MIGRATIONS, JobStore, Migration
@@ -97,7 +97,7 @@ _LAZY = {
     "TrackStatus": "_model",
     "is_active": "_model",
     "new_job_id": "_model",
-    "normalise_url": "_model",
+    "normalize_url": "_model",
     "JobRunner": "_runner",
     "MIGRATIONS": "_store",
     "JobStore": "_store",
@@ -161,5 +161,5 @@ __all__ = [
     "TrackStatus",
     "is_active",
     "new_job_id",
-    "normalise_url",
+    "normalize_url",
 ]
