@@ -425,10 +425,22 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 
+def _setting(name: str) -> Setting:
+    return next(setting for setting in SETTINGS if setting.name == name)
+
+
 def _default(name: str) -> Any:
     """The parsed default of ``SETTINGS``' entry ``name``: ``Settings()`` states none of its own."""
-    setting = next(setting for setting in SETTINGS if setting.name == name)
+    setting = _setting(name)
     return setting.parse(setting.default)
+
+
+def setting_range(name: str) -> WholeRange:
+    """The allowed range of the whole-number setting ``name`` (``workers``: 1-20), from ``SETTINGS``."""
+    parse = _setting(name).parse
+    if not isinstance(parse, WholeRange):
+        raise TypeError(f"setting {name!r} is not a whole number")
+    return parse
 
 
 @dataclass(frozen=True, slots=True)
@@ -478,14 +490,6 @@ class Settings:
     def with_overrides(self, **overrides: Any) -> Settings:
         """A copy with some fields replaced (already typed values)."""
         return replace(self, **overrides)
-
-
-def setting_range(name: str) -> WholeRange:
-    """The allowed range of the whole-number setting ``name`` (``workers``: 1-20), from ``SETTINGS``."""
-    parse = next(setting.parse for setting in SETTINGS if setting.name == name)
-    if not isinstance(parse, WholeRange):
-        raise TypeError(f"setting {name!r} is not a whole number")
-    return parse
 
 
 def load_settings(
