@@ -77,10 +77,7 @@ async def delete_download_folder(request: web.Request) -> web.StreamResponse:
     name = request.match_info["name"]
     try:
         form = await read_form(request)
-        try:
-            await require_admin(request)
-        except AdminRequired as exc:
-            raise FormError(401, "form", "log in as admin to delete server downloads") from exc
+        await require_admin(request)
         # A folder still being written is deleted only once the admin confirmed that very fact.
         free = await folder_is_free(request, name, force=True)
         if form.get("confirm") not in (("yes", "busy") if free else ("busy",)):
@@ -88,7 +85,7 @@ async def delete_download_folder(request: web.Request) -> web.StreamResponse:
             return aiohttp_jinja2.render_template("confirm_delete.html", request, context)
         await remove_download_folder(request, name, force=True)
     except Exception as exc:  # not found, not admin, expired form; bugs are re-raised
-        problem = as_form_error(exc)
+        problem = as_form_error(exc, reword=(AdminRequired, "log in as admin to delete server downloads"))
         if is_htmx(request):
             context = {
                 "downloads": await _folders_if_admin(request),

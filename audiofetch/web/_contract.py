@@ -48,7 +48,6 @@ __all__ = [
     "ZIP_QUERY",
     "detection_json",
     "job_answer",
-    "parse_spec",
     "spec_of",
     "shape",
     "token_answer",
@@ -158,11 +157,6 @@ SENT_PAGE = Model(
         NAME, PLUGIN, WORKERS, PREFER, TAGS,
     ),
 )  # fmt: skip
-
-
-def parse_spec(body: Mapping[str, Any], client_id: str) -> JobSpec:
-    """A ``JobSpec`` from request fields; ``BadRequestError`` naming the first bad field."""
-    return spec_of(JOB_REQUEST.read(body), client_id)
 
 
 def spec_of(fields: Mapping[str, Any], client_id: str, mode: JobMode | None = None) -> JobSpec:

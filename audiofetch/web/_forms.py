@@ -58,15 +58,19 @@ class FormError(Exception):
         self.status, self.field, self.message = status, field, message
 
 
-def as_form_error(exc: Exception, shown: tuple[str, ...] = JOB_FIELDS) -> FormError:
+def as_form_error(
+    exc: Exception, shown: tuple[str, ...] = JOB_FIELDS, reword: tuple[type[Exception], str] | None = None
+) -> FormError:
     """An expected error as a FormError under the field it names (``form`` if the page does not show
-    that one); anything else (a bug) is raised again."""
+    that one), ``reword`` one kind in the page's own words; anything else (a bug) is raised again."""
     if isinstance(exc, FormError):
         return exc
     status = status_for(exc)
     if status is None:
         raise exc
     message = exc.user_message if isinstance(exc, errors.AudioFetchError) else " ".join(str(exc).split())
+    if reword is not None and isinstance(exc, reword[0]):
+        message = reword[1]
     field = exc.field if isinstance(exc, errors.AudioFetchError) else None
     return FormError(status, field if field in shown else "form", message)
 

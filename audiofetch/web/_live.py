@@ -52,9 +52,7 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _SEP = "\r\n"
 
 
-def format_sse(
-    data: str, *, event: str | None = None, id: str | int | None = None, retry: int | None = None
-) -> bytes:
+def format_sse(data: str, *, event: str | None = None, id: str | int | None = None) -> bytes:
     """One Server-Sent Event on the wire, UTF-8.
 
     Line breaks are removed from ``id`` and ``event``; each line of ``data`` becomes its own ``data:``
@@ -66,8 +64,6 @@ def format_sse(
     if event is not None:
         lines.append(_LINE_BREAK.sub("", f"event: {event}"))
     lines.extend(f"data: {chunk}" for chunk in _LINE_BREAK.split(data))
-    if retry is not None:
-        lines.append(f"retry: {int(retry)}")
     return (_SEP.join(lines) + _SEP + _SEP).encode("utf-8")
 
 

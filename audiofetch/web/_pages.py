@@ -114,12 +114,10 @@ async def submit_job(request: web.Request) -> web.StreamResponse:
     form: MultiDict[str] | None = None
     try:
         form = await read_form(request)
-        try:
-            job, duplicate = await start_job(request, form_values(form), selected=_selected(form))
-        except AdminRequired as exc:
-            raise FormError(401, "mode", "log in as admin to save on the server") from exc
+        job, duplicate = await start_job(request, form_values(form), selected=_selected(form))
     except Exception as exc:  # expected errors go next to their field; bugs are re-raised
-        return await _form_failed(request, as_form_error(exc), dict(form or {}))
+        problem = as_form_error(exc, reword=(AdminRequired, "log in as admin to save on the server"))
+        return await _form_failed(request, problem, dict(form or {}))
     if not is_htmx(request):
         raise see_other(request, f"/jobs/{job.id}" + ("?duplicate=1" if duplicate else ""))
     context = {
@@ -186,13 +184,10 @@ async def job_action(request: web.Request) -> web.StreamResponse:
     form: MultiDict[str] | None = None
     try:
         form = await read_form(request)
-        try:
-            result = await change_job(request, job_id, action)
-        except NotOwner as exc:
-            message = "only the browser that started this job, or the admin, may change it"
-            raise FormError(403, "form", message) from exc
+        result = await change_job(request, job_id, action)
     except Exception as exc:  # shown on the card; bugs are re-raised
-        return await _action_failed(request, job_id, as_form_error(exc))
+        reword = (NotOwner, "only the browser that started this job, or the admin, may change it")
+        return await _action_failed(request, job_id, as_form_error(exc, reword=reword))
     if not is_htmx(request):
         back = _safe_next(form.get("next") if form is not None else None)
         raise see_other(request, "/" if result is None and back.startswith("/jobs/") else back)

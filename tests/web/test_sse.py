@@ -34,7 +34,6 @@ def test_sse_bytes_for_a_plain_event() -> None:
         format_sse("hello", event="job.status", id=7) == b"id: 7\r\nevent: job.status\r\ndata: hello\r\n\r\n"
     )
     assert format_sse("x") == b"data: x\r\n\r\n"
-    assert format_sse("x", retry=3000) == b"data: x\r\nretry: 3000\r\n\r\n"
 
 
 def test_sse_splits_every_kind_of_line_break_in_data() -> None:
