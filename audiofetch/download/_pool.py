@@ -174,7 +174,7 @@ async def download_all(
     on_event: OnEvent | None = None,
     retry_policy: RetryPolicy | None = None,
 ) -> DownloadReport:
-    """Download ``tracks`` into ``sink`` with ``workers`` parallel transfers (clamped to 1-20).
+    """Download ``tracks`` into ``sink`` with ``workers`` parallel transfers (clamped to the setting's range).
 
     Tracks the sink already holds complete are skipped; partial ones resume. Raises only for problems
     with the sink itself (``DownloadError``) or cancellation; every track's own failure is in the report.

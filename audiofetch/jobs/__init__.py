@@ -29,6 +29,7 @@ from audiofetch.jobs._finish import (
 if TYPE_CHECKING:
     from audiofetch.jobs._browser import BrowserStream
     from audiofetch.jobs._events import (
+        EVENT_TYPES,
         JOB_COMPLETED,
         JOB_CREATED,
         JOB_DELETED,
@@ -77,6 +78,7 @@ _LAZY = {
     "TRACK_PROGRESS": "_events",
     "Broker": "_events",
     "Event": "_events",
+    "EVENT_TYPES": "_events",
     "SnapshotFn": "_events",
     "Subscription": "_events",
     "DownloadFolder": "_folders",
@@ -139,6 +141,7 @@ __all__ = [
     "ACTIVE_STATUSES",
     "Broker",
     "Event",
+    "EVENT_TYPES",
     "JOB_COMPLETED",
     "JOB_CREATED",
     "JOB_DELETED",

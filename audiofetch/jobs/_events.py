@@ -21,6 +21,7 @@ from typing import Any
 
 __all__ = [
     "Broker",
+    "EVENT_TYPES",
     "Event",
     "JOB_COMPLETED",
     "JOB_CREATED",
@@ -40,6 +41,7 @@ TRACK_PROGRESS = "track.progress"
 JOB_COMPLETED = "job.completed"
 JOB_DELETED = "job.deleted"
 JOB_SNAPSHOT = "job.snapshot"
+EVENT_TYPES = (JOB_CREATED, JOB_STATUS, JOB_TRACKS, TRACK_PROGRESS, JOB_COMPLETED, JOB_DELETED, JOB_SNAPSHOT)
 
 SnapshotFn = Callable[[str | None], Awaitable[Iterable[tuple[str, Mapping[str, Any]]]]]
 """Given the subscriber's job filter (None: all jobs), return ``(job_id, state)`` pairs to resend."""

@@ -16,20 +16,7 @@ from aiohttp import web
 
 from audiofetch.config import RENDER_MODES, setting_range
 from audiofetch.detect import MAX_MEDIA_URLS
-from audiofetch.jobs import (
-    JOB_COMPLETED,
-    JOB_CREATED,
-    JOB_DELETED,
-    JOB_SNAPSHOT,
-    JOB_STATUS,
-    JOB_STATUSES,
-    JOB_TRACKS,
-    TRACK_PROGRESS,
-    TRACK_STATUSES,
-    Job,
-    JobMode,
-    JobSpec,
-)
+from audiofetch.jobs import EVENT_TYPES, JOB_STATUSES, TRACK_STATUSES, Job, JobMode, JobSpec
 from audiofetch.models import Detection
 from audiofetch.net import JobCookie, JobCookies
 from audiofetch.web._fields import Choice, Field, Formats, Model, Schema, Strings, Switch, Text, Whole
@@ -45,6 +32,7 @@ __all__ = [
     "SCHEMAS",
     "SENT_PAGE",
     "TOKEN",
+    "WORKERS",
     "ZIP_QUERY",
     "detection_json",
     "job_answer",
@@ -245,20 +233,7 @@ SCHEMAS: dict[str, Schema] = {
         },
     ),
     "Event": {
-        **shape(
-            "id:integer type job_id:string data:object",
-            type=_enum(
-                (
-                    JOB_CREATED,
-                    JOB_STATUS,
-                    JOB_TRACKS,
-                    TRACK_PROGRESS,
-                    JOB_COMPLETED,
-                    JOB_DELETED,
-                    JOB_SNAPSHOT,
-                )
-            ),
-        ),
+        **shape("id:integer type job_id:string data:object", type=_enum(EVENT_TYPES)),
         "description": "Sent as SSE data and as WebSocket text messages.",
     },
     "Download": shape("name:string size:integer modified:number files:integer"),

@@ -20,6 +20,7 @@ from multidict import MultiDict, MultiMapping
 from audiofetch import __version__, errors, formats
 from audiofetch.detect import extractor_names
 from audiofetch.models import Track
+from audiofetch.web._contract import WORKERS
 from audiofetch.web._csrf import (
     CSRF_FIELD,
     CSRF_HEADER,
@@ -133,6 +134,7 @@ async def page_context(request: web.Request, **extra: Any) -> dict[str, Any]:
         "csrf_token": await csrf_token(request),
         "plugins": extractor_names(),
         "default_workers": request.app[SETTINGS_KEY].workers,
+        "workers_field": WORKERS,
         "render_unavailable": request.app[RUNNER_KEY].render_unavailable(),
         "bookmarklet": _bookmarklet(request),
         "errors": {},

@@ -76,10 +76,6 @@ def _error(status: int, description: str) -> dict[str, Any]:
     return answer
 
 
-def _path_parameter(name: str) -> Schema:
-    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-
-
 def op(
     summary: str,
     ok: dict[str, Any],
@@ -98,7 +94,8 @@ def op(
         operation["operationId"] = operation_id
     if security is not None:
         operation["security"] = security
-    parameters = ([_path_parameter(path)] if path else []) + (query.parameters() if query else [])
+    in_path = [{"name": path, "in": "path", "required": True, "schema": {"type": "string"}}] if path else []
+    parameters = in_path + (query.parameters() if query else [])
     if parameters:
         operation["parameters"] = parameters
     if body is not None:
