@@ -26,6 +26,7 @@ __all__ = [
     "JOB_LIST_QUERY",
     "JOB_REQUEST",
     "LOGIN",
+    "MAX_BODY_BYTES",
     "MAX_URL_CHARS",
     "MODE",
     "PREVIEW_QUERY",
@@ -41,6 +42,7 @@ __all__ = [
     "token_answer",
 ]
 
+MAX_BODY_BYTES = 64 * 1024  # the largest request body (JSON, forms) but a sent page's: a few fields
 MAX_URL_CHARS = 4096
 MAX_COOKIES = 300
 _WORKERS = setting_range("workers")

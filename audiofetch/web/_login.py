@@ -47,6 +47,7 @@ __all__ = [
     "Identity",
     "SessionCookies",
     "identify",
+    "json_object",
     "log_in",
     "log_out",
     "read_body",
@@ -189,16 +190,21 @@ async def require_admin(request: web.Request, *, field: str | None = None) -> Id
     return identity
 
 
+def json_object(data: bytes) -> dict[str, Any]:
+    """``data`` parsed as a JSON object; ``BadRequestError`` otherwise (nesting too deep included)."""
+    try:
+        body = json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        raise BadRequestError("the request body is not valid JSON") from exc
+    if not isinstance(body, dict):
+        raise BadRequestError("the request body must be a JSON object")
+    return body
+
+
 async def read_body(request: web.Request) -> dict[str, Any]:
     """The request's fields from a JSON object or a form; ``BadRequestError`` when unreadable."""
     if request.content_type == "application/json":
-        try:
-            body = await request.json()
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise BadRequestError("the request body is not valid JSON") from exc
-        if not isinstance(body, dict):
-            raise BadRequestError("the request body must be a JSON object")
-        return body
+        return json_object(await request.read())
     if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
         try:
             form = await request.post()

@@ -18,6 +18,7 @@ from audiofetch.web._contract import (
     JOB_LIST_QUERY,
     JOB_REQUEST,
     LOGIN,
+    MAX_BODY_BYTES,
     PREVIEW_QUERY,
     SCHEMAS,
     SENT_PAGE,
@@ -50,7 +51,7 @@ NOT_FOUND = "No job has this id."
 UNAUTHORIZED = "Admin login or a valid bearer token is required."
 LIMIT = "Too many jobs in flight or queued."
 CROSS_SITE = "Cross-site request (Origin / Sec-Fetch-Site), or a session cookie without them."
-TOO_LARGE = "The request body is over 64 KiB."
+TOO_LARGE = f"The request body is over {MAX_BODY_BYTES // 1024} KiB."
 BUSY = "A running job still writes the folder (add force=1 to go ahead)."
 PAGE_ERRORS = {
     400: "Missing or malformed field.",

@@ -37,7 +37,7 @@ from audiofetch.web._keys import (
     wall_clock,
     web_options,
 )
-from audiofetch.web._login import ADMIN_SUBJECT, session_client_id
+from audiofetch.web._login import ADMIN_SUBJECT, json_object, session_client_id
 from audiofetch.web._middlewares import api_error
 from audiofetch.web._paths import local_url
 from audiofetch.web._throttle import client_key
@@ -110,13 +110,7 @@ async def _read_json(request: web.Request, limit: int) -> dict[str, Any]:
         data += chunk
         if len(data) > limit:
             raise _too_large(f"the page sent is larger than {limit} bytes", limit, len(data))
-    try:
-        body = await asyncio.to_thread(json.loads, bytes(data))
-    except (ValueError, RecursionError) as exc:
-        raise BadRequestError("the request body is not valid JSON") from exc
-    if not isinstance(body, dict):
-        raise BadRequestError("the request body must be a JSON object")
-    return body
+    return await asyncio.to_thread(json_object, bytes(data))
 
 
 async def send_page(request: web.Request) -> web.Response:
