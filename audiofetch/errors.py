@@ -20,7 +20,8 @@
         StreamBusyError        a browser-mode stream already has its one consumer
       BadRequestError          a request the user can fix (missing URL, bad mode, bad number)
       AccessError              the requester may not do this (raised by the server only)
-        AdminRequired          only the admin may
+        AuthRequired           credentials needed that the request did not bring
+          AdminRequired        only the admin may
         NotOwner               someone else's job: only the client that started it, or the admin
         WrongPassword          the admin password did not match
         LoginThrottled         too many login attempts; .retry_after
@@ -36,6 +37,7 @@ __all__ = [
     "AccessError",
     "AdminRequired",
     "AudioFetchError",
+    "AuthRequired",
     "BadRequestError",
     "BlockedURLError",
     "ConfigError",
@@ -205,7 +207,11 @@ class AccessError(AudioFetchError):
     """The requester may not do this, or not now."""
 
 
-class AdminRequired(AccessError):
+class AuthRequired(AccessError):
+    """The request needs credentials it did not bring (a bearer token, a login)."""
+
+
+class AdminRequired(AuthRequired):
     """Only the admin may do this; ``field`` names the input that asked for it (``mode=server``)."""
 
     def __init__(

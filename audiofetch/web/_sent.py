@@ -25,7 +25,7 @@ from typing import Any
 from aiohttp import hdrs, web
 
 from audiofetch.detect import GivenPage
-from audiofetch.errors import BadRequestError
+from audiofetch.errors import AccessError, AuthRequired, BadRequestError
 from audiofetch.web._auth import issue_token, verify_token
 from audiofetch.web._contract import SENT_PAGE, job_answer, spec_of, token_answer
 from audiofetch.web._csrf import normalize_origin
@@ -38,7 +38,6 @@ from audiofetch.web._keys import (
     web_options,
 )
 from audiofetch.web._login import ADMIN_SUBJECT, json_object, session_client_id
-from audiofetch.web._middlewares import api_error
 from audiofetch.web._paths import local_url
 from audiofetch.web._throttle import client_key
 
@@ -61,9 +60,8 @@ def _extension_origin(request: web.Request) -> str | None:
 async def pair(request: web.Request) -> web.Response:
     """``POST /api/extension/pair``: a bearer token for a listed extension (403 for anyone else)."""
     if _extension_origin(request) is None:
-        raise api_error(
-            web.HTTPForbidden,
-            "only a browser extension listed in AUDIOFETCH_CORS_ORIGINS can pair with this server",
+        raise AccessError(
+            "only a browser extension listed in AUDIOFETCH_CORS_ORIGINS can pair with this server"
         )
     client = await session_client_id(request)
     now = wall_clock(request.app)
@@ -85,11 +83,7 @@ def _paired_client(request: web.Request) -> str:
         return f"token:{claims.token_id}"
     kind, _, client = claims.subject.partition(":") if claims is not None else ("", "", "")
     if kind != EXTENSION_SUBJECT or not client:
-        raise api_error(
-            web.HTTPUnauthorized,
-            "pair the browser extension first (POST /api/extension/pair), then send its token",
-            headers={hdrs.WWW_AUTHENTICATE: 'Bearer realm="audiofetch"'},
-        )
+        raise AuthRequired("pair the browser extension first (POST /api/extension/pair), then send its token")
     return client
 
 

@@ -36,6 +36,8 @@ CASES: list[tuple[BaseException, int]] = [
     (errors.AdminRequired(), 401),
     (errors.WrongPassword(), 401),
     (errors.NotOwner(), 403),
+    (errors.AuthRequired("pair first"), 401),
+    (errors.AccessError("not a listed extension"), 403),
     (errors.LoginThrottled(3), 429),
 ]
 
