@@ -93,8 +93,11 @@ async def change_job(request: web.Request, job_id: str, action: Action) -> Job |
     return None
 
 
-async def download_folders(request: web.Request) -> list[tuple[DownloadFolder, bool]]:
-    """The admin's download folders, each with whether a running job still writes it (admin only)."""
+async def download_folders(request: web.Request, *, quiet: bool = False) -> list[tuple[DownloadFolder, bool]]:
+    """The admin's download folders, each with whether a running job still writes it (admin only;
+    ``quiet``: none for anyone else)."""
+    if quiet and not (await identify(request)).admin:
+        return []
     await require_admin(request)
     runner = request.app[RUNNER_KEY]
     busy = await runner.busy_folders()

@@ -10,7 +10,6 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from audiofetch.errors import AdminRequired
-from audiofetch.jobs import DownloadFolder
 from audiofetch.web._actions import download_folders, folder_is_free, remove_download_folder
 from audiofetch.web._contract import LOGIN
 from audiofetch.web._forms import (
@@ -88,7 +87,7 @@ async def delete_download_folder(request: web.Request) -> web.StreamResponse:
         problem = as_form_error(exc, reword=(AdminRequired, "log in as admin to delete server downloads"))
         if is_htmx(request):
             context = {
-                "downloads": await _folders_if_admin(request),
+                "downloads": await download_folders(request, quiet=True),
                 "csrf_token": await csrf_token(request),
                 "downloads_error": problem.message,
             }
@@ -97,13 +96,6 @@ async def delete_download_folder(request: web.Request) -> web.StreamResponse:
     if is_htmx(request):
         return await downloads_fragment(request)
     raise see_other(request, "/#downloads")
-
-
-async def _folders_if_admin(request: web.Request) -> list[tuple[DownloadFolder, bool]]:
-    try:
-        return await download_folders(request)
-    except AdminRequired:
-        return []
 
 
 def _back_home(request: web.Request) -> web.Response:

@@ -37,6 +37,7 @@ __all__ = [
     "ZIP_QUERY",
     "detection_json",
     "job_answer",
+    "ref",
     "spec_of",
     "shape",
     "token_answer",
@@ -168,7 +169,8 @@ def spec_of(fields: Mapping[str, Any], client_id: str, mode: JobMode | None = No
 # -- answers -------------------------------------------------------------------------------------------
 
 
-def _ref(name: str) -> Schema:
+def ref(name: str) -> Schema:
+    """A reference to the schema ``name`` of the document's components."""
     return {"$ref": f"#/components/schemas/{name}"}
 
 
@@ -223,7 +225,7 @@ SCHEMAS: dict[str, Schema] = {
         totals=shape(
             "tracks:integer tracks_done:integer tracks_failed:integer bytes_done:integer bytes_total:integer?"
         ),
-        tracks={"type": "array", "items": _ref("Track")},
+        tracks={"type": "array", "items": ref("Track")},
         duplicate={"type": "boolean", "description": "Only on creation: an active job was reused."},
     ),
     "Detection": shape(

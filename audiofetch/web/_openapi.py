@@ -24,6 +24,7 @@ from audiofetch.web._contract import (
     SENT_PAGE,
     TOKEN,
     ZIP_QUERY,
+    ref,
     shape,
 )
 from audiofetch.web._fields import Model, Schema
@@ -62,16 +63,12 @@ PAGE_ERRORS = {
 JOB_ERRORS = {403: "Someone else's job, or a cross-site request.", 404: NOT_FOUND}
 
 
-def _ref(name: str) -> Schema:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
 def _json(description: str, schema: Schema) -> dict[str, Any]:
     return {"description": description, "content": {JSON: {"schema": schema}}}
 
 
 def _error(status: int, description: str) -> dict[str, Any]:
-    answer = _json(description, _ref("Error"))
+    answer = _json(description, ref("Error"))
     if status == 429:  # every 429 says when to come back
         answer["headers"] = _RETRY_AFTER
     return answer
@@ -111,17 +108,17 @@ def op(
 
 
 def _body(model: Model, *media: str) -> Schema:
-    return {"required": True, "content": {kind: {"schema": _ref(model.name)} for kind in media}}
+    return {"required": True, "content": {kind: {"schema": ref(model.name)} for kind in media}}
 
 
-_JOB = {**_json("The job.", _ref("Job")), "links": _JOB_LINKS}
-_ONE_JOB = _json("The job.", _ref("Job"))
-_JOBS = _json("The jobs.", shape("jobs", jobs={"type": "array", "items": _ref("Job")}))
-_FOLDERS = _json("Folders.", shape("downloads", downloads={"type": "array", "items": _ref("Download")}))
+_JOB = {**_json("The job.", ref("Job")), "links": _JOB_LINKS}
+_ONE_JOB = _json("The job.", ref("Job"))
+_JOBS = _json("The jobs.", shape("jobs", jobs={"type": "array", "items": ref("Job")}))
+_FOLDERS = _json("Folders.", shape("downloads", downloads={"type": "array", "items": ref("Download")}))
 _ME = _json("Who.", shape("admin:boolean via:string expires_at:number?"))
 _EVENTS = {
     "description": "text/event-stream; each data line holds an Event.",
-    "content": {"text/event-stream": {"schema": _ref("Event")}},
+    "content": {"text/event-stream": {"schema": ref("Event")}},
 }
 _SENT_ERRORS = {
     400: "Missing or malformed field.",
@@ -192,7 +189,7 @@ PATHS: dict[str, dict[str, Any]] = {
     )},
     "/api/preview": {"get": op(
         "The tracks found on a page, without starting a job.",
-        _json("What the page holds.", _ref("Detection")),
+        _json("What the page holds.", ref("Detection")),
         PAGE_ERRORS, query=PREVIEW_QUERY,
     )},
     "/api/events": {"get": op(

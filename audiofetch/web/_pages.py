@@ -40,7 +40,6 @@ from audiofetch.web._forms import (
     setup_templates,
 )
 from audiofetch.web._keys import RUNNER_KEY, STORE_KEY
-from audiofetch.web._login import identify
 
 __all__ = ["healthz", "home_context", "setup_pages"]
 
@@ -50,11 +49,10 @@ MAX_SELECTED = 10_000
 
 async def home_context(request: web.Request, **extra: Any) -> dict[str, Any]:
     """A full page's context with the requester's latest jobs and (for the admin) the download folders."""
-    admin = (await identify(request)).admin
     return await page_context(
         request,
         jobs=await visible_jobs(request, limit=MAX_JOBS_SHOWN),
-        downloads=await download_folders(request) if admin else [],
+        downloads=await download_folders(request, quiet=True),
         **extra,
     )
 
