@@ -21,8 +21,10 @@ __all__ = [
     "SETTINGS",
     "Setting",
     "Settings",
+    "WholeRange",
     "load_settings",
     "parse_networks",
+    "setting_range",
     "settings_markdown",
 ]
 
@@ -48,17 +50,25 @@ def parse_networks(value: str) -> tuple[Network, ...]:
     return tuple(networks)
 
 
-def _int_between(low: int, high: int) -> Callable[[str], int]:
-    def parse(value: str) -> int:
+@dataclass(frozen=True, slots=True)
+class WholeRange:
+    """A whole-number setting's parser, which also states its range for the places that check it again
+    (the HTTP contract, the download engine): they read it here, via ``setting_range``."""
+
+    low: int
+    high: int
+
+    def __call__(self, value: str) -> int:
         text = value.strip()
         if not _ASCII_INT.fullmatch(text):  # int() would also take Unicode digits ("٣", "３")
             raise ValueError(f"{value!r} is not a whole number")
         number = int(text)
-        if not low <= number <= high:
-            raise ValueError(f"{number} is outside the allowed range {low}-{high}")
+        if not self.low <= number <= self.high:
+            raise ValueError(f"{number} is outside the allowed range {self}")
         return number
 
-    return parse
+    def __str__(self) -> str:
+        return f"{self.low}-{self.high}"
 
 
 def _positive_float(value: str) -> float:
@@ -174,9 +184,10 @@ class Setting:
     help: str
 
 
+_WORKERS = WholeRange(1, 20)
 SETTINGS: tuple[Setting, ...] = (
     Setting("host", "HOST", _text, "127.0.0.1", "Address the server listens on."),
-    Setting("port", "PORT", _int_between(1, 65535), "8080", "Port the server listens on."),
+    Setting("port", "PORT", WholeRange(1, 65535), "8080", "Port the server listens on."),
     Setting(
         "data_dir",
         "AUDIOFETCH_DATA_DIR",
@@ -201,11 +212,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "access_token_expire_minutes",
         "ACCESS_TOKEN_EXPIRE_MINUTES",
-        _int_between(1, 525600),
+        WholeRange(1, 525600),
         "1440",
         "Lifetime of admin sessions and bearer tokens, in minutes.",
     ),
-    Setting("workers", "AUDIOFETCH_WORKERS", _int_between(1, 20), "5", "Parallel downloads per job (1-20)."),
+    Setting("workers", "AUDIOFETCH_WORKERS", _WORKERS, "5", f"Parallel downloads per job ({_WORKERS})."),
     Setting(
         "allow_networks",
         "AUDIOFETCH_ALLOW_NETWORKS",
@@ -261,7 +272,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "retries",
         "AUDIOFETCH_RETRIES",
-        _int_between(0, 20),
+        WholeRange(0, 20),
         "4",
         "Retries per track after a connection error, a cut-off transfer, 5xx or 429.",
     ),
@@ -269,28 +280,28 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "max_running_jobs",
         "AUDIOFETCH_MAX_RUNNING_JOBS",
-        _int_between(1, 100),
+        WholeRange(1, 100),
         "3",
         "Server-mode jobs downloading at the same time; later ones wait their turn.",
     ),
     Setting(
         "max_active_jobs",
         "AUDIOFETCH_MAX_ACTIVE_JOBS",
-        _int_between(1, 10000),
+        WholeRange(1, 10000),
         "50",
         "Jobs queued or running in all; past it new jobs get 429 with Retry-After.",
     ),
     Setting(
         "max_jobs_per_client",
         "AUDIOFETCH_MAX_JOBS_PER_CLIENT",
-        _int_between(1, 1000),
+        WholeRange(1, 1000),
         "5",
         "Jobs queued or running for one client (browser session or token).",
     ),
     Setting(
         "max_jobs_per_address",
         "AUDIOFETCH_MAX_JOBS_PER_ADDRESS",
-        _int_between(1, 10000),
+        WholeRange(1, 10000),
         "20",
         "Jobs queued or running from one network address (bounds clients that drop their cookie; "
         "higher than the per-client limit for users behind one NAT).",
@@ -330,7 +341,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "render_concurrency",
         "AUDIOFETCH_RENDER_CONCURRENCY",
-        _int_between(1, 16),
+        WholeRange(1, 16),
         "2",
         "Pages the render pass runs at once (1-16); each takes a browser context and at most 15 s.",
     ),
@@ -354,14 +365,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "connections_per_client",
         "AUDIOFETCH_CONNECTIONS_PER_CLIENT",
-        _int_between(1, 1000),
+        WholeRange(1, 1000),
         "24",
         "Outgoing connections one client's jobs and previews may hold at once (of 100 in all).",
     ),
     Setting(
         "connections_per_job",
         "AUDIOFETCH_CONNECTIONS_PER_JOB",
-        _int_between(1, 1000),
+        WholeRange(1, 1000),
         "12",
         "Outgoing connections one job may hold at once.",
     ),
@@ -414,10 +425,22 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 
+def _setting(name: str) -> Setting:
+    return next(setting for setting in SETTINGS if setting.name == name)
+
+
 def _default(name: str) -> Any:
     """The parsed default of ``SETTINGS``' entry ``name``: ``Settings()`` states none of its own."""
-    setting = next(setting for setting in SETTINGS if setting.name == name)
+    setting = _setting(name)
     return setting.parse(setting.default)
+
+
+def setting_range(name: str) -> WholeRange:
+    """The allowed range of the whole-number setting ``name`` (``workers``: 1-20), from ``SETTINGS``."""
+    parse = _setting(name).parse
+    if not isinstance(parse, WholeRange):
+        raise TypeError(f"setting {name!r} is not a whole number")
+    return parse
 
 
 @dataclass(frozen=True, slots=True)

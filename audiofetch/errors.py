@@ -19,6 +19,12 @@
         JobLimitError          too many jobs in flight or queued; .retry_after
         StreamBusyError        a browser-mode stream already has its one consumer
       BadRequestError          a request the user can fix (missing URL, bad mode, bad number)
+      AccessError              the requester may not do this (raised by the server only)
+        AuthRequired           credentials needed that the request did not bring
+          AdminRequired        only the admin may
+        NotOwner               someone else's job: only the client that started it, or the admin
+        WrongPassword          the admin password did not match
+        LoginThrottled         too many login attempts; .retry_after
 
 ``expected`` follows yt-dlp's flag: True means "the world is like that" (tell the user), False means
 "probably our bug" (log a traceback). Third-party exceptions are translated into these at package edges
@@ -28,7 +34,10 @@ with ``raise ... from exc``. Only ``cli`` maps them to exit codes and only ``web
 from __future__ import annotations
 
 __all__ = [
+    "AccessError",
+    "AdminRequired",
     "AudioFetchError",
+    "AuthRequired",
     "BadRequestError",
     "BlockedURLError",
     "ConfigError",
@@ -41,12 +50,15 @@ __all__ = [
     "JobError",
     "JobLimitError",
     "JobNotFound",
+    "LoginThrottled",
     "NO_AUDIO_MESSAGE",
     "NoAudioError",
+    "NotOwner",
     "ParseError",
     "RenderError",
     "StreamBusyError",
     "TooLargeError",
+    "WrongPassword",
     "ZipError",
 ]
 
@@ -55,11 +67,15 @@ class AudioFetchError(Exception):
     """Base of every error AudioFetch raises on purpose."""
 
     expected: bool = True
+    field: str | None = None
+    """The input the error is about (``url``, ``workers``...), so a form can show it there; None: none."""
 
-    def __init__(self, message: str, *, expected: bool | None = None) -> None:
+    def __init__(self, message: str, *, expected: bool | None = None, field: str | None = None) -> None:
         super().__init__(message)
         if expected is not None:
             self.expected = expected
+        if field is not None:
+            self.field = field
 
     @property
     def user_message(self) -> str:
@@ -73,6 +89,8 @@ class ConfigError(AudioFetchError):
 
 class FetchError(AudioFetchError):
     """A request failed: connection, timeout, HTTP status or body limits."""
+
+    field = "url"
 
     def __init__(
         self,
@@ -102,6 +120,8 @@ class TooLargeError(FetchError):
 class DetectError(AudioFetchError):
     """The page could not be turned into a track list."""
 
+    field = "url"
+
 
 NO_AUDIO_MESSAGE = "No audio found on this page."
 
@@ -124,6 +144,8 @@ class ParseError(DetectError):
 
 class ExtractError(AudioFetchError):
     """An extractor met data it could not read."""
+
+    field = "url"
 
     def __init__(self, message: str, *, extractor: str, url: str | None = None) -> None:
         super().__init__(message)
@@ -179,3 +201,49 @@ class StreamBusyError(JobError):
 
 class BadRequestError(AudioFetchError):
     """A request the user can fix: a missing or malformed field."""
+
+
+class AccessError(AudioFetchError):
+    """The requester may not do this, or not now."""
+
+
+class AuthRequired(AccessError):
+    """The request needs credentials it did not bring (a bearer token, a login)."""
+
+
+class AdminRequired(AuthRequired):
+    """Only the admin may do this; ``field`` names the input that asked for it (``mode=server``)."""
+
+    def __init__(
+        self,
+        message: str = "log in as admin first (POST /api/auth/login), or send a valid bearer token",
+        *,
+        field: str | None = None,
+    ) -> None:
+        super().__init__(message, field=field)
+
+
+class NotOwner(AccessError):
+    """Someone else's job: only the client that started it, or the admin, may change it."""
+
+    def __init__(self) -> None:
+        super().__init__("only the client that started this job, or the admin, may change it")
+
+
+class WrongPassword(AccessError):
+    """The admin password did not match."""
+
+    field = "password"
+
+    def __init__(self) -> None:
+        super().__init__("wrong password")
+
+
+class LoginThrottled(AccessError):
+    """Too many login attempts from this address or overall; ``retry_after`` seconds to wait."""
+
+    field = "password"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many login attempts; try again in {retry_after} s")
+        self.retry_after = retry_after

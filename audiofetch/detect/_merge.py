@@ -106,7 +106,7 @@ def choose_extractors(plugin: str = "auto") -> tuple[Extractor, ...]:
     chosen = by_name(plugin)
     if chosen is None:
         names = ", ".join(["auto", *(e.name for e in all_extractors())])
-        raise DetectError(f"unknown plugin {plugin!r}; available: {names}")
+        raise DetectError(f"unknown plugin {plugin!r}; available: {names}", field="plugin")
     return (chosen,)
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from audiofetch.config import Settings
+from audiofetch.config import Settings, setting_range
 from audiofetch.errors import AudioFetchError, DownloadError
 from audiofetch.models import Track
 from audiofetch.net import Fetcher
@@ -30,7 +30,7 @@ __all__ = ["MAX_WORKERS", "DownloadReport", "TrackResult", "download_all"]
 
 log = logging.getLogger(__name__)
 
-MAX_WORKERS = 20
+MAX_WORKERS = setting_range("workers").high
 ResultStatus = Literal["done", "skipped", "failed"]
 
 
@@ -174,7 +174,7 @@ async def download_all(
     on_event: OnEvent | None = None,
     retry_policy: RetryPolicy | None = None,
 ) -> DownloadReport:
-    """Download ``tracks`` into ``sink`` with ``workers`` parallel transfers (clamped to 1-20).
+    """Download ``tracks`` into ``sink`` with ``workers`` parallel transfers (clamped to the setting's range).
 
     Tracks the sink already holds complete are skipped; partial ones resume. Raises only for problems
     with the sink itself (``DownloadError``) or cancellation; every track's own failure is in the report.

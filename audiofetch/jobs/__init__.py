@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from audiofetch.jobs._events import (
+        EVENT_TYPES,
         JOB_COMPLETED,
         JOB_CREATED,
         JOB_DELETED,
@@ -26,8 +27,6 @@ if TYPE_CHECKING:
         Event,
         SnapshotFn,
         Subscription,
-        format_sse,
-        format_sse_comment,
     )
     from audiofetch.jobs._finish import PageTags
     from audiofetch.jobs._folders import (
@@ -68,7 +67,7 @@ _LAZY = {  # each name and the module it loads from
         "_finish": "PageTags",
         "_events": (
             "JOB_COMPLETED JOB_CREATED JOB_DELETED JOB_SNAPSHOT JOB_STATUS TRACK_PROGRESS Broker "
-            "Event SnapshotFn Subscription format_sse format_sse_comment"
+            "Event EVENT_TYPES SnapshotFn Subscription"
         ),
         "_lock": "DataFolderLock",
         "_folders": "delete_download folder_entries list_downloads",
@@ -111,6 +110,7 @@ __all__ = [
     "ACTIVE_STATUSES",
     "Broker",
     "Event",
+    "EVENT_TYPES",
     "JOB_COMPLETED",
     "JOB_CREATED",
     "JOB_DELETED",
@@ -130,8 +130,6 @@ __all__ = [
     "TRACK_PROGRESS",
     "TRACK_STATUSES",
     "TrackStatus",
-    "format_sse",
-    "format_sse_comment",
     "is_active",
     "new_job_id",
     "normalize_url",

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import time
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
@@ -22,6 +21,7 @@ from typing import Any
 
 __all__ = [
     "Broker",
+    "EVENT_TYPES",
     "Event",
     "JOB_COMPLETED",
     "JOB_CREATED",
@@ -32,8 +32,6 @@ __all__ = [
     "SnapshotFn",
     "Subscription",
     "TRACK_PROGRESS",
-    "format_sse",
-    "format_sse_comment",
 ]
 
 JOB_CREATED = "job.created"
@@ -43,36 +41,10 @@ TRACK_PROGRESS = "track.progress"
 JOB_COMPLETED = "job.completed"
 JOB_DELETED = "job.deleted"
 JOB_SNAPSHOT = "job.snapshot"
+EVENT_TYPES = (JOB_CREATED, JOB_STATUS, JOB_TRACKS, TRACK_PROGRESS, JOB_COMPLETED, JOB_DELETED, JOB_SNAPSHOT)
 
 SnapshotFn = Callable[[str | None], Awaitable[Iterable[tuple[str, Mapping[str, Any]]]]]
 """Given the subscriber's job filter (None: all jobs), return ``(job_id, state)`` pairs to resend."""
-
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
-_SEP = "\r\n"
-
-
-def format_sse(
-    data: str, *, event: str | None = None, id: str | int | None = None, retry: int | None = None
-) -> bytes:
-    """One Server-Sent Event on the wire, following aiohttp-sse's rules.
-
-    Line breaks are removed from ``id`` and ``event``; each line of ``data`` becomes its own ``data:``
-    line; lines end with CRLF and a blank line ends the event. UTF-8.
-    """
-    lines: list[str] = []
-    if id is not None:
-        lines.append(_LINE_BREAK.sub("", f"id: {id}"))
-    if event is not None:
-        lines.append(_LINE_BREAK.sub("", f"event: {event}"))
-    lines.extend(f"data: {chunk}" for chunk in _LINE_BREAK.split(data))
-    if retry is not None:
-        lines.append(f"retry: {int(retry)}")
-    return (_SEP.join(lines) + _SEP + _SEP).encode("utf-8")
-
-
-def format_sse_comment(text: str = "ping") -> bytes:
-    """An SSE comment line (clients ignore it): the heartbeat that keeps proxies from closing the stream."""
-    return f": {_LINE_BREAK.sub(' ', text)}{_SEP}{_SEP}".encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +53,8 @@ class Event:
 
     Snapshot events (``job.snapshot``) carry the id of the last event they already account for.
     ``owner`` is the job's ``client_id`` when the broker knows it (None: unknown); it is never sent.
-    The wire forms are encoded once, on first use, and shared by every subscriber.
+    Its JSON text and its wire form (``wire``: the web layer says how) are encoded once, on first use,
+    and shared by every subscriber.
     """
 
     id: int
@@ -90,7 +63,7 @@ class Event:
     data: Mapping[str, Any] = field(default_factory=dict)
     owner: str | None = field(default=None, compare=False)
     _text: str | None = field(default=None, init=False, repr=False, compare=False)
-    _sse: bytes | None = field(default=None, init=False, repr=False, compare=False)
+    _wire: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         """The message both endpoints send: ``{"id", "type", "job_id", "data"}``."""
@@ -104,13 +77,16 @@ class Event:
             return text
         return self._text
 
-    def to_sse(self) -> bytes:
-        """The event as SSE wire bytes: ``id:`` and ``event:`` lines, then the JSON as ``data:``."""
-        if self._sse is None:
-            wire = format_sse(self.json_text(), event=self.type, id=self.id)
-            object.__setattr__(self, "_sse", wire)
+    def wire(self, encode: Callable[[Event], bytes]) -> bytes:
+        """The event as ``encode`` puts it on the wire, computed by the first subscriber only.
+
+        One wire form per event: the SSE endpoint is its only user (the WebSocket sends ``json_text``).
+        """
+        if self._wire is None:
+            wire = encode(self)
+            object.__setattr__(self, "_wire", wire)
             return wire
-        return self._sse
+        return self._wire
 
 
 def _merge_progress(older: Event, newer: Event) -> Event:

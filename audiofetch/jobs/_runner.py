@@ -138,7 +138,9 @@ class JobRunner:
     def _check_url(self, url: str) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise BadRequestError("the address must be a web address starting with http:// or https://")
+            raise BadRequestError(
+                "the address must be a web address starting with http:// or https://", field="url"
+            )
         check_url(url, self._settings.allow_networks)
 
     async def analyse(self, job_id: str) -> Job:

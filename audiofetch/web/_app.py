@@ -7,6 +7,7 @@ import jinja2
 from aiohttp import web
 
 from audiofetch.config import Settings
+from audiofetch.web._contract import MAX_BODY_BYTES
 from audiofetch.web._hosts import host_middleware
 from audiofetch.web._keys import SETTINGS_KEY
 from audiofetch.web._pages import setup_pages
@@ -15,9 +16,6 @@ from audiofetch.web._serve import run_server
 from audiofetch.web._services import setup_server
 
 __all__ = ["MAX_BODY_BYTES", "SETTINGS_KEY", "create_app", "serve"]
-
-# The largest request body (JSON, forms): every route takes a few fields at most.
-MAX_BODY_BYTES = 64 * 1024
 
 
 def create_app(settings: Settings) -> web.Application:

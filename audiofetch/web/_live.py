@@ -1,9 +1,10 @@
 """Live job events over SSE (``GET /api/events``) and WebSocket (``/ws``): thin adapters over the Broker.
 
 Both take ``?job=ID`` (one job) and a resume point (SSE: the ``Last-Event-ID`` header or
-``?last_event_id=``; WebSocket: ``?last_event_id=``), and send ``Event.to_sse()`` / ``Event.json_text()``.
+``?last_event_id=``; WebSocket: ``?last_event_id=``), and send ``sse_bytes(event)`` / ``Event.json_text()``.
 Without ``?job`` a visitor sees the events of its own jobs only and the admin sees every job, since a
 job id is what grants access to a job. The cross-site check on the handshake is the middleware's.
+The SSE wire format lives here too; a job event is encoded once, by its first subscriber (``Event.wire``).
 """
 
 from __future__ import annotations
@@ -11,17 +12,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import AsyncGenerator
 
 from aiohttp import WSMsgType, web
 
 from audiofetch.errors import JobNotFound
-from audiofetch.jobs import JOB_CREATED, Event, JobStore, Subscription, format_sse_comment
+from audiofetch.jobs import JOB_CREATED, Event, JobStore, Subscription
+from audiofetch.web._contract import EVENTS_QUERY
 from audiofetch.web._keys import BROKER_KEY, STORE_KEY, web_options
 from audiofetch.web._login import identify
-from audiofetch.web._middlewares import api_error
 
-__all__ = ["COALESCE_SECONDS", "SSE_HEADERS", "events_sse", "events_ws", "setup_live"]
+__all__ = [
+    "COALESCE_SECONDS",
+    "SSE_HEADERS",
+    "events_sse",
+    "events_ws",
+    "format_sse",
+    "format_sse_comment",
+    "setup_live",
+    "sse_bytes",
+]
 
 log = logging.getLogger(__name__)
 
@@ -30,19 +41,44 @@ SSE_HEADERS = {
     "Cache-Control": "no-cache",
     "X-Accel-Buffering": "no",
 }
-_MAX_ID_CHARS = 64
 COALESCE_SECONDS = 0.025
 """A subscriber woken by an event waits this long and sends what arrived meanwhile in one write: with
 hundreds of subscribers and a busy server, one wake-up and one write per event each would not keep up."""
 
 
-def _query_param(request: web.Request, name: str) -> str | None:
-    value = request.query.get(name)
-    if value is None or value == "":
-        return None
-    if len(value) > _MAX_ID_CHARS:
-        raise api_error(web.HTTPBadRequest, f"{name} is too long")
-    return value
+# -- the SSE wire format, after aiohttp-sse's rules (CRLF line ends, one ``data:`` line per line of data)
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_SEP = "\r\n"
+
+
+def format_sse(data: str, *, event: str | None = None, id: str | int | None = None) -> bytes:
+    """One Server-Sent Event on the wire, UTF-8.
+
+    Line breaks are removed from ``id`` and ``event``; each line of ``data`` becomes its own ``data:``
+    line; lines end with CRLF and a blank line ends the event.
+    """
+    lines: list[str] = []
+    if id is not None:
+        lines.append(_LINE_BREAK.sub("", f"id: {id}"))
+    if event is not None:
+        lines.append(_LINE_BREAK.sub("", f"event: {event}"))
+    lines.extend(f"data: {chunk}" for chunk in _LINE_BREAK.split(data))
+    return (_SEP.join(lines) + _SEP + _SEP).encode("utf-8")
+
+
+def format_sse_comment(text: str = "ping") -> bytes:
+    """An SSE comment line (clients ignore it): the heartbeat that keeps proxies from closing the stream."""
+    return f": {_LINE_BREAK.sub(' ', text)}{_SEP}{_SEP}".encode()
+
+
+def _encode(event: Event) -> bytes:
+    return format_sse(event.json_text(), event=event.type, id=event.id)
+
+
+def sse_bytes(event: Event) -> bytes:
+    """The event as SSE bytes: ``id:`` and ``event:`` lines, then its JSON as ``data:`` (encoded once)."""
+    return event.wire(_encode)
 
 
 class _Visibility:
@@ -70,8 +106,11 @@ class _Visibility:
         return known
 
 
-async def _subscribe(request: web.Request, last_event_id: str | None) -> tuple[Subscription, _Visibility]:
-    job_id = _query_param(request, "job")
+async def _subscribe(request: web.Request, *, resume: str | None) -> tuple[Subscription, _Visibility]:
+    """The subscription ``EVENTS_QUERY`` asks for, resumed after ``resume`` (a header) or its
+    ``last_event_id``."""
+    query = EVENTS_QUERY.read(request.query)
+    job_id, last_event_id = query["job"], resume or query["last_event_id"]
     identity = await identify(request)
     owner = None if job_id is not None or identity.admin else identity.client_id
     subscription = request.app[BROKER_KEY].subscribe(job_id, last_event_id)
@@ -100,8 +139,7 @@ async def _events(
 
 async def events_sse(request: web.Request) -> web.StreamResponse:
     """Server-Sent Events: job events as they happen, a ``: ping`` comment every heartbeat."""
-    last = request.headers.get("Last-Event-ID") or _query_param(request, "last_event_id")
-    subscription, visibility = await _subscribe(request, last)
+    subscription, visibility = await _subscribe(request, resume=request.headers.get("Last-Event-ID"))
     response = web.StreamResponse(headers=SSE_HEADERS)
     async with subscription:
         await response.prepare(request)
@@ -110,7 +148,7 @@ async def events_sse(request: web.Request) -> web.StreamResponse:
                 _events(subscription, visibility, web_options(request.app).heartbeat)
             ) as batches:
                 async for batch in batches:
-                    wire = format_sse_comment() if batch is None else b"".join(e.to_sse() for e in batch)
+                    wire = format_sse_comment() if batch is None else b"".join(sse_bytes(e) for e in batch)
                     await response.write(wire)
             if subscription.closed_reason:
                 await response.write(format_sse_comment(f"closed: {subscription.closed_reason}"))
@@ -124,7 +162,7 @@ async def events_sse(request: web.Request) -> web.StreamResponse:
 async def events_ws(request: web.Request) -> web.WebSocketResponse:
     """WebSocket: each job event as one JSON text message; incoming messages are ignored."""
     options = web_options(request.app)
-    subscription, visibility = await _subscribe(request, _query_param(request, "last_event_id"))
+    subscription, visibility = await _subscribe(request, resume=None)
     ws = web.WebSocketResponse(heartbeat=options.heartbeat, max_msg_size=options.ws_max_msg_size)
     async with subscription:
         await ws.prepare(request)

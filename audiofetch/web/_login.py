@@ -10,7 +10,6 @@ header alone, never by the cookie (see ``origin_allowed``).
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import math
 import secrets
@@ -24,8 +23,9 @@ from aiohttp_session import Session, get_session, new_session
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from cryptography.fernet import Fernet
 
-from audiofetch.errors import BadRequestError
+from audiofetch.errors import AdminRequired, BadRequestError, LoginThrottled, WrongPassword
 from audiofetch.web._auth import TokenClaims, issue_token, verify_token
+from audiofetch.web._contract import LOGIN, token_answer
 from audiofetch.web._csrf import CSRF_SESSION_KEY, new_csrf_secret
 from audiofetch.web._keys import (
     ADMIN_KEY,
@@ -38,7 +38,6 @@ from audiofetch.web._keys import (
     wall_clock,
     web_options,
 )
-from audiofetch.web._middlewares import api_error, error_response
 from audiofetch.web._paths import base_path
 from audiofetch.web._secrets import needs_rehash, rehash_admin, verify_password
 from audiofetch.web._throttle import client_key
@@ -47,8 +46,10 @@ __all__ = [
     "ADMIN_SUBJECT",
     "Identity",
     "SessionCookies",
-    "admin_only",
     "identify",
+    "json_object",
+    "log_in",
+    "log_out",
     "read_body",
     "require_admin",
     "session_client_id",
@@ -181,39 +182,29 @@ def _is_script(request: web.Request) -> bool:
     return hdrs.ORIGIN not in request.headers and "Sec-Fetch-Site" not in request.headers
 
 
-async def require_admin(request: web.Request) -> Identity:
-    """The identity when it is the admin; raises 401 (JSON) otherwise."""
+async def require_admin(request: web.Request, *, field: str | None = None) -> Identity:
+    """The identity when it is the admin; ``AdminRequired`` (401) about ``field`` otherwise."""
     identity = await identify(request)
     if not identity.admin:
-        raise api_error(
-            web.HTTPUnauthorized,
-            "log in as admin first (POST /api/auth/login), or send a valid bearer token",
-            headers={hdrs.WWW_AUTHENTICATE: 'Bearer realm="audiofetch"'},
-        )
+        raise AdminRequired(field=field)
     return identity
 
 
-def admin_only(handler: Handler) -> Handler:
-    """Decorate a handler so it answers 401 unless the requester is the admin."""
-
-    @functools.wraps(handler)
-    async def guarded(request: web.Request) -> web.StreamResponse:
-        await require_admin(request)
-        return await handler(request)
-
-    return guarded
+def json_object(data: bytes) -> dict[str, Any]:
+    """``data`` parsed as a JSON object; ``BadRequestError`` otherwise (nesting too deep included)."""
+    try:
+        body = json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        raise BadRequestError("the request body is not valid JSON") from exc
+    if not isinstance(body, dict):
+        raise BadRequestError("the request body must be a JSON object")
+    return body
 
 
 async def read_body(request: web.Request) -> dict[str, Any]:
     """The request's fields from a JSON object or a form; ``BadRequestError`` when unreadable."""
     if request.content_type == "application/json":
-        try:
-            body = await request.json()
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise BadRequestError("the request body is not valid JSON") from exc
-        if not isinstance(body, dict):
-            raise BadRequestError("the request body must be a JSON object")
-        return body
+        return json_object(await request.read())
     if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
         try:
             form = await request.post()
@@ -225,30 +216,22 @@ async def read_body(request: web.Request) -> dict[str, Any]:
     raise BadRequestError("send JSON (Content-Type: application/json) or a form")
 
 
-async def login(request: web.Request) -> web.Response:
-    """Check the admin password behind the throttle; set the session cookie and return a bearer token."""
-    body = await read_body(request)
-    password = body.get("password")
-    if not isinstance(password, str) or not password:
-        raise BadRequestError("password is required")
+async def log_in(request: web.Request, password: str) -> tuple[str, float]:
+    """Check the admin password behind the throttle; set the session cookie and return a bearer token
+    and its expiry. ``WrongPassword`` (401) or ``LoginThrottled`` (429) otherwise."""
     app = request.app
     throttle = app[LOGIN_THROTTLE_KEY]
     peer = client_key(request.remote)
     wait = throttle.claim_attempt(peer)
     if wait > 0:
-        seconds = max(1, math.ceil(wait))
-        return error_response(
-            429,
-            f"too many login attempts; try again in {seconds} s",
-            headers={hdrs.RETRY_AFTER: str(seconds)},
-        )
+        raise LoginThrottled(max(1, math.ceil(wait)))
     async with app[_VERIFY_LOCK_KEY]:
         credentials = app[ADMIN_KEY]
         right = await asyncio.to_thread(verify_password, credentials, password)
         if right and needs_rehash(credentials):  # a hash of an older, cheaper cost: redo it now
             app[ADMIN_KEY] = await asyncio.to_thread(rehash_admin, app[SETTINGS_KEY], credentials, password)
     if not right:
-        return error_response(401, "wrong password")
+        raise WrongPassword()
     throttle.record_success(peer)
     ttl = float(app[SESSION_STORAGE_KEY].max_age or 0)
     now = wall_clock(app)
@@ -261,14 +244,20 @@ async def login(request: web.Request) -> web.Response:
     session[TOKEN_SESSION_KEY] = token
     session[CSRF_SESSION_KEY] = new_csrf_secret()
     request.pop(_IDENTITY_KEY, None)
-    return web.json_response({"token": token, "token_type": "Bearer", "expires_at": now + ttl})
+    return token, now + ttl
+
+
+async def login(request: web.Request) -> web.Response:
+    """``POST /api/auth/login``: the ``LOGIN`` body; the token answer."""
+    fields = LOGIN.read(await read_body(request))
+    return token_answer(*await log_in(request, fields["password"]))
 
 
 def _new_client_id() -> str:
     return f"client:{secrets.token_urlsafe(16)}"
 
 
-async def logout(request: web.Request) -> web.Response:
+async def log_out(request: web.Request) -> None:
     """Revoke the token this request carries (bearer, or the one in the session) and end the session."""
     identity = await identify(request)
     app = request.app
@@ -282,6 +271,11 @@ async def logout(request: web.Request) -> web.Response:
             session[CLIENT_SESSION_KEY] = client
         session[CSRF_SESSION_KEY] = new_csrf_secret()
     request.pop(_IDENTITY_KEY, None)
+
+
+async def logout(request: web.Request) -> web.Response:
+    """``POST /api/auth/logout``."""
+    await log_out(request)
     return web.json_response({"admin": False})
 
 

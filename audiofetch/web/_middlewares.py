@@ -37,6 +37,10 @@ log = logging.getLogger(__name__)
 # Most specific first: the first class the exception is an instance of decides.
 ERROR_STATUSES: tuple[tuple[type[BaseException], int], ...] = (
     (errors.BadRequestError, 400),  # our own validation only: a stray ValueError is a bug (500, logged)
+    (errors.AuthRequired, 401),  # with WWW-Authenticate
+    (errors.WrongPassword, 401),
+    (errors.LoginThrottled, 429),
+    (errors.AccessError, 403),  # someone else's job, a page that is not a listed extension's
     (errors.BlockedURLError, 403),
     (errors.DetectError, 422),  # NoAudioError, ParseError
     (errors.ExtractError, 422),
@@ -116,8 +120,10 @@ def _from_exception(exc: BaseException) -> web.Response:
         log.error("unexpected error", exc_info=exc)
         return error_response(500, GENERIC_MESSAGE)
     headers: dict[str, str] = {}
-    if isinstance(exc, errors.JobLimitError):
-        headers["Retry-After"] = _retry_after(exc.retry_after)
+    if isinstance(exc, errors.JobLimitError | errors.LoginThrottled):
+        headers[hdrs.RETRY_AFTER] = _retry_after(exc.retry_after)
+    if isinstance(exc, errors.AuthRequired):
+        headers[hdrs.WWW_AUTHENTICATE] = 'Bearer realm="audiofetch"'
     if isinstance(exc, errors.NoAudioError) and exc.looked_for:
         body = {"error": _message(exc), "looked_for": list(exc.looked_for)}
         return web.json_response(body, status=status, headers=headers)

@@ -1,7 +1,8 @@
-"""The OpenAPI 3.1 description of the JSON API, served at ``GET /api/openapi.json``.
+"""The OpenAPI 3.1 document of the JSON API, generated from the contract; ``GET /api/openapi.json``.
 
-Kept as Python data next to the routes; ``tests/web/test_openapi.py`` fails when a route and the
-document disagree (a route missing from it, or a documented path no route serves).
+Schemas, bodies and query parameters come from ``_contract`` (the request models the handlers read with,
+and the answers), so a limit or a field is stated once; this module adds each operation's summary and
+answers. ``tests/web/test_openapi.py`` fails when a route and the document disagree.
 """
 
 from __future__ import annotations
@@ -12,605 +13,241 @@ from typing import Any
 from aiohttp import web
 
 from audiofetch import __version__
+from audiofetch.web._contract import (
+    EVENTS_QUERY,
+    JOB_LIST_QUERY,
+    JOB_REQUEST,
+    LOGIN,
+    MAX_BODY_BYTES,
+    PREVIEW_QUERY,
+    SCHEMAS,
+    SENT_PAGE,
+    TOKEN,
+    ZIP_QUERY,
+    ref,
+    shape,
+)
+from audiofetch.web._fields import Model, Schema
 from audiofetch.web._paths import base_path
 
 __all__ = ["openapi_document", "setup_openapi"]
 
 JSON = "application/json"
-_ref = {"$ref": "#/components/schemas/Error"}
-
-
-def _error(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {JSON: {"schema": _ref}}}
-
-
-def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {"description": description, "content": {JSON: {"schema": schema}}}
-
-
-def _schema(name: str) -> dict[str, Any]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-_JOB_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
-# The new job's id, for the operations that take one (schemathesis follows these in its stateful phase).
-_JOB_LINKS = {
-    name: {"operationId": operation, "parameters": {"id": "$response.body#/id"}}
-    for name, operation in (
-        ("status", "jobStatus"),
-        ("cancel", "cancelJob"),
-        ("retry", "retryJob"),
-        ("delete", "deleteJob"),
-        ("stream", "streamJob"),
-    )
-}
-_NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+FORM = "application/x-www-form-urlencoded"
+_ADMIN: list[dict[str, list[str]]] = [{"bearer": []}, {"cookie": []}]
 _RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}}
 _ZIP = {
     "description": "The ZIP archive, streamed while it is written (Content-Length when known).",
     "content": {"application/zip": {"schema": {"type": "string", "contentMediaType": "application/zip"}}},
 }
-_NOT_FOUND = _error("No job has this id.")
-_UNAUTHORIZED = _error("Admin login or a valid bearer token is required.")
-_FORBIDDEN = _error("Cross-site request, someone else's job, or a refused target address.")
-_LIMIT = {**_error("Too many jobs in flight or queued."), "headers": _RETRY_AFTER}
-# Every POST and DELETE, and the /ws and /api/events handshakes, are refused from another site.
-_CROSS_SITE = _error("Cross-site request (Origin / Sec-Fetch-Site), or a session cookie without them.")
-_TOO_LARGE = _error("The request body is over 64 KiB.")
-
-_PAGE_ERRORS = {
-    "400": _error("Missing or malformed field."),
-    "403": _error("The target address is refused (SSRF guard) or the request is cross-site."),
-    "422": _error("No audio found on the page."),
-    "502": _error("The page could not be fetched."),
+# The new job's id, for the operations that take one (schemathesis follows these in its stateful phase).
+_JOB_LINKS = {
+    name: {"operationId": f"{name}Job", "parameters": {"id": "$response.body#/id"}}
+    for name in ("status", "cancel", "retry", "delete", "stream")
 }
+_OBJECT: Schema = {"type": "object"}
 
-_SCHEMAS: dict[str, Any] = {
-    "Error": {
-        "type": "object",
-        "required": ["error"],
-        "properties": {
-            "error": {"type": "string", "description": "One line for a person."},
-            "looked_for": {
-                "type": "array",
-                "items": {"type": "string"},
-                "description": "Only when no audio was found: the conventions that were looked for.",
-            },
-        },
-    },
-    "JobRequest": {
-        "type": "object",
-        "required": ["url"],
-        "properties": {
-            "url": {
-                "type": "string",
-                "format": "uri",
-                "maxLength": 4096,
-                "description": "The page holding the audio (http or https).",
-            },
-            "name": {
-                "type": "string",
-                "maxLength": 200,
-                "description": "Folder or ZIP name; the page title if absent.",
-            },
-            "mode": {"type": "string", "enum": ["browser", "server"], "default": "browser"},
-            "plugin": {
-                "type": "string",
-                "maxLength": 64,
-                "description": "Extractor name, or auto.",
-                "default": "auto",
-            },
-            "workers": {"type": "integer", "minimum": 1, "maximum": 20},
-            "prefer": {
-                "type": "array",
-                "maxItems": 10,
-                "items": {"type": "string", "pattern": "^[A-Za-z0-9]{1,10}$"},
-                "description": "Formats, best first.",
-            },
-            "tags": {
-                "type": "boolean",
-                "default": True,
-                "description": "Write the page's tags and cover into the files; false leaves them as sent "
-                "(forms: tags=off). The playlist is written either way.",
-            },
-            "render": {
-                "type": "string",
-                "enum": ["auto", "always", "never"],
-                "description": "Run the page's scripts in headless Chromium (the render pass); absent: the "
-                "server's AUDIOFETCH_RENDER.",
-            },
-        },
-    },
-    "SentPage": {
-        "type": "object",
-        "required": ["url", "html"],
-        "properties": {
-            "url": {
-                "type": "string",
-                "format": "uri",
-                "maxLength": 4096,
-                "description": "The page's address.",
-            },
-            "html": {"type": "string", "minLength": 1, "description": "The rendered DOM, serialised."},
-            "title": {"type": "string", "maxLength": 1000},
-            "media": {
-                "type": "array",
-                "maxItems": 2000,
-                "items": {"type": "string", "maxLength": 4096},
-                "description": "Media URLs the tab requested, in order.",
-            },
-            "cookies": {
-                "type": "array",
-                "maxItems": 300,
-                "description": "Only when the user ticked the box: used for this job's downloads, kept in "
-                "memory, dropped when the job ends.",
-                "items": {
-                    "type": "object",
-                    "required": ["name", "value", "domain"],
-                    "properties": {
-                        "name": {"type": "string"},
-                        "value": {"type": "string"},
-                        "domain": {"type": "string"},
-                        "path": {"type": "string"},
-                        "secure": {"type": "boolean"},
-                        "hostOnly": {"type": "boolean"},
-                    },
-                },
-            },
-            "name": {"type": "string", "maxLength": 200},
-            "plugin": {"type": "string", "maxLength": 64},
-            "workers": {"type": "integer", "minimum": 1, "maximum": 20},
-            "prefer": {"type": "array", "maxItems": 10, "items": {"type": "string"}},
-            "tags": {"type": "boolean", "default": True},
-        },
-    },
-    "Track": {
-        "type": "object",
-        "properties": {
-            "index": {"type": "integer"},
-            "url": {"type": "string"},
-            "title": {"type": ["string", "null"]},
-            "status": {"type": "string", "enum": ["pending", "downloading", "done", "failed", "skipped"]},
-            "bytes_done": {"type": "integer"},
-            "size": {"type": ["integer", "null"]},
-            "file_name": {"type": ["string", "null"]},
-            "error": {"type": ["string", "null"]},
-        },
-    },
-    "Job": {
-        "type": "object",
-        "required": ["id", "url", "mode", "status", "active", "totals", "tracks"],
-        "properties": {
-            "id": {"type": "string"},
-            "url": {"type": "string"},
-            "name": {"type": ["string", "null"]},
-            "mode": {"type": "string", "enum": ["browser", "server"]},
-            "plugin": {"type": ["string", "null"]},
-            "workers": {"type": ["integer", "null"]},
-            "prefer": {"type": "array", "items": {"type": "string"}},
-            "selected": {"type": ["array", "null"], "items": {"type": "integer"}},
-            "tags": {"type": "boolean"},
-            "render": {"type": ["string", "null"], "enum": ["auto", "always", "never", None]},
-            "status": {
-                "type": "string",
-                "enum": ["queued", "analyzing", "ready", "downloading", "completed", "failed", "cancelled"],
-            },
-            "active": {"type": "boolean"},
-            "error": {"type": ["string", "null"]},
-            "looked_for": {
-                "type": ["array", "null"],
-                "items": {"type": "string"},
-                "description": "When no audio was found: the conventions that were looked for.",
-            },
-            "title": {"type": ["string", "null"]},
-            "player": {"type": ["string", "null"]},
-            "created_at": {"type": "number"},
-            "updated_at": {"type": "number"},
-            "totals": {
-                "type": "object",
-                "properties": {
-                    "tracks": {"type": "integer"},
-                    "tracks_done": {"type": "integer"},
-                    "tracks_failed": {"type": "integer"},
-                    "bytes_done": {"type": "integer"},
-                    "bytes_total": {"type": ["integer", "null"]},
-                },
-            },
-            "tracks": {"type": "array", "items": _schema("Track")},
-            "duplicate": {"type": "boolean", "description": "Only on creation: an active job was reused."},
-        },
-    },
-    "Detection": {
-        "type": "object",
-        "properties": {
-            "page_url": {"type": "string"},
-            "title": {"type": ["string", "null"]},
-            "player": {"type": ["string", "null"]},
-            "tracks": {"type": "array", "items": {"type": "object"}},
-            "skipped": {"type": "array", "items": {"type": "object"}},
-            "notes": {
-                "type": "array",
-                "items": {"type": "string"},
-                "description": "What detection left undone (a page whose scripts outlast its budget).",
-            },
-        },
-    },
-    "Event": {
-        "type": "object",
-        "description": "Sent as SSE data and as WebSocket text messages.",
-        "properties": {
-            "id": {"type": "integer"},
-            "type": {
-                "type": "string",
-                "enum": [
-                    "job.created",
-                    "job.status",
-                    "job.tracks",
-                    "track.progress",
-                    "job.completed",
-                    "job.deleted",
-                    "job.snapshot",
-                ],
-            },
-            "job_id": {"type": "string"},
-            "data": {"type": "object"},
-        },
-    },
-    "Download": {
-        "type": "object",
-        "properties": {
-            "name": {"type": "string"},
-            "size": {"type": "integer"},
-            "modified": {"type": "number"},
-            "files": {"type": "integer"},
-        },
-    },
+# Error answers shared by several operations, by status.
+NOT_FOUND = "No job has this id."
+UNAUTHORIZED = "Admin login or a valid bearer token is required."
+LIMIT = "Too many jobs in flight or queued."
+CROSS_SITE = "Cross-site request (Origin / Sec-Fetch-Site), or a session cookie without them."
+TOO_LARGE = f"The request body is over {MAX_BODY_BYTES // 1024} KiB."
+BUSY = "A running job still writes the folder (add force=1 to go ahead)."
+PAGE_ERRORS = {
+    400: "Missing or malformed field.",
+    403: "The target address is refused (SSRF guard) or the request is cross-site.",
+    422: "No audio found on the page.",
+    502: "The page could not be fetched.",
 }
-
-_BODY = {
-    "required": True,
-    "content": {
-        JSON: {"schema": _schema("JobRequest")},
-        "application/x-www-form-urlencoded": {"schema": _schema("JobRequest")},
-    },
-}
-_LOGIN_BODY = {
-    "required": True,
-    "content": {
-        media: {
-            "schema": {
-                "type": "object",
-                "required": ["password"],
-                "properties": {"password": {"type": "string", "minLength": 1}},
-            }
-        }
-        for media in (JSON, "application/x-www-form-urlencoded")
-    },
-}
-_ADMIN: list[dict[str, list[str]]] = [{"bearer": []}, {"cookie": []}]
+JOB_ERRORS = {403: "Someone else's job, or a cross-site request.", 404: NOT_FOUND}
 
 
-def _query(
-    name: str, description: str, *, required: bool = False, kind: str = "string", **limits: Any
+def _json(description: str, schema: Schema) -> dict[str, Any]:
+    return {"description": description, "content": {JSON: {"schema": schema}}}
+
+
+def _error(status: int, description: str) -> dict[str, Any]:
+    answer = _json(description, ref("Error"))
+    if status == 429:  # every 429 says when to come back
+        answer["headers"] = _RETRY_AFTER
+    return answer
+
+
+def op(
+    summary: str,
+    ok: dict[str, Any],
+    errors: dict[int, str],
+    *,
+    status: int = 200,
+    path: str | None = None,
+    query: Model | None = None,
+    body: Schema | None = None,
+    operation_id: str | None = None,
+    security: list[dict[str, list[str]]] | None = None,
 ) -> dict[str, Any]:
-    """A query parameter; ``limits`` are JSON Schema keywords (format, maxLength, minimum, maximum)."""
-    return {
-        "name": name,
-        "in": "query",
-        "required": required,
-        "description": description,
-        "schema": {"type": kind, **limits},
-    }
+    """One operation: ``ok`` answered with ``status``, each error status with its description."""
+    operation: dict[str, Any] = {"summary": summary}
+    if operation_id:
+        operation["operationId"] = operation_id
+    if security is not None:
+        operation["security"] = security
+    in_path = [{"name": path, "in": "path", "required": True, "schema": {"type": "string"}}] if path else []
+    parameters = in_path + (query.parameters() if query else [])
+    if parameters:
+        operation["parameters"] = parameters
+    if body is not None:
+        operation["requestBody"] = body
+    responses = {str(status): ok, **{str(code): _error(code, text) for code, text in errors.items()}}
+    # aiohttp's HTTP parser answers a request line or header over 8 KiB itself, before any middleware,
+    # in plain text: every operation can get that 400 (a long query, id or name).
+    bad = responses.setdefault("400", {"description": "Malformed request."})
+    bad["content"] = {**bad.get("content", {}), "text/plain": {"schema": {"type": "string"}}}
+    operation["responses"] = responses
+    return operation
 
 
-def _job_op(operation_id: str, summary: str, ok: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    responses = {"200": ok, "403": _error("Someone else's job, or a cross-site request."), "404": _NOT_FOUND}
-    responses.update(extra)
-    return {"operationId": operation_id, "summary": summary, "parameters": [_JOB_ID], "responses": responses}
+def _body(model: Model, *media: str) -> Schema:
+    return {"required": True, "content": {kind: {"schema": ref(model.name)} for kind in media}}
 
 
-_PATHS: dict[str, Any] = {
-    "/api/download": {
-        "post": {
-            "summary": "Start a job (server mode needs the admin); an active duplicate is returned instead.",
-            "requestBody": _BODY,
-            "responses": {
-                "202": {**_json("The job.", _schema("Job")), "links": _JOB_LINKS},
-                **_PAGE_ERRORS,
-                "401": _UNAUTHORIZED,
-                "413": _TOO_LARGE,
-                "429": _LIMIT,
-            },
-        }
-    },
-    "/api/extension/pair": {
-        "post": {
-            "summary": "A browser extension listed in AUDIOFETCH_CORS_ORIGINS gets a long-lived token.",
-            "responses": {
-                "200": _json(
-                    "Paired.",
-                    {
-                        "type": "object",
-                        "properties": {
-                            "token": {"type": "string"},
-                            "token_type": {"type": "string"},
-                            "expires_at": {"type": "number"},
-                        },
-                    },
-                ),
-                "403": _error("Not a listed browser extension, or cross-site."),
-            },
-        }
-    },
-    "/api/page": {
-        "post": {
-            "summary": "Start a browser-mode job for a page as the user's browser shows it.",
-            "security": [{"extension": []}],
-            "requestBody": {"required": True, "content": {JSON: {"schema": _schema("SentPage")}}},
-            "responses": {
-                "202": {**_json("The job.", _schema("Job")), "links": _JOB_LINKS},
-                "400": _error("Missing or malformed field."),
-                "401": _error("No valid extension (or admin) bearer token."),
-                "403": _error("The page address is refused (SSRF guard) or the request is cross-site."),
-                "413": _error("The page is over the page size limit (AUDIOFETCH_MAX_PAGE_BYTES)."),
-                "429": _LIMIT,
-            },
-        }
-    },
+_JOB = {**_json("The job.", ref("Job")), "links": _JOB_LINKS}
+_ONE_JOB = _json("The job.", ref("Job"))
+_JOBS = _json("The jobs.", shape("jobs", jobs={"type": "array", "items": ref("Job")}))
+_FOLDERS = _json("Folders.", shape("downloads", downloads={"type": "array", "items": ref("Download")}))
+_ME = _json("Who.", shape("admin:boolean via:string expires_at:number?"))
+_EVENTS = {
+    "description": "text/event-stream; each data line holds an Event.",
+    "content": {"text/event-stream": {"schema": ref("Event")}},
+}
+_SENT_ERRORS = {
+    400: "Missing or malformed field.",
+    401: "No valid extension (or admin) bearer token.",
+    403: "The page address is refused (SSRF guard) or the request is cross-site.",
+    413: "The page is over the page size limit (AUDIOFETCH_MAX_PAGE_BYTES).",
+    429: LIMIT,
+}
+_STREAM_ERRORS = {
+    403: "The analysis met a refused target address (a redirect to one).",
+    404: NOT_FOUND,
+    409: "Another client is already receiving this stream, or the job has none.",
+    422: "No audio was found on the page.",
+    502: "The page could not be fetched.",
+}
+_LOGIN_ERRORS = {
+    400: "No password.",
+    401: "Wrong password.",
+    403: CROSS_SITE,
+    413: TOO_LARGE,
+    429: "Too many attempts.",
+}
+_FOLDER_ERRORS = {400: "Bad name.", 401: UNAUTHORIZED, 404: "No such folder.", 409: BUSY}
+_LIVE_ERRORS = {400: "A parameter over 64 characters.", 403: "Cross-site handshake."}
+_WS_ERRORS = {400: "Not a WebSocket handshake, or a parameter over 64 characters.", 403: "Cross-site."}
+
+PATHS: dict[str, dict[str, Any]] = {
+    "/api/download": {"post": op(
+        "Start a job (server mode needs the admin); an active duplicate is returned instead.", _JOB,
+        {**PAGE_ERRORS, 401: UNAUTHORIZED, 413: TOO_LARGE, 429: LIMIT},
+        status=202, body=_body(JOB_REQUEST, JSON, FORM),
+    )},
+    "/api/extension/pair": {"post": op(
+        "A browser extension listed in AUDIOFETCH_CORS_ORIGINS gets a long-lived token.",
+        _json("Paired.", TOKEN),
+        {403: "Not a listed browser extension, or cross-site."},
+    )},
+    "/api/page": {"post": op(
+        "Start a browser-mode job for a page as the user's browser shows it.", _JOB, _SENT_ERRORS,
+        status=202, body=_body(SENT_PAGE, JSON), security=[{"extension": []}],
+    )},
     "/api/status/{id}": {
-        "get": {
-            "operationId": "jobStatus",
-            "summary": "One job.",
-            "parameters": [_JOB_ID],
-            "responses": {"200": _json("The job.", _schema("Job")), "404": _NOT_FOUND},
-        }
+        "get": op("One job.", _ONE_JOB, {404: NOT_FOUND}, path="id", operation_id="statusJob")
     },
-    "/api/jobs": {
-        "get": {
-            "summary": "Jobs, newest first: the admin sees all, a visitor its own.",
-            "parameters": [
-                _query("limit", "At most 200.", kind="integer", minimum=0, maximum=200),
-                _query("offset", "Skip.", kind="integer", minimum=0, maximum=1_000_000),
-            ],
-            "responses": {
-                "200": _json(
-                    "The jobs.",
-                    {"type": "object", "properties": {"jobs": {"type": "array", "items": _schema("Job")}}},
-                ),
-                "400": _error("Bad limit or offset."),
-            },
-        }
-    },
-    "/api/jobs/{id}": {
-        "delete": _job_op(
-            "deleteJob",
-            "Delete a finished job.",
-            _json("Deleted.", {"type": "object"}),
-            **{"409": _error("The job is still active.")},
-        )
-    },
+    "/api/jobs": {"get": op(
+        "Jobs, newest first: the admin sees all, a visitor its own.", _JOBS, {400: "Bad limit or offset."},
+        query=JOB_LIST_QUERY,
+    )},
+    "/api/jobs/{id}": {"delete": op(
+        "Delete a finished job.", _json("Deleted.", _OBJECT), {**JOB_ERRORS, 409: "The job is still active."},
+        path="id", operation_id="deleteJob",
+    )},
     "/api/jobs/{id}/cancel": {
-        "post": _job_op("cancelJob", "Cancel a job.", _json("The job.", _schema("Job")))
+        "post": op("Cancel a job.", _ONE_JOB, JOB_ERRORS, path="id", operation_id="cancelJob")
     },
-    "/api/jobs/{id}/retry": {
-        "post": _job_op(
-            "retryJob",
-            "Retry the failed tracks.",
-            _json("The job.", _schema("Job")),
-            **{"400": _error("The job has no failed tracks."), "409": _error("The job is still active.")},
-        )
-    },
-    "/api/stream/{id}": {
-        "get": {
-            "operationId": "streamJob",
-            "summary": "Stream a browser-mode job's ZIP; the downloads run while it is sent.",
-            "parameters": [_JOB_ID],
-            "responses": {
-                "200": _ZIP,
-                "403": _error("The analysis met a refused target address (a redirect to one)."),
-                "404": _NOT_FOUND,
-                "409": _error("Another client is already receiving this stream, or the job has none."),
-                "422": _error("No audio was found on the page."),
-                "502": _error("The page could not be fetched."),
-            },
-        }
-    },
-    "/zip": {
-        "get": {
-            "summary": "Analyse a page and stream its ZIP in the same response (for curl -OJ).",
-            "parameters": [
-                _query("url", "The page.", required=True, format="uri", maxLength=4096),
-                _query("name", "ZIP name."),
-                _query("plugin", "Extractor name, or auto."),
-                _query("workers", "Parallel downloads.", kind="integer", minimum=1, maximum=20),
-                _query("tags", "off (or false) leaves the MP3s untagged; the playlist is still added."),
-                _query("render", "auto, always or never: run the page's scripts (render pass)."),
-            ],
-            "responses": {"200": _ZIP, **_PAGE_ERRORS, "409": _error("Stream busy."), "429": _LIMIT},
-        }
-    },
-    "/api/preview": {
-        "get": {
-            "summary": "The tracks found on a page, without starting a job.",
-            "parameters": [
-                _query("url", "The page.", required=True, format="uri", maxLength=4096),
-                _query("plugin", "Extractor name, or auto."),
-                _query("prefer", "Formats, comma-separated, best first."),
-                _query("render", "auto, always or never: run the page's scripts (render pass)."),
-            ],
-            "responses": {"200": _json("What the page holds.", _schema("Detection")), **_PAGE_ERRORS},
-        }
-    },
-    "/api/events": {
-        "get": {
-            "summary": "Server-Sent Events of jobs (`: ping` comments between events).",
-            "parameters": [
-                _query("job", "Only this job's events.", maxLength=64),
-                _query("last_event_id", "Resume after this id (or the Last-Event-ID header).", maxLength=64),
-            ],
-            "responses": {
-                "200": {
-                    "description": "text/event-stream; each data line holds an Event.",
-                    "content": {"text/event-stream": {"schema": _schema("Event")}},
-                },
-                "400": _error("A parameter over 64 characters."),
-                "403": _error("Cross-site handshake."),
-            },
-        }
-    },
-    "/ws": {
-        "get": {
-            "summary": "WebSocket carrying the same events as /api/events, one JSON text message each.",
-            "parameters": [
-                _query("job", "Only this job's events.", maxLength=64),
-                _query("last_event_id", "Resume point.", maxLength=64),
-            ],
-            "responses": {
-                "101": {"description": "Switching to the WebSocket protocol."},
-                "400": _error("Not a WebSocket handshake, or a parameter over 64 characters."),
-                "403": _error("Cross-site."),
-            },
-        }
-    },
-    "/api/auth/login": {
-        "post": {
-            "summary": "Log in as admin: sets the session cookie and returns a bearer token.",
-            "requestBody": _LOGIN_BODY,
-            "responses": {
-                "200": _json(
-                    "Logged in.",
-                    {
-                        "type": "object",
-                        "properties": {
-                            "token": {"type": "string"},
-                            "token_type": {"type": "string"},
-                            "expires_at": {"type": "number"},
-                        },
-                    },
-                ),
-                "400": _error("No password."),
-                "401": _error("Wrong password."),
-                "403": _CROSS_SITE,
-                "413": _TOO_LARGE,
-                "429": {**_error("Too many attempts."), "headers": _RETRY_AFTER},
-            },
-        }
-    },
-    "/api/auth/logout": {
-        "post": {
-            "summary": "Revoke the bearer token or the session's token.",
-            "responses": {"200": _json("Logged out.", {"type": "object"}), "403": _CROSS_SITE},
-        }
-    },
-    "/api/auth/me": {
-        "get": {
-            "summary": "Whether the requester is the admin.",
-            "responses": {
-                "200": _json(
-                    "Who.",
-                    {
-                        "type": "object",
-                        "properties": {
-                            "admin": {"type": "boolean"},
-                            "via": {"type": "string"},
-                            "expires_at": {"type": ["number", "null"]},
-                        },
-                    },
-                )
-            },
-        }
-    },
+    "/api/jobs/{id}/retry": {"post": op(
+        "Retry the failed tracks.", _ONE_JOB,
+        {**JOB_ERRORS, 400: "The job has no failed tracks.", 409: "The job is still active."},
+        path="id", operation_id="retryJob",
+    )},
+    "/api/stream/{id}": {"get": op(
+        "Stream a browser-mode job's ZIP; the downloads run while it is sent.", _ZIP, _STREAM_ERRORS,
+        path="id", operation_id="streamJob",
+    )},
+    "/zip": {"get": op(
+        "Analyse a page and stream its ZIP in the same response (for curl -OJ).", _ZIP,
+        {**PAGE_ERRORS, 409: "Stream busy.", 429: LIMIT}, query=ZIP_QUERY,
+    )},
+    "/api/preview": {"get": op(
+        "The tracks found on a page, without starting a job.",
+        _json("What the page holds.", ref("Detection")),
+        PAGE_ERRORS, query=PREVIEW_QUERY,
+    )},
+    "/api/events": {"get": op(
+        "Server-Sent Events of jobs (`: ping` comments between events).", _EVENTS, _LIVE_ERRORS,
+        query=EVENTS_QUERY,
+    )},
+    "/ws": {"get": op(
+        "WebSocket carrying the same events as /api/events, one JSON text message each.",
+        {"description": "Switching to the WebSocket protocol."}, _WS_ERRORS, status=101, query=EVENTS_QUERY,
+    )},
+    "/api/auth/login": {"post": op(
+        "Log in as admin: sets the session cookie and returns a bearer token.", _json("Logged in.", TOKEN),
+        _LOGIN_ERRORS, body=_body(LOGIN, JSON, FORM),
+    )},
+    "/api/auth/logout": {"post": op(
+        "Revoke the bearer token or the session's token.", _json("Logged out.", _OBJECT), {403: CROSS_SITE}
+    )},
+    "/api/auth/me": {"get": op("Whether the requester is the admin.", _ME, {})},
     "/api/downloads": {
-        "get": {
-            "summary": "Server-mode download folders (admin).",
-            "security": _ADMIN,
-            "responses": {
-                "200": _json(
-                    "Folders.",
-                    {
-                        "type": "object",
-                        "properties": {"downloads": {"type": "array", "items": _schema("Download")}},
-                    },
-                ),
-                "401": _UNAUTHORIZED,
-            },
-        }
+        "get": op("Server-mode download folders (admin).", _FOLDERS, {401: UNAUTHORIZED}, security=_ADMIN)
     },
-    "/api/downloads/{name}": {
-        "delete": {
-            "summary": "Delete a download folder (admin).",
-            "security": _ADMIN,
-            "parameters": [_NAME],
-            "responses": {
-                "200": _json("Deleted.", {"type": "object"}),
-                "400": _error("Bad name."),
-                "401": _UNAUTHORIZED,
-                "403": _CROSS_SITE,
-                "404": _error("No such folder."),
-            },
-        }
-    },
-    "/api/downloads/{name}/zip": {
-        "get": {
-            "summary": "A download folder as a streamed ZIP (admin).",
-            "security": _ADMIN,
-            "parameters": [_NAME],
-            "responses": {
-                "200": _ZIP,
-                "400": _error("Bad name."),
-                "401": _UNAUTHORIZED,
-                "404": _error("No such folder."),
-            },
-        }
-    },
-    "/api/openapi.json": {
-        "get": {"summary": "This document.", "responses": {"200": _json("OpenAPI 3.1.", {"type": "object"})}}
+    "/api/downloads/{name}": {"delete": op(
+        "Delete a download folder (admin).", _json("Deleted.", _OBJECT), {**_FOLDER_ERRORS, 403: CROSS_SITE},
+        path="name", security=_ADMIN,
+    )},
+    "/api/downloads/{name}/zip": {"get": op(
+        "A download folder as a streamed ZIP (admin).", _ZIP, _FOLDER_ERRORS, path="name", security=_ADMIN
+    )},
+    "/api/openapi.json": {"get": op("This document.", _json("OpenAPI 3.1.", _OBJECT), {})},
+}  # fmt: skip
+
+
+_DESCRIPTION = 'Give it a web page, get every audio track on it. Errors are {"error": "..."}.'
+_SECURITY_SCHEMES = {
+    "bearer": {"type": "http", "scheme": "bearer", "description": "Token from POST /api/auth/login."},
+    "cookie": {"type": "apiKey", "in": "cookie", "name": "AUDIOFETCH_SESSION"},
+    "extension": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "Token from POST /api/extension/pair (a paired browser extension).",
     },
 }
-
-
-# aiohttp's HTTP parser answers a request line or header over 8 KiB itself, before any middleware, so
-# that 400 is plain text; every operation can get it (a long query, id or name).
-_PARSER_400 = {"text/plain": {"schema": {"type": "string"}}}
-
-
-def _with_parser_errors(paths: dict[str, Any]) -> dict[str, Any]:
-    """A deep copy of ``paths`` where every operation's 400 also allows the parser's plain-text answer."""
-    paths = copy.deepcopy(paths)
-    for item in paths.values():
-        for operation in item.values():
-            bad = operation["responses"].setdefault("400", {"description": "Malformed request."})
-            bad["content"] = {**bad.get("content", {}), **_PARSER_400}
-    return paths
 
 
 def openapi_document() -> dict[str, Any]:
     """The whole OpenAPI 3.1 document (a fresh dict each call)."""
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "AudioFetch API",
-            "version": __version__,
-            "description": 'Give it a web page, get every audio track on it. Errors are {"error": "..."}.',
-        },
-        "paths": _with_parser_errors(_PATHS),
-        "components": {
-            "schemas": _SCHEMAS,
-            "securitySchemes": {
-                "bearer": {
-                    "type": "http",
-                    "scheme": "bearer",
-                    "description": "Token from POST /api/auth/login.",
-                },
-                "cookie": {"type": "apiKey", "in": "cookie", "name": "AUDIOFETCH_SESSION"},
-                "extension": {
-                    "type": "http",
-                    "scheme": "bearer",
-                    "description": "Token from POST /api/extension/pair (a paired browser extension).",
-                },
+    return copy.deepcopy(
+        {
+            "openapi": "3.1.0",
+            "info": {
+                "title": "AudioFetch API",
+                "version": __version__,
+                "description": _DESCRIPTION,
             },
-        },
-    }
+            "paths": PATHS,
+            "components": {"schemas": SCHEMAS, "securitySchemes": _SECURITY_SCHEMES},
+        }
+    )
 
 
 async def openapi_json(request: web.Request) -> web.Response:

@@ -20,17 +20,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
-from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import hdrs, web
 
-from audiofetch.detect import MAX_MEDIA_URLS, GivenPage
-from audiofetch.errors import BadRequestError
-from audiofetch.net import JobCookie, JobCookies
-from audiofetch.web._api import MAX_URL_CHARS, parse_spec
+from audiofetch.detect import GivenPage
+from audiofetch.errors import AccessError, AuthRequired, BadRequestError
 from audiofetch.web._auth import issue_token, verify_token
+from audiofetch.web._contract import SENT_PAGE, job_answer, spec_of, token_answer
 from audiofetch.web._csrf import normalize_origin
 from audiofetch.web._keys import (
     KEYRING_KEY,
@@ -40,24 +37,15 @@ from audiofetch.web._keys import (
     wall_clock,
     web_options,
 )
-from audiofetch.web._login import ADMIN_SUBJECT, session_client_id
-from audiofetch.web._middlewares import api_error
+from audiofetch.web._login import ADMIN_SUBJECT, json_object, session_client_id
 from audiofetch.web._paths import local_url
 from audiofetch.web._throttle import client_key
 
-__all__ = ["EXTENSION_SUBJECT", "PAIRING_TTL_SECONDS", "parse_cookies", "setup_sent_pages"]
+__all__ = ["EXTENSION_SUBJECT", "PAIRING_TTL_SECONDS", "setup_sent_pages"]
 
 EXTENSION_SUBJECT = "extension"  # the token's subject is "extension:<client id>"
 PAIRING_TTL_SECONDS = 180 * 24 * 3600.0
-MAX_TITLE_CHARS = 1000
-MAX_MEDIA_ITEMS = 4 * MAX_MEDIA_URLS  # accepted in the request; detection keeps the first MAX_MEDIA_URLS
-MAX_COOKIES = 300
 _EXTENSION_SCHEMES = ("chrome-extension://", "moz-extension://")
-# RFC 6265 token for the name; the value may hold any visible ASCII but ';' (and no control characters,
-# so nothing can end the Cookie header early).
-_COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,256}")
-_COOKIE_VALUE = re.compile(r"[\x20-\x3a\x3c-\x7e]{0,4096}")
-_DOMAIN = re.compile(r"[a-z0-9.\-\[\]:]{1,253}")
 
 
 def _extension_origin(request: web.Request) -> str | None:
@@ -72,17 +60,14 @@ def _extension_origin(request: web.Request) -> str | None:
 async def pair(request: web.Request) -> web.Response:
     """``POST /api/extension/pair``: a bearer token for a listed extension (403 for anyone else)."""
     if _extension_origin(request) is None:
-        raise api_error(
-            web.HTTPForbidden,
-            "only a browser extension listed in AUDIOFETCH_CORS_ORIGINS can pair with this server",
+        raise AccessError(
+            "only a browser extension listed in AUDIOFETCH_CORS_ORIGINS can pair with this server"
         )
     client = await session_client_id(request)
     now = wall_clock(request.app)
     subject = f"{EXTENSION_SUBJECT}:{client}"
     token = issue_token(request.app[KEYRING_KEY].token, subject, PAIRING_TTL_SECONDS, now)
-    return web.json_response(
-        {"token": token, "token_type": "Bearer", "expires_at": now + PAIRING_TTL_SECONDS}
-    )
+    return token_answer(token, now + PAIRING_TTL_SECONDS)
 
 
 def _paired_client(request: web.Request) -> str:
@@ -98,11 +83,7 @@ def _paired_client(request: web.Request) -> str:
         return f"token:{claims.token_id}"
     kind, _, client = claims.subject.partition(":") if claims is not None else ("", "", "")
     if kind != EXTENSION_SUBJECT or not client:
-        raise api_error(
-            web.HTTPUnauthorized,
-            "pair the browser extension first (POST /api/extension/pair), then send its token",
-            headers={hdrs.WWW_AUTHENTICATE: 'Bearer realm="audiofetch"'},
-        )
+        raise AuthRequired("pair the browser extension first (POST /api/extension/pair), then send its token")
     return client
 
 
@@ -123,61 +104,15 @@ async def _read_json(request: web.Request, limit: int) -> dict[str, Any]:
         data += chunk
         if len(data) > limit:
             raise _too_large(f"the page sent is larger than {limit} bytes", limit, len(data))
-    try:
-        body = await asyncio.to_thread(json.loads, bytes(data))
-    except (ValueError, RecursionError) as exc:
-        raise BadRequestError("the request body is not valid JSON") from exc
-    if not isinstance(body, dict):
-        raise BadRequestError("the request body must be a JSON object")
-    return body
-
-
-def _strings(body: Mapping[str, Any], key: str, *, most: int, longest: int) -> tuple[str, ...]:
-    value = body.get(key)
-    if value is None:
-        return ()
-    if not isinstance(value, list) or len(value) > most:
-        raise BadRequestError(f"{key} must be a list of at most {most} addresses")
-    if not all(isinstance(item, str) and len(item) <= longest for item in value):
-        raise BadRequestError(f"{key} must hold addresses of at most {longest} characters")
-    return tuple(value)
-
-
-def parse_cookies(value: object) -> JobCookies | None:
-    """Cookies as browsers' cookie APIs list them (``name``, ``value``, ``domain``, ``path``, ``secure``,
-    ``hostOnly``); None when absent. ``BadRequestError`` names the first bad one (never its value)."""
-    if value is None:
-        return None
-    if not isinstance(value, list) or len(value) > MAX_COOKIES:
-        raise BadRequestError(f"cookies must be a list of at most {MAX_COOKIES} cookies")
-    cookies = []
-    for number, item in enumerate(value, 1):
-        if not isinstance(item, dict):
-            raise BadRequestError(f"cookie {number} must be an object")
-        name, text, domain = item.get("name"), item.get("value"), item.get("domain")
-        path, secure, host_only = item.get("path", "/"), item.get("secure", False), item.get("hostOnly", True)
-        if not isinstance(name, str) or not _COOKIE_NAME.fullmatch(name):
-            raise BadRequestError(f"cookie {number} has no usable name")
-        if not isinstance(text, str) or not _COOKIE_VALUE.fullmatch(text):
-            raise BadRequestError(f"cookie {name} has a value that cannot be sent in a Cookie header")
-        if not isinstance(domain, str) or not _DOMAIN.fullmatch(domain.lower().lstrip(".")):
-            raise BadRequestError(f"cookie {name} has no usable domain")
-        if not isinstance(path, str) or not path.startswith("/") or len(path) > 1024:
-            raise BadRequestError(f"cookie {name} has a path that does not start with /")
-        if not isinstance(secure, bool) or not isinstance(host_only, bool):
-            raise BadRequestError(f"cookie {name}: secure and hostOnly must be true or false")
-        cookies.append(JobCookie(name, text, domain.lower().lstrip("."), path, secure, host_only))
-    return JobCookies(cookies)
+    return await asyncio.to_thread(json_object, bytes(data))
 
 
 async def send_page(request: web.Request) -> web.Response:
     """``POST /api/page``: start a browser-mode job for a page as the user's browser showed it; 202."""
     client = _paired_client(request)
     settings = request.app[SETTINGS_KEY]
-    body = await _read_json(request, 2 * settings.max_page_bytes + 1024 * 1024)
-    html = body.get("html")
-    if not isinstance(html, str) or not html.strip():
-        raise BadRequestError("html is required: the page's serialised document")
+    fields = SENT_PAGE.read(await _read_json(request, 2 * settings.max_page_bytes + 1024 * 1024))
+    html: str = fields["html"]
     size = len(html) if len(html) > settings.max_page_bytes else len(html.encode("utf-8", "surrogatepass"))
     if size > settings.max_page_bytes:
         raise _too_large(
@@ -185,18 +120,12 @@ async def send_page(request: web.Request) -> web.Response:
             settings.max_page_bytes,
             size,
         )
-    title = body.get("title")
-    if title is not None and (not isinstance(title, str) or len(title) > MAX_TITLE_CHARS):
-        raise BadRequestError(f"title must be text of at most {MAX_TITLE_CHARS} characters")
-    media = _strings(body, "media", most=MAX_MEDIA_ITEMS, longest=MAX_URL_CHARS)
-    cookies = parse_cookies(body.get("cookies"))
-    fields = {key: body.get(key) for key in ("url", "name", "plugin", "workers", "prefer", "tags")}
-    spec = parse_spec({**fields, "mode": "browser"}, client)
-    given = GivenPage(url=spec.url, html=html, title=title or None, media_urls=media)
+    spec = spec_of(fields, client, mode="browser")
+    given = GivenPage(url=spec.url, html=html, title=fields["title"] or None, media_urls=fields["media"])
     job, _ = await request.app[RUNNER_KEY].submit(
-        spec, address=client_key(request.remote), given=given, cookies=cookies
+        spec, address=client_key(request.remote), given=given, cookies=fields["cookies"]
     )
-    response = web.json_response(job.to_json(duplicate=False), status=202)
+    response = job_answer(job, status=202, duplicate=False)
     response.headers["Location"] = local_url(request, f"/api/status/{job.id}")
     return response
 

@@ -1,4 +1,4 @@
-"""The event broker: SSE wire bytes, ordering, filtering, replay, snapshots, slow subscribers, throttling."""
+"""The event broker: ordering, filtering, replay, snapshots, slow subscribers, throttling."""
 
 from __future__ import annotations
 
@@ -17,8 +17,6 @@ from audiofetch.jobs import (
     Broker,
     Event,
     Subscription,
-    format_sse,
-    format_sse_comment,
 )
 
 
@@ -34,76 +32,6 @@ async def queued(subscription: Subscription) -> list[Event]:
             await asyncio.gather(task, return_exceptions=True)
             return events
         events.append(task.result())
-
-
-def parse_sse(wire: bytes) -> list[dict[str, str]]:
-    """A small reader after the WHATWG event-stream algorithm, to check our bytes from the other side."""
-    events: list[dict[str, str]] = []
-    fields: dict[str, str] = {}
-    data: list[str] = []
-    text = wire.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
-    for line in text.split("\n"):
-        if line == "":
-            if data or fields:
-                events.append({**fields, "data": "\n".join(data)})
-            fields, data = {}, []
-            continue
-        if line.startswith(":"):
-            continue
-        name, _, value = line.partition(":")
-        value = value.removeprefix(" ")
-        if name == "data":
-            data.append(value)
-        else:
-            fields[name] = value
-    return events
-
-
-# -- SSE wire format ---------------------------------------------------------------------------------
-
-
-def test_sse_bytes_for_a_plain_event() -> None:
-    assert (
-        format_sse("hello", event="job.status", id=7) == b"id: 7\r\nevent: job.status\r\ndata: hello\r\n\r\n"
-    )
-    assert format_sse("x") == b"data: x\r\n\r\n"
-    assert format_sse("x", retry=3000) == b"data: x\r\nretry: 3000\r\n\r\n"
-
-
-def test_sse_splits_every_kind_of_line_break_in_data() -> None:
-    wire = format_sse("one\ntwo\r\nthree\rfour\n", event="e")
-    assert wire == b"event: e\r\ndata: one\r\ndata: two\r\ndata: three\r\ndata: four\r\ndata: \r\n\r\n"
-    assert parse_sse(wire) == [{"event": "e", "data": "one\ntwo\nthree\nfour\n"}]
-
-
-def test_sse_strips_line_breaks_from_id_and_event() -> None:
-    wire = format_sse("d", event="job.\r\nstatus\n", id="1\r2\n3")
-    assert wire == b"id: 123\r\nevent: job.status\r\ndata: d\r\n\r\n"
-
-
-def test_sse_keeps_unicode_as_utf8() -> None:
-    wire = format_sse("Café ♫ 日本語 🎵", event="ünïcode")
-    assert wire == "event: ünïcode\r\ndata: Café ♫ 日本語 🎵\r\n\r\n".encode()
-    assert parse_sse(wire)[0]["data"] == "Café ♫ 日本語 🎵"
-
-
-def test_event_to_sse_sends_compact_json_on_one_data_line() -> None:
-    event = Event(42, JOB_STATUS, "abc", {"status": "failed", "error": "Bad\nline ♫"})
-    wire = event.to_sse()
-    expected = (
-        'id: 42\r\nevent: job.status\r\ndata: {"id":42,"type":"job.status","job_id":"abc",'
-        '"data":{"status":"failed","error":"Bad\\nline ♫"}}\r\n\r\n'
-    )
-    assert wire == expected.encode()
-    (parsed,) = parse_sse(wire)
-    assert parsed["id"] == "42" and parsed["event"] == "job.status"
-    assert parsed["data"] == event.json_text()
-
-
-def test_heartbeat_comment_is_ignored_by_readers() -> None:
-    assert format_sse_comment() == b": ping\r\n\r\n"
-    assert format_sse_comment("a\nb") == b": a b\r\n\r\n"
-    assert parse_sse(format_sse_comment() + format_sse("x")) == [{"data": "x"}]
 
 
 # -- delivery ----------------------------------------------------------------------------------------
@@ -323,10 +251,8 @@ async def test_an_event_is_encoded_once_for_every_subscriber() -> None:
     received = [(await queued(s))[0] for s in subscribers]
 
     assert all(event is received[0] for event in received)  # one object, not a copy per subscriber
-    wires = [event.to_sse() for event in received]
-    assert all(wire is wires[0] for wire in wires)  # encoded on first use, then shared
-    assert received[0].json_text() is received[1].json_text()
-    assert parse_sse(wires[0])[0]["data"] == received[0].json_text()
+    texts = [event.json_text() for event in received]
+    assert all(text is texts[0] for text in texts)  # encoded on first use, then shared
 
 
 async def test_the_owner_a_publisher_names_rides_on_the_jobs_later_events_and_is_never_sent() -> None:
@@ -341,7 +267,7 @@ async def test_the_owner_a_publisher_names_rides_on_the_jobs_later_events_and_is
     events = await queued(subscription)
 
     assert [(e.job_id, e.owner) for e in events] == [("anon", None)] + [("j1", "client-a")] * 4
-    assert all("client-a" not in e.json_text() and b"client-a" not in e.to_sse() for e in events)
+    assert all("client-a" not in e.json_text() for e in events)
 
 
 async def test_ready_hands_over_what_queued_meanwhile_in_order_without_waiting() -> None:

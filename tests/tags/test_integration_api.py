@@ -17,7 +17,7 @@ from audiofetch.config import Settings
 from audiofetch.errors import BadRequestError
 from audiofetch.jobs import MIGRATIONS, JobSpec, JobStore
 from audiofetch.tags import existing_id3v2_length
-from audiofetch.web._api import parse_spec
+from audiofetch.web._contract import JOB_REQUEST
 from tests.web.apikit import SAME_ORIGIN, admin_settings, bearer, build_app, login
 
 SONGS = [
@@ -56,15 +56,15 @@ async def wait_finished(client: TestClient, job_id: str) -> dict[str, Any]:
     [(None, True), ("", True), (True, True), (False, False), ("off", False), ("OFF", False), ("false", False),
      ("0", False), ("no", False), ("on", True), ("true", True), ("1", True)],
 )  # fmt: skip
-def test_parse_spec_reads_the_tags_switch(value: object, expected: bool) -> None:
+def test_the_job_request_reads_the_tags_switch(value: object, expected: bool) -> None:
     body = {"url": "http://127.0.0.1/a"} if value is None else {"url": "http://127.0.0.1/a", "tags": value}
-    assert parse_spec(body, "client").tags is expected
+    assert JOB_REQUEST.read(body)["tags"] is expected
 
 
 @pytest.mark.parametrize("value", ["maybe", 1, [], {"x": 1}])
-def test_parse_spec_refuses_a_tags_value_that_is_not_a_switch(value: object) -> None:
+def test_the_job_request_refuses_a_tags_value_that_is_not_a_switch(value: object) -> None:
     with pytest.raises(BadRequestError, match="tags must be true or false"):
-        parse_spec({"url": "http://127.0.0.1/a", "tags": value}, "client")
+        JOB_REQUEST.read({"url": "http://127.0.0.1/a", "tags": value})
 
 
 async def test_a_server_job_with_tags_false_in_the_body_keeps_the_upstream_bytes(

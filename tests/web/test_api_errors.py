@@ -33,6 +33,12 @@ CASES: list[tuple[BaseException, int]] = [
     (errors.JobError("this job has no stream: it runs in server mode"), 409),
     (errors.FetchError("the page answered 500", status=500), 502),
     (errors.TooLargeError("the page is over 5 MiB"), 502),
+    (errors.AdminRequired(), 401),
+    (errors.WrongPassword(), 401),
+    (errors.NotOwner(), 403),
+    (errors.AuthRequired("pair first"), 401),
+    (errors.AccessError("not a listed extension"), 403),
+    (errors.LoginThrottled(3), 429),
 ]
 
 

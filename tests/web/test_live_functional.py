@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestClient
 from audiofetch.config import Settings
 from audiofetch.jobs import JOB_STATUS, TRACK_PROGRESS, Broker, Event
 from audiofetch.web._keys import BROKER_KEY
+from audiofetch.web._live import sse_bytes
 from tests.web.apikit import SAME_ORIGIN, admin_settings, build_app, login
 
 SEP = b"\r\n\r\n"
@@ -63,7 +64,7 @@ async def test_sse_filters_by_job(client: TestClient) -> None:
     hub = broker(client)
     hub.publish(JOB_STATUS, "other", {"status": "queued"})
     wanted = hub.publish(JOB_STATUS, "mine", {"status": "analyzing"})
-    assert await read_frame(response) == wanted.to_sse()
+    assert await read_frame(response) == sse_bytes(wanted)
     response.close()
 
 
@@ -79,8 +80,8 @@ async def test_sse_resumes_after_last_event_id(client: TestClient, how: str) -> 
         )
     else:
         response = await client.get(f"/api/events?job=J&last_event_id={first.id}", headers=SAME_ORIGIN)
-    assert await read_frame(response) == second.to_sse()
-    assert await read_frame(response) == third.to_sse()
+    assert await read_frame(response) == sse_bytes(second)
+    assert await read_frame(response) == sse_bytes(third)
     response.close()
 
 
@@ -93,7 +94,7 @@ async def test_sse_sends_a_heartbeat_comment_when_idle(client: TestClient) -> No
 async def test_sse_ends_with_the_reason_when_the_broker_closes(client: TestClient) -> None:
     response = await client.get("/api/events?job=J", headers=SAME_ORIGIN)
     event = broker(client).publish(JOB_STATUS, "J", {"status": "queued"})
-    assert await read_frame(response) == event.to_sse()
+    assert await read_frame(response) == sse_bytes(event)
     broker(client).close("maintenance")
     rest = await asyncio.wait_for(response.content.read(), 10)
     assert rest.endswith(b": closed: maintenance\r\n\r\n")
