@@ -21,7 +21,7 @@ from audiofetch.config import load_settings
 from audiofetch.errors import ConfigError, NoAudioError
 from audiofetch.jobs import JobSpec
 from tests.hardening2.kit import browsers, serve, site
-from tests.jobs.test_runner import make_settings, open_harness
+from tests.kit.runner import open_harness, runner_settings
 from tests.web.test_api_errors import raising_app
 
 STRANGE_DIGITS = ["３", "٣", "²", "1²", "𝟚", "⑤"]
@@ -81,7 +81,7 @@ async def test_a_failed_analysis_keeps_its_message_but_not_the_page_or_its_tree(
     app = web.Application()
     app.router.add_get("/silent", page)
     server: TestServer = await aiohttp_server(app)
-    async with open_harness(make_settings(tmp_path)) as harness:
+    async with open_harness(runner_settings(tmp_path)) as harness:
         job, _ = await harness.runner.submit(JobSpec(str(server.make_url("/silent")), mode="server"))
         for _ in range(2):  # asking twice must not grow anything either
             with pytest.raises(NoAudioError, match=r"(?i)no audio found"):
