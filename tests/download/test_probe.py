@@ -7,11 +7,11 @@ import contextlib
 from typing import Any
 
 from aiohttp import web
-from media_server import ID3, OGG, payload, settings
 
 from audiofetch.download import Probe, probe_tracks
 from audiofetch.models import Track
 from audiofetch.net import open_fetcher
+from tests.download.media_server import ID3, OGG, payload, settings
 
 FLAC = b"fLaC\x00\x00\x00\x22"
 

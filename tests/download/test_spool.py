@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from media_server import ID3, OGG, payload
 
 from audiofetch.config import Settings, parse_networks
 from audiofetch.download import Probe, ProgressEvent, TrackProgress, ZipDownload, probe_tracks
 from audiofetch.errors import ZipError
 from audiofetch.models import Track
 from audiofetch.net import open_fetcher
+from tests.download.media_server import ID3, OGG, payload
 from tests.zipcheck import python_reads, unzip_tests
 
 KIB, MIB = 1024, 1024 * 1024

@@ -8,10 +8,8 @@ classes (not through AudioFetch's adapters).
 from __future__ import annotations
 
 import base64
-import contextlib
 import html
 import json
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,10 +20,6 @@ from mutagen.id3 import ID3
 from mutagen.mp4 import MP4
 from mutagen.oggopus import OggOpus
 from mutagen.oggvorbis import OggVorbis
-
-from audiofetch.config import Settings, parse_networks
-from audiofetch.jobs import Broker, JobRunner, JobStore
-from audiofetch.net import open_fetcher
 
 CONTENT_TYPES = {
     "mp3": "audio/mpeg",
@@ -153,28 +147,3 @@ def read_tags(path: Path) -> Tags:
         _first(comments.get("title")), _first(comments.get("artist")), _first(comments.get("album")), track,
         covers, loaded.info.length,
     )  # fmt: skip
-
-
-def runner_settings(tmp_path: Path, **overrides: Any) -> Settings:
-    base: dict[str, Any] = {
-        "data_dir": tmp_path / "data",
-        "allow_networks": parse_networks("127.0.0.0/8"),
-        "retries": 1,
-        "read_timeout": 5.0,
-    }
-    base.update(overrides)
-    return Settings(**base)
-
-
-@contextlib.asynccontextmanager
-async def open_runner(settings: Settings) -> AsyncIterator[tuple[JobRunner, JobStore]]:
-    """A started JobRunner over a real store and fetcher; closed on exit."""
-    store = await JobStore.open(settings.data_dir / "jobs.sqlite3")
-    async with open_fetcher(settings) as fetcher:
-        runner = JobRunner(settings, store, Broker(), fetcher)
-        await runner.start()
-        try:
-            yield runner, store
-        finally:
-            await runner.close()
-            await store.close()

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from mutagen.id3 import ID3
 from mutagen.mp3 import MP3
-from tag_media import jpeg_bytes, lame_tagged_mp3
 
 from audiofetch.tags import (
     ID3V2_HEADER_BYTES,
@@ -18,6 +17,7 @@ from audiofetch.tags import (
     id3v2_prefix,
     mp3_stream_prefix,
 )
+from tests.tags.tag_media import jpeg_bytes, lame_tagged_mp3
 
 TAGS = TrackTags(
     title="Ünïcode “Title”",

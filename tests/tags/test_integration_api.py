@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from media_site import MediaSite, aplayer_page, read_tags
 
 from audiofetch.config import Settings
 from audiofetch.errors import BadRequestError
 from audiofetch.jobs import MIGRATIONS, JobSpec, JobStore
 from audiofetch.tags import existing_id3v2_length
 from audiofetch.web._api import parse_spec
+from tests.tags.media_site import MediaSite, aplayer_page, read_tags
 from tests.web.apikit import SAME_ORIGIN, admin_settings, bearer, build_app, login
 
 SONGS = [

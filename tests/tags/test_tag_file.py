@@ -16,9 +16,9 @@ from mutagen.mp3 import MP3
 from mutagen.mp4 import MP4, MP4Cover
 from mutagen.oggopus import OggOpus
 from mutagen.oggvorbis import OggVorbis
-from tag_media import jpeg_bytes, lame_tagged_mp3, m4a_first_chunk, png_bytes
 
 from audiofetch.tags import Cover, TrackTags, cover_from_bytes, tag_file
+from tests.tags.tag_media import jpeg_bytes, lame_tagged_mp3, m4a_first_chunk, png_bytes
 
 FORMATS = ["mp3", "m4a", "flac", "ogg", "opus"]
 PNG = cover_from_bytes(png_bytes())
