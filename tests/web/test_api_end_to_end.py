@@ -19,6 +19,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from audiofetch.config import Settings
 from tests.conftest import free_port
+from tests.kit.wait import job_over_http
 from tests.web.apikit import (
     ADMIN_PASSWORD,
     REAL_RUNNER,
@@ -69,17 +70,6 @@ def expected_hashes(upstream: Upstream) -> list[str]:
     return sorted(sha256(upstream.tracks[name]) for name, _ in ALBUM)
 
 
-async def wait_for_status(
-    client: TestClient, job_id: str, wanted: set[str], **headers: str
-) -> dict[str, Any]:
-    for _ in range(600):
-        job: dict[str, Any] = await (await client.get(f"/api/status/{job_id}", headers=headers)).json()
-        if job["status"] in wanted:
-            return job
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"job {job_id} stayed {job['status']}")
-
-
 async def test_browser_mode_streams_a_zip_of_the_upstream_tracks(
     client: TestClient, origin: TestServer, upstream: Upstream
 ) -> None:
@@ -87,7 +77,7 @@ async def test_browser_mode_streams_a_zip_of_the_upstream_tracks(
     response = await client.post("/api/download", json={"url": page, "name": "Harbour"}, headers=SAME_ORIGIN)
     assert response.status == 202
     job = await response.json()
-    ready = await wait_for_status(client, job["id"], {"ready", "failed"})
+    ready = await job_over_http(client, job["id"], "ready", "failed")
     assert ready["status"] == "ready" and ready["totals"]["tracks"] == 3
     stream = await client.get(f"/api/stream/{job['id']}")
     assert stream.status == 200
@@ -96,7 +86,7 @@ async def test_browser_mode_streams_a_zip_of_the_upstream_tracks(
     body = await stream.read()
     assert int(stream.headers["Content-Length"]) == len(body)  # every upstream size was known
     assert zip_hashes(body) == expected_hashes(upstream)
-    done = await wait_for_status(client, job["id"], {"completed", "failed"})
+    done = await job_over_http(client, job["id"], "completed", "failed")
     assert done["status"] == "completed"
 
 
@@ -153,7 +143,7 @@ async def test_a_second_stream_consumer_gets_409(
     job = await (
         await client.post("/api/download", json={"url": str(origin.make_url("/album"))}, headers=SAME_ORIGIN)
     ).json()
-    await wait_for_status(client, job["id"], {"ready"})
+    await job_over_http(client, job["id"], "ready")
     first = await client.get(f"/api/stream/{job['id']}")
     assert first.status == 200
     second = await client.get(f"/api/stream/{job['id']}")
@@ -217,7 +207,7 @@ async def test_server_mode_with_login_listing_zip_delete_and_ordered_events(
                     progress.setdefault(track["index"], []).append(track["bytes_done"])
     for index, seen in progress.items():
         assert seen == sorted(seen), index
-    job = await wait_for_status(client, job_id, {"completed", "failed"})
+    job = await job_over_http(client, job_id, "completed", "failed")
     assert job["status"] == "completed"
 
     listing = await (await client.get("/api/downloads", headers=bearer(token))).json()
@@ -266,16 +256,6 @@ async def wait_until_up(
     raise AssertionError("the server did not come up:\n" + log.read_text())
 
 
-async def poll_job(session: aiohttp.ClientSession, url: str, done: Any) -> dict[str, Any]:
-    for _ in range(600):
-        async with session.get(url) as response:
-            job: dict[str, Any] = await response.json()
-        if done(job):
-            return job
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"job never reached the wanted state: {job}")
-
-
 async def test_a_killed_server_resumes_its_server_mode_job(
     tmp_path: Path, origin: TestServer, upstream: Upstream
 ) -> None:
@@ -298,7 +278,7 @@ async def test_a_killed_server_resumes_its_server_mode_job(
                 states = {t["url"].rsplit("/", 1)[1]: t["status"] for t in job["tracks"]}
                 return states.get("one.mp3") == "done" and states.get("two.mp3") == "done"
 
-            await poll_job(session, f"{base}/api/status/{job_id}", two_done)
+            await job_over_http(session, job_id, base=base, until=two_done)
             for _ in range(600):  # the third track's first half is on disk, its rest held back upstream
                 if any(p.stat().st_size > 0 for p in (data_dir / "downloads").rglob("*.part")):
                     break
@@ -310,7 +290,7 @@ async def test_a_killed_server_resumes_its_server_mode_job(
             upstream.gates["three.mp3"].set()
             proc = start_server(port, data_dir, log)
             await wait_until_up(session, base, proc, log)
-            job = await poll_job(session, f"{base}/api/status/{job_id}", lambda job: not job["active"])
+            job = await job_over_http(session, job_id, base=base)
             assert job["status"] == "completed", job
     finally:
         proc.kill()
