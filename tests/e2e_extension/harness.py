@@ -8,7 +8,6 @@ service worker, with the tab objects Chromium itself returns.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import json
@@ -18,7 +17,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 
 from tests.conftest import free_port
@@ -98,19 +96,6 @@ async def audiofetch_server(data_dir: Path, cors_origins: str, host: str = "127.
         yield base
 
 
-async def job_status(base: str, job_id: str) -> dict[str, Any]:
-    """``GET /api/status/{id}`` from outside the browser."""
-    async with aiohttp.ClientSession() as session, session.get(f"{base}/api/status/{job_id}") as response:
-        assert response.status == 200, await response.text()
-        body: dict[str, Any] = await response.json()
-        return body
-
-
-async def wait_for_tracks(base: str, job_id: str) -> dict[str, Any]:
-    """The job once its page was analysed (tracks known) or it ended."""
-    for _ in range(400):
-        job = await job_status(base, job_id)
-        if job["tracks"] or not job["active"]:
-            return job
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"job {job_id} found no tracks: {job}")
+def tracks_known(job: dict[str, Any]) -> bool:
+    """The job's page was analysed (its tracks are known) or the job ended: ``kit.wait``'s ``until``."""
+    return bool(job["tracks"]) or not job["active"]

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import aiohttp
@@ -18,7 +20,8 @@ import aiohttp
 from audiofetch.jobs import Broker, Job, JobStore
 
 State = TypeVar("State")
-SAFETY = 90.0
+_EVENT_END = re.compile(rb"\r\n\r\n|\n\n|\r\r")
+SAFETY = 100.0  # under pytest-timeout's 120 s, so a stuck job fails with its state
 
 
 async def wait_until(
@@ -78,15 +81,14 @@ async def _sse(http: Http, url: str, headers: Mapping[str, str]) -> AsyncIterato
 
 
 async def _events(content: aiohttp.StreamReader) -> AsyncIterator[object]:
-    """One item per SSE event (comments, the heartbeat, are skipped)."""
-    pending = False
-    async for raw in content:
-        line = raw.strip()
-        if not line and pending:
-            pending = False
-            yield line
-        elif line and not line.startswith(b":"):
-            pending = True
+    """One item per SSE event; comments (the heartbeat) are skipped. Read by chunks, not lines: a
+    ``job.tracks`` event of a large album is one line longer than aiohttp's line limit."""
+    buffer = b""
+    async for chunk in content.iter_any():
+        *events, buffer = _EVENT_END.split(buffer + chunk)
+        for event in events:
+            if any(line and not line.startswith(b":") for line in event.splitlines()):
+                yield event
 
 
 async def job_over_http(
@@ -120,3 +122,16 @@ async def job_at(base: str, job_id: str, *statuses: str, **kwargs: Any) -> dict[
     """``job_over_http`` against a server at ``base`` from a fresh session (no cookies)."""
     async with aiohttp.ClientSession() as session:
         return await job_over_http(session, job_id, *statuses, base=base, **kwargs)
+
+
+async def partial_file(folder: Path) -> Path:
+    """A ``.part`` file under ``folder`` with bytes on disk (what a kill must leave for a resume).
+
+    The file system has no event stream to await, so this one looks every 50 ms, within ``SAFETY``.
+    """
+    async with asyncio.timeout(SAFETY):
+        while True:
+            found = [p for p in folder.rglob("*.part") if p.stat().st_size > 0]
+            if found:
+                return found[0]
+            await asyncio.sleep(0.05)

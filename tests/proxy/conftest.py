@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator
 from html.parser import HTMLParser
@@ -59,15 +58,3 @@ def csrf_token(html: str) -> str:
     found = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert found, "the page has no CSRF field"
     return found.group(1)
-
-
-async def wait_for_status(client: Any, path: str, wanted: set[str]) -> dict[str, Any]:
-    """Poll ``GET path`` (a job's status URL) with a TestClient or ClientSession until it is in ``wanted``."""
-    for _ in range(400):
-        response = await client.get(path)
-        assert response.status == 200, await response.text()
-        job: dict[str, Any] = await response.json()
-        if job["status"] in wanted:
-            return job
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{path} never reached {wanted}: {job}")

@@ -17,13 +17,13 @@ from audiofetch.config import Settings, load_settings
 from audiofetch.errors import ConfigError
 from audiofetch.web import create_app
 from tests.e2e.harness import album_url, track_bytes, zip_tracks
+from tests.kit.wait import job_over_http
 from tests.proxy.conftest import (
     ADMIN_PASSWORD,
     PREFIX,
     SAME_ORIGIN,
     csrf_token,
     page_urls,
-    wait_for_status,
 )
 
 
@@ -50,7 +50,7 @@ async def _ready_job(client: TestClient, url: str) -> str:
     assert response.status == 202, await response.text()
     job_id: str = (await response.json())["id"]
     assert response.headers["Location"] == f"{PREFIX}/api/status/{job_id}"
-    await wait_for_status(client, response.headers["Location"], {"ready"})
+    await job_over_http(client, job_id, "ready", base=PREFIX)
     return job_id
 
 

@@ -19,7 +19,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from audiofetch.config import Settings
 from tests.conftest import free_port
-from tests.kit.wait import job_over_http
+from tests.kit.wait import job_over_http, partial_file
 from tests.web.apikit import (
     ADMIN_PASSWORD,
     REAL_RUNNER,
@@ -279,12 +279,7 @@ async def test_a_killed_server_resumes_its_server_mode_job(
                 return states.get("one.mp3") == "done" and states.get("two.mp3") == "done"
 
             await job_over_http(session, job_id, base=base, until=two_done)
-            for _ in range(600):  # the third track's first half is on disk, its rest held back upstream
-                if any(p.stat().st_size > 0 for p in (data_dir / "downloads").rglob("*.part")):
-                    break
-                await asyncio.sleep(0.05)
-            else:
-                raise AssertionError("no partial file appeared")
+            await partial_file(data_dir / "downloads")  # the third track's first half, its rest held back
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=10)
             upstream.gates["three.mp3"].set()
