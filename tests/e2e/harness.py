@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 
 from tests.conftest import free_port
+from tests.hardening_api.serverproc import wait_until_up
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -152,7 +152,7 @@ async def serve(data_dir: Path, extra_env: Mapping[str, str], host: str = "127.0
         )
     base = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
     try:
-        await wait_until_up(base, proc, log)
+        await asyncio.to_thread(wait_until_up, base, proc, log)
         yield base
     finally:
         proc.terminate()
@@ -168,21 +168,6 @@ async def audiofetch_server(data_dir: Path) -> AsyncIterator[str]:
     """The server the page tests use (a high per-client job limit: every test tab is one client)."""
     async with serve(data_dir, {"AUDIOFETCH_MAX_JOBS_PER_CLIENT": "50"}) as base:
         yield base
-
-
-async def wait_until_up(base: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    async with aiohttp.ClientSession() as session:
-        for _ in range(600):
-            if proc.poll() is not None:
-                raise AssertionError("audiofetch serve exited:\n" + log.read_text())
-            try:
-                async with session.get(f"{base}/healthz") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientConnectionError:
-                pass
-            await asyncio.sleep(0.05)
-    raise AssertionError("audiofetch serve did not come up:\n" + log.read_text())
 
 
 def zip_tracks(data: bytes) -> dict[str, bytes]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 import subprocess
 import sys
 import time
@@ -48,14 +49,23 @@ def start_server(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
         )
 
 
-def wait_until_up(base: str, proc: subprocess.Popen[bytes], log: Path, *, seconds: float = 30.0) -> None:
-    """Poll ``/healthz`` until it answers 200; fail with the server log if the process dies first."""
+def wait_until_up(
+    base: str,
+    proc: subprocess.Popen[bytes],
+    log: Path,
+    *,
+    seconds: float = 30.0,
+    tls: ssl.SSLContext | None = None,
+) -> None:
+    """Poll ``/healthz`` until it answers 200; fail with the server log if the process dies first.
+
+    A starting process has no event to await; every test that starts a server (or nginx) uses this."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(f"the server exited with {proc.returncode}:\n{log.read_text()}")
+            raise AssertionError(f"{proc.args!r} exited with {proc.returncode}:\n{log.read_text()}")
         try:
-            with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:
+            with urllib.request.urlopen(f"{base}/healthz", timeout=2, context=tls) as response:
                 if response.status == 200:
                     return
         except (urllib.error.URLError, ConnectionError, TimeoutError):

@@ -17,9 +17,8 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
-import aiohttp
-
 from tests.conftest import free_port
+from tests.hardening_api.serverproc import wait_until_up
 from tests.proxy.conftest import PREFIX
 
 REPO = Path(__file__).resolve().parents[2]
@@ -140,22 +139,6 @@ def process(
             proc.wait()
 
 
-async def wait_until_up(
-    session: aiohttp.ClientSession, url: str, proc: subprocess.Popen[bytes], log: Path
-) -> None:
-    for _ in range(400):
-        if proc.poll() is not None:
-            raise AssertionError(f"{proc.args!r} exited:\n{log.read_text()}")
-        try:
-            async with session.get(url) as response:
-                if response.status == 200:
-                    return
-        except aiohttp.ClientConnectionError:
-            pass
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{url} did not come up:\n{log.read_text()}")
-
-
 @asynccontextmanager
 async def proxied_audiofetch(work: Path) -> AsyncIterator[tuple[str, ssl.SSLContext]]:
     """nginx (TLS) on a free port in front of ``audiofetch serve``; yields (public base URL, client TLS)."""
@@ -176,8 +159,6 @@ async def proxied_audiofetch(work: Path) -> AsyncIterator[tuple[str, ssl.SSLCont
     nginx = [NGINX, "-p", str(work), "-c", str(conf), "-e", str(work / "error.log"), "-g", "daemon off;"]
     public = f"https://127.0.0.1:{proxy_port}"
     with process(serve, work / "audiofetch.log", env) as app, process(nginx, work / "nginx.log") as proxy:
-        async with aiohttp.ClientSession() as probe:
-            await wait_until_up(probe, f"http://127.0.0.1:{app_port}/healthz", app, work / "audiofetch.log")
-        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=tls)) as probe:
-            await wait_until_up(probe, f"{public}{PREFIX}/healthz", proxy, work / "error.log")
+        await asyncio.to_thread(wait_until_up, f"http://127.0.0.1:{app_port}", app, work / "audiofetch.log")
+        await asyncio.to_thread(wait_until_up, f"{public}{PREFIX}", proxy, work / "error.log", tls=tls)
         yield public, tls

@@ -19,6 +19,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from audiofetch.config import Settings
 from tests.conftest import free_port
+from tests.hardening_api.serverproc import wait_until_up
 from tests.kit.wait import job_over_http, partial_file
 from tests.web.apikit import (
     ADMIN_PASSWORD,
@@ -241,21 +242,6 @@ def start_server(port: int, data_dir: Path, log: Path) -> subprocess.Popen[bytes
         )
 
 
-async def wait_until_up(
-    session: aiohttp.ClientSession, base: str, proc: subprocess.Popen[bytes], log: Path
-) -> None:
-    for _ in range(600):
-        assert proc.poll() is None, log.read_text()
-        try:
-            async with session.get(f"{base}/healthz") as response:
-                if response.status == 200:
-                    return
-        except aiohttp.ClientConnectionError:
-            pass
-        await asyncio.sleep(0.05)
-    raise AssertionError("the server did not come up:\n" + log.read_text())
-
-
 async def test_a_killed_server_resumes_its_server_mode_job(
     tmp_path: Path, origin: TestServer, upstream: Upstream
 ) -> None:
@@ -266,7 +252,7 @@ async def test_a_killed_server_resumes_its_server_mode_job(
     try:
         # No pooled connections: the killed server's would be reused and hang.
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as session:
-            await wait_until_up(session, base, proc, log)
+            await asyncio.to_thread(wait_until_up, base, proc, log)
             async with session.post(f"{base}/api/auth/login", json={"password": ADMIN_PASSWORD}) as response:
                 token = (await response.json())["token"]
             body = {"url": str(origin.make_url("/album")), "name": "Harbour", "mode": "server"}
@@ -284,7 +270,7 @@ async def test_a_killed_server_resumes_its_server_mode_job(
             proc.wait(timeout=10)
             upstream.gates["three.mp3"].set()
             proc = start_server(port, data_dir, log)
-            await wait_until_up(session, base, proc, log)
+            await asyncio.to_thread(wait_until_up, base, proc, log)
             job = await job_over_http(session, job_id, base=base)
             assert job["status"] == "completed", job
     finally:
