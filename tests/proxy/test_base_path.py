@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import WSServerHandshakeError
+from aiohttp import WSServerHandshakeError, web
 from aiohttp.test_utils import TestClient
 from yarl import URL
 
@@ -33,9 +33,9 @@ def mounted_settings(settings: Settings) -> Settings:
 
 
 @pytest.fixture
-async def client(aiohttp_client: Any, mounted_settings: Settings) -> TestClient:
-    result: TestClient = await aiohttp_client(create_app(mounted_settings))
-    return result
+def app(mounted_settings: Settings) -> web.Application:
+    """The app as ``audiofetch serve`` builds it, mounted under the prefix (what ``client`` talks to)."""
+    return create_app(mounted_settings)
 
 
 async def _login(client: TestClient) -> None:

@@ -18,7 +18,7 @@ from audiofetch.tags import existing_id3v2_length
 from audiofetch.web._api import parse_spec
 from tests.kit.wait import job_over_http
 from tests.tags.media_site import MediaSite, aplayer_page, read_tags
-from tests.web.apikit import SAME_ORIGIN, admin_settings, bearer, build_app, login
+from tests.web.apikit import SAME_ORIGIN, bearer, login
 
 SONGS = [
     {"name": "Opening", "artist": "Quay Trio", "url": "/media/a.mp3"},
@@ -34,12 +34,6 @@ async def origin(aiohttp_server: Any, encoded: dict[str, Path]) -> tuple[MediaSi
     media.files["/media/b.flac"] = encoded["flac"].read_bytes()
     media.pages["/set"] = aplayer_page("Quay Sessions", SONGS, og_image=None)
     return media, await aiohttp_server(media.app())
-
-
-@pytest.fixture
-async def client(aiohttp_client: Any, settings: Settings) -> TestClient:
-    app_client: TestClient = await aiohttp_client(build_app(admin_settings(settings)))
-    return app_client
 
 
 @pytest.mark.parametrize(

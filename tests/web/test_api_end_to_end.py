@@ -54,11 +54,6 @@ async def origin(aiohttp_server, upstream: Upstream) -> TestServer:  # type: ign
     return server
 
 
-@pytest.fixture
-async def client(aiohttp_client, settings: Settings) -> TestClient:  # type: ignore[no-untyped-def]
-    return await aiohttp_client(build_app(admin_settings(settings)))
-
-
 def zip_hashes(body: bytes) -> list[str]:
     with zipfile.ZipFile(io.BytesIO(body)) as archive:
         assert archive.testzip() is None

@@ -23,11 +23,6 @@ async def app(settings: Settings) -> web.Application:
     return build_app(admin_settings(settings), stand_in=True)
 
 
-@pytest.fixture
-async def client(aiohttp_client, app: web.Application) -> TestClient:  # type: ignore[no-untyped-def]
-    return await aiohttp_client(app)
-
-
 async def submit(client: TestClient, **fields: object) -> tuple[int, dict[str, object]]:
     response = await client.post("/api/download", json={"url": PAGE, **fields}, headers=SAME_ORIGIN)
     body: dict[str, object] = await response.json()

@@ -23,11 +23,6 @@ async def app(settings: Settings) -> web.Application:
     return build_app(admin_settings(settings), stand_in=True)
 
 
-@pytest.fixture
-async def client(aiohttp_client, app: web.Application) -> TestClient:  # type: ignore[no-untyped-def]
-    return await aiohttp_client(app)
-
-
 def broker(client: TestClient) -> Broker:
     return client.app[BROKER_KEY]  # type: ignore[index]
 

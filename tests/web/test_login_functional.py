@@ -26,11 +26,6 @@ PROTECTED = [
 ]
 
 
-@pytest.fixture
-async def client(aiohttp_client, settings: Settings) -> TestClient:  # type: ignore[no-untyped-def]
-    return await aiohttp_client(build_app(admin_settings(settings)))
-
-
 async def me(client: TestClient, **headers: str) -> dict[str, object]:
     response = await client.get("/api/auth/me", headers=headers)
     assert response.status == 200
