@@ -193,6 +193,7 @@ class Site:
         self.referers: dict[str, str | None] = {}
         self.pages: dict[str, tuple[bytes, str]] = {}
         self.big_sent = 0
+        self.base = ""
         self.big_done = asyncio.Event()
         self.app = web.Application()
         self.app.router.add_get("/{path:.*}", self.serve)

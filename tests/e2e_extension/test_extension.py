@@ -54,7 +54,7 @@ pytestmark = [
 
 
 @pytest.fixture
-async def site(aiohttp_server) -> str:  # type: ignore[no-untyped-def]
+async def site(aiohttp_server) -> str:
     server = await aiohttp_server(album_site(), host="127.0.0.1")
     return str(server.make_url("")).rstrip("/")
 

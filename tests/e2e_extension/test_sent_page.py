@@ -58,7 +58,7 @@ async def private_listener() -> AsyncIterator[tuple[str, list[str]]]:
 
 
 @pytest.fixture
-async def site(aiohttp_server, private_listener) -> MembersSite:  # type: ignore[no-untyped-def]
+async def site(aiohttp_server, private_listener) -> MembersSite:
     members = MembersSite(secret=f"sess-{secrets.token_hex(16)}", private_base=private_listener[0])
     server = await aiohttp_server(members.app(), host="127.0.0.1")
     members.base = str(server.make_url("")).rstrip("/")

@@ -64,7 +64,7 @@ class Hostile:
                 "/deep-unclosed": DEEP_UNCLOSED,
                 "/fine": AUDIO_PAGE,
             }
-            response = web.Response(text=text[path], content_type="text/html")
+            response: web.StreamResponse = web.Response(text=text[path], content_type="text/html")
             self._mark(path)
             return response
         if path == "/bomb":

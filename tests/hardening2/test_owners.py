@@ -19,7 +19,7 @@ from tests.hardening.netkit import eventually
 from tests.hardening2.kit import browsers, serve, site
 
 
-async def _zip(browser, job_id: str) -> zipfile.ZipFile:  # type: ignore[no-untyped-def]
+async def _zip(browser, job_id: str) -> zipfile.ZipFile:
     async with browser.session.get(f"{browser.base}/api/stream/{job_id}") as response:
         assert response.status == 200, await response.text()
         return zipfile.ZipFile(io.BytesIO(await response.read()))

@@ -41,7 +41,7 @@ async def test_a_reader_that_stops_reading_holds_a_bounded_spool_and_is_dropped_
                     cut = True
     assert failed["status"] == "failed"
     assert "read the ZIP too slowly" in failed["error"]
-    assert cut or received < response.content_length
+    assert cut or received < response.content_length  # type: ignore[operator]  # the announced length is known here
     taken = album.big_sent - before
     assert taken < 3 * 64 * MIB // 2, f"the server took {taken / MIB:.0f} MiB for a reader that stopped"
     assert not (server.data / "spool" / job["id"]).exists()

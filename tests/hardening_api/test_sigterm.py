@@ -41,7 +41,7 @@ def upstream() -> Upstream:
 
 
 @pytest.fixture
-async def origin(aiohttp_server, upstream: Upstream) -> AsyncIterator[TestServer]:  # type: ignore[no-untyped-def]
+async def origin(aiohttp_server, upstream: Upstream) -> AsyncIterator[TestServer]:
     server: TestServer = await aiohttp_server(upstream.app())
     yield server
     for gate in upstream.gates.values():  # let held handlers finish so the test server can close

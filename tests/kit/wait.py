@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import aiohttp
+from aiohttp.test_utils import TestClient
 
 from audiofetch.jobs import Broker, Job, JobStore
 
@@ -66,10 +67,8 @@ async def job_in(harness: InProcess, job_id: str, *statuses: str) -> Job:
     )
 
 
-class Http(Protocol):
-    """A TestClient (paths) or a ClientSession (full URLs): both have ``get``."""
-
-    def get(self, url: str, **kwargs: Any) -> Any: ...
+Http = TestClient[Any, Any] | aiohttp.ClientSession
+"""A TestClient (``base`` empty: paths) or a ClientSession (``base``: the server's URL)."""
 
 
 @contextlib.asynccontextmanager

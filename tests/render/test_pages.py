@@ -129,7 +129,7 @@ async def test_form_preview_with_the_checkbox_shows_each_page_s_tracks(
         assert [title for title in titles if title] == [title for _, title in expected], (page, text)
 
 
-async def test_form_says_when_the_render_pass_is_unavailable(aiohttp_client, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+async def test_form_says_when_the_render_pass_is_unavailable(aiohttp_client, settings: Settings) -> None:
     def runner(settings: Settings, store: Any, broker: Any, fetcher: Any) -> JobRunner:
         missing = Renderer(settings, executable=Path("/nonexistent/chromium"))
         return JobRunner(settings, store, broker, fetcher, renderer=missing)

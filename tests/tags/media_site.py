@@ -117,10 +117,11 @@ def read_tags(path: Path) -> Tags:
         id3 = ID3(path)
         text = {key: str(id3[key]) if key in id3 else None for key in ("TIT2", "TPE1", "TALB", "TRCK")}
         covers = [(pic.mime, pic.data) for pic in id3.getall("APIC")]
-        return Tags(text["TIT2"], text["TPE1"], text["TALB"], text["TRCK"], covers, MP3(path).info.length)
+        mp3: Any = MP3(path)
+        return Tags(text["TIT2"], text["TPE1"], text["TALB"], text["TRCK"], covers, mp3.info.length)
     if ext == "m4a":
-        mp4 = MP4(path)
-        tags = mp4.tags or {}
+        mp4: Any = MP4(path)
+        tags: Any = mp4.tags or {}
         pairs = tags.get("trkn") or []
         track = f"{pairs[0][0]}/{pairs[0][1]}" if pairs else None
         covers = [

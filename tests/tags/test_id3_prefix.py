@@ -56,7 +56,7 @@ def test_prefix_plus_upstream_bytes_is_a_tagged_mp3_with_the_same_audio(
     assert id3["TRCK"].text == ["7/9"]
     assert id3.getall("APIC")[0].data == jpeg_bytes()
     assert streamed.read_bytes()[len(prefix) :] == upstream
-    assert MP3(streamed).info.length == pytest.approx(MP3(encoded["mp3"]).info.length)
+    assert MP3(streamed).info.length == pytest.approx(MP3(encoded["mp3"]).info.length)  # type: ignore[attr-defined]
     assert decode(streamed) == decode(encoded["mp3"])
 
 

@@ -49,7 +49,7 @@ def upstream() -> Upstream:
 
 
 @pytest.fixture
-async def origin(aiohttp_server, upstream: Upstream) -> TestServer:  # type: ignore[no-untyped-def]
+async def origin(aiohttp_server, upstream: Upstream) -> TestServer:
     server: TestServer = await aiohttp_server(upstream.app())
     return server
 
@@ -108,7 +108,7 @@ async def test_zip_and_preview_errors_come_before_the_first_byte(
 
 async def test_a_refused_target_sees_no_request(
     aiohttp_client, settings: Settings, origin: TestServer, upstream: Upstream
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     closed = admin_settings(settings).with_overrides(allow_networks=())
     client = await aiohttp_client(build_app(closed))
     response = await client.get("/zip", params={"url": str(origin.make_url("/album"))})
