@@ -10,50 +10,29 @@ from __future__ import annotations
 import base64
 import html
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
 from mutagen.flac import FLAC, Picture
 from mutagen.id3 import ID3
 from mutagen.mp4 import MP4
 from mutagen.oggopus import OggOpus
 from mutagen.oggvorbis import OggVorbis
 
-CONTENT_TYPES = {
-    "mp3": "audio/mpeg",
-    "flac": "audio/flac",
-    "ogg": "audio/ogg",
-    "opus": "audio/ogg",
-    "m4a": "audio/mp4",
-    "png": "image/png",
-    "jpg": "image/jpeg",
-}
+from tests.kit import site as kit
 
 
 @dataclass
-class MediaSite:
-    """Pages and files by path; ``seen`` lists every requested path in order."""
+class MediaSite(kit.MediaSite):
+    """The tag tests' view of the kit's site: pages and files by path, sent whole (no Range), typed by
+    extension; ``seen`` lists every requested path in order."""
 
-    pages: dict[str, str] = field(default_factory=dict)
-    files: dict[str, bytes] = field(default_factory=dict)
-    seen: list[str] = field(default_factory=list)
+    default_behaviour: str = "norange"
 
-    def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_get("/{path:.*}", self._serve)
-        return app
-
-    async def _serve(self, request: web.Request) -> web.Response:
-        self.seen.append(request.path)
-        if request.path in self.pages:
-            return web.Response(text=self.pages[request.path], content_type="text/html")
-        data = self.files.get(request.path)
-        if data is None:
-            raise web.HTTPNotFound()
-        kind = CONTENT_TYPES.get(request.path.rsplit(".", 1)[-1], "application/octet-stream")
-        return web.Response(body=data, content_type=kind)
+    @property
+    def seen(self) -> list[str]:
+        return self.paths_seen()
 
 
 def jsonld_album(
