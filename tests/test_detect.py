@@ -22,6 +22,7 @@ from audiofetch.detect import (
 from audiofetch.errors import DetectError, NoAudioError, ParseError
 from audiofetch.net import open_fetcher
 from audiofetch.page import make_page, script_urls
+from tests.kit.site import served
 
 SETTINGS = Settings(allow_networks=parse_networks("127.0.0.0/8"))
 PAGE_URL = "http://127.0.0.1:8000/show/page.html"
@@ -244,8 +245,7 @@ class Site:
 @pytest.fixture
 async def site(aiohttp_server):
     site = Site()
-    server = await aiohttp_server(site.app)
-    site.base = str(server.make_url("/")).rstrip("/")
+    site.base = await served(aiohttp_server, site.app)
     return site
 
 

@@ -22,21 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp import web
 
 from tests.conftest import free_port
 from tests.hardening_api.serverproc import wait_until_up
 
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ADMIN_PASSWORD = "correct horse battery staple"
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
 DESKTOP = {"width": 1280, "height": 800}
@@ -121,6 +113,16 @@ class AlbumSite:
                 await asyncio.sleep(pace)
         await response.write_eof()
         return response
+
+
+@pytest.fixture
+async def site(aiohttp_server: Any) -> AsyncIterator[tuple[AlbumSite, str]]:
+    """The album site on a loopback port: (site, base URL); the page and proxy tests' ``site``."""
+    album_site = AlbumSite()
+    server = await aiohttp_server(album_site.app())
+    yield album_site, f"http://127.0.0.1:{server.port}"
+    for gate in album_site.gates.values():
+        gate.set()  # let held tracks finish so the server closes cleanly
 
 
 def album_url(site_base: str, name: str, **params: Any) -> str:

@@ -27,6 +27,7 @@ from tests.e2e_extension.harness import (
     ipv6_loopback,
     tracks_known,
 )
+from tests.kit.site import served
 from tests.kit.wait import job_at
 
 playwright_api = pytest.importorskip("playwright.async_api", reason="needs the playwright package")
@@ -55,8 +56,7 @@ pytestmark = [
 
 @pytest.fixture
 async def site(aiohttp_server) -> str:
-    server = await aiohttp_server(album_site(), host="127.0.0.1")
-    return str(server.make_url("")).rstrip("/")
+    return await served(aiohttp_server, album_site())
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ from tests.e2e.harness import ADMIN_PASSWORD, serve, zip_tracks
 from tests.e2e_extension.conftest import EXT_ORIGIN
 from tests.e2e_extension.harness import CHROMIUM
 from tests.e2e_extension.members_site import AUDIO_BYTES, MembersSite, track_bytes
+from tests.kit.site import served
 from tests.kit.wait import job_at
 
 pytestmark = [
@@ -60,8 +61,7 @@ async def private_listener() -> AsyncIterator[tuple[str, list[str]]]:
 @pytest.fixture
 async def site(aiohttp_server, private_listener) -> MembersSite:
     members = MembersSite(secret=f"sess-{secrets.token_hex(16)}", private_base=private_listener[0])
-    server = await aiohttp_server(members.app(), host="127.0.0.1")
-    members.base = str(server.make_url("")).rstrip("/")
+    members.base = await served(aiohttp_server, members.app())
     return members
 
 

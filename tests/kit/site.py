@@ -22,6 +22,7 @@ import hashlib
 import random
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +53,19 @@ def payload(seed: int, size: int, magic: bytes = ID3) -> bytes:
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+async def served(aiohttp_server: Any, app: web.Application | Handler, route: str = "/{tail:.*}") -> str:
+    """Run ``app`` (or one GET ``route`` answered by a handler) on pytest-aiohttp's ``aiohttp_server`` on
+    127.0.0.1; its base URL, without the trailing slash."""
+    if not isinstance(app, web.Application):
+        handler, app = app, web.Application()
+        app.router.add_get(route, handler)
+    server = await aiohttp_server(app, host="127.0.0.1")
+    return str(server.make_url("")).rstrip("/")
 
 
 def album_page(title: str, tracks: list[tuple[str, str]]) -> str:
@@ -124,8 +138,7 @@ class MediaSite:
 
     async def serve(self, aiohttp_server: Any) -> MediaSite:
         """Run in the test's loop on pytest-aiohttp's ``aiohttp_server``; sets ``base``."""
-        running = await aiohttp_server(self.app())
-        self.base = str(running.make_url("")).rstrip("/")
+        self.base = await served(aiohttp_server, self.app())
         return self
 
     def _key(self, request: web.Request) -> str:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from html.parser import HTMLParser
-from typing import Any
 
-import pytest
+from tests.e2e.harness import site
 
-from tests.e2e.harness import AlbumSite
+__all__ = ["site"]  # the album site fixture (tests/e2e/harness.py)
 
 PREFIX = "/audiofetch"
 ADMIN_PASSWORD = "correct horse battery staple"
@@ -19,16 +17,6 @@ URL_ATTRIBUTES = frozenset(
     {"href", "src", "action", "formaction", "hx-get", "hx-post", "hx-put", "hx-patch", "hx-delete"}
     | {"data-autostart"}
 )
-
-
-@pytest.fixture
-async def site(aiohttp_server: Any) -> AsyncIterator[tuple[AlbumSite, str]]:
-    """The upstream album site on a loopback port: (site, base URL)."""
-    album_site = AlbumSite()
-    server = await aiohttp_server(album_site.app())
-    yield album_site, f"http://127.0.0.1:{server.port}"
-    for gate in album_site.gates.values():
-        gate.set()
 
 
 class _UrlCollector(HTMLParser):
