@@ -16,7 +16,7 @@ from audiofetch.detect import looked_for
 from audiofetch.errors import BadRequestError, JobActiveError, JobLimitError, NoAudioError, StreamBusyError
 from audiofetch.jobs import JobSpec
 from audiofetch.zipstream import zip_stream
-from tests.kit.runner import Harness, open_harness, runner_settings
+from tests.kit.runner import Harness, open_harness, read_zip, runner_settings
 from tests.kit.wait import job_in
 from tests.web.upstream import Upstream, sha256
 
@@ -208,14 +208,8 @@ async def test_retry_fetches_only_the_failed_tracks(site: Any, harness: Harness)
 
 
 async def _read_zip(harness: Harness, job_id: str) -> tuple[str, dict[str, bytes]]:
-    stream = await harness.runner.open_stream(job_id)
-    body = bytearray()
-    try:
-        async for chunk in zip_stream(stream.entries):
-            body += chunk
-    finally:
-        await stream.close()
-    with zipfile.ZipFile(io.BytesIO(bytes(body))) as archive:
+    body, stream = await read_zip(harness.runner, job_id)
+    with zipfile.ZipFile(io.BytesIO(body)) as archive:
         assert archive.testzip() is None
         return stream.filename, {n: archive.read(n) for n in archive.namelist() if not n.endswith(".m3u8")}
 

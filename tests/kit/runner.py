@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from audiofetch.config import Settings, parse_networks
-from audiofetch.jobs import Broker, JobRunner, JobStore
+from audiofetch.jobs import Broker, BrowserStream, JobRunner, JobStore
 from audiofetch.net import open_fetcher
+from audiofetch.zipstream import zip_stream
 
 
 def runner_settings(tmp_path: Path, **overrides: Any) -> Settings:
@@ -31,6 +32,18 @@ class Harness(NamedTuple):
     store: JobStore
     broker: Broker
     settings: Settings
+
+
+async def read_zip(runner: JobRunner, job_id: str) -> tuple[bytes, BrowserStream]:
+    """A browser-mode job's ZIP as its one consumer reads it, with the stream (its filename and length)."""
+    stream = await runner.open_stream(job_id)
+    body = bytearray()
+    try:
+        async for chunk in zip_stream(stream.entries):
+            body += chunk
+    finally:
+        await stream.close()
+    return bytes(body), stream
 
 
 @contextlib.asynccontextmanager
