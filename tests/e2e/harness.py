@@ -13,7 +13,6 @@ import asyncio
 import hashlib
 import io
 import os
-import subprocess
 import sys
 import zipfile
 from collections.abc import AsyncIterator, Mapping
@@ -26,14 +25,14 @@ import pytest
 from aiohttp import web
 
 from tests.conftest import free_port
-from tests.hardening_api.serverproc import wait_until_up
+from tests.hardening_api.serverproc import ADMIN_PASSWORD as ADMIN_PASSWORD
+from tests.hardening_api.serverproc import process, wait_until_up
+from tests.kit.site import ID3 as ID3
 
 REPO = Path(__file__).resolve().parents[2]
-ADMIN_PASSWORD = "correct horse battery staple"
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
-ID3 = b"ID3\x04\x00\x00\x00\x00\x00\x00"
 CHUNK = 8192
 
 
@@ -144,25 +143,11 @@ async def serve(data_dir: Path, extra_env: Mapping[str, str], host: str = "127.0
         "ADMIN_PASSWORD": ADMIN_PASSWORD,
         **extra_env,
     }
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "audiofetch", "serve", "--host", host, "--port", str(port)],
-            cwd=REPO,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    args = [sys.executable, "-m", "audiofetch", "serve", "--host", host, "--port", str(port)]
     base = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
-    try:
+    with process(args, log, env) as proc:
         await asyncio.to_thread(wait_until_up, base, proc, log)
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @asynccontextmanager

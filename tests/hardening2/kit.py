@@ -21,9 +21,9 @@ from aiohttp import web
 
 from tests.conftest import free_port
 from tests.hardening_api.serverproc import admin_token, server_env, start_server, stop, wait_until_up
+from tests.kit.site import ID3 as ID3
 from tests.kit.wait import job_over_http
 
-ID3 = b"ID3\x04\x00\x00\x00\x00\x00\x00"
 MIB = 1024 * 1024
 
 

@@ -6,11 +6,11 @@ import re
 from html.parser import HTMLParser
 
 from tests.e2e.harness import site
+from tests.hardening_api.serverproc import ADMIN_PASSWORD as ADMIN_PASSWORD
 
 __all__ = ["site"]  # the album site fixture (tests/e2e/harness.py)
 
 PREFIX = "/audiofetch"
-ADMIN_PASSWORD = "correct horse battery staple"
 SAME_ORIGIN = {"Sec-Fetch-Site": "same-origin"}
 # Attributes whose value the browser turns into a request.
 URL_ATTRIBUTES = frozenset(

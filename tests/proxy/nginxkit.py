@@ -11,14 +11,13 @@ import os
 import re
 import shutil
 import ssl
-import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from tests.conftest import free_port
-from tests.hardening_api.serverproc import wait_until_up
+from tests.hardening_api.serverproc import ADMIN_PASSWORD, process, wait_until_up
 from tests.proxy.conftest import PREFIX
 
 REPO = Path(__file__).resolve().parents[2]
@@ -121,24 +120,6 @@ def self_signed(directory: Path) -> tuple[Path, Path]:
 # -- the processes -------------------------------------------------------------------------------------
 
 
-@contextmanager
-def process(
-    args: list[str], log: Path, env: dict[str, str] | None = None
-) -> Iterator[subprocess.Popen[bytes]]:
-    """Run ``args`` with output to ``log``; SIGTERM (then SIGKILL) on exit."""
-    with log.open("ab") as out:
-        proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 @asynccontextmanager
 async def proxied_audiofetch(work: Path) -> AsyncIterator[tuple[str, ssl.SSLContext]]:
     """nginx (TLS) on a free port in front of ``audiofetch serve``; yields (public base URL, client TLS)."""
@@ -153,7 +134,7 @@ async def proxied_audiofetch(work: Path) -> AsyncIterator[tuple[str, ssl.SSLCont
         "AUDIOFETCH_ALLOW_NETWORKS": "127.0.0.0/8",
         "AUDIOFETCH_BASE_PATH": PREFIX,
         "AUDIOFETCH_TRUSTED_PROXIES": "127.0.0.1",
-        "ADMIN_PASSWORD": "correct horse battery staple",
+        "ADMIN_PASSWORD": ADMIN_PASSWORD,
     }
     serve = [sys.executable, "-m", "audiofetch", "serve", "--host", "127.0.0.1", "--port", str(app_port)]
     nginx = [NGINX, "-p", str(work), "-c", str(conf), "-e", str(work / "error.log"), "-g", "daemon off;"]
