@@ -21,10 +21,11 @@ from aiohttp import web
 
 from tests.conftest import free_port
 from tests.e2e.harness import serve
+from tests.kit.browser import CHROMIUM as CHROMIUM
+from tests.kit.browser import CHROMIUM_ARGS
 
 REPO = Path(__file__).resolve().parents[2]
 EXTENSION_DIR = REPO / "extension"
-CHROMIUM = Path("/usr/bin/chromium")
 TRACK = b"ID3\x04\x00\x00\x00\x00\x00\x00" + random.Random(7).randbytes(30_000)
 MENU_ID = "audiofetch-send-link"
 
@@ -49,12 +50,7 @@ def chromium_args() -> list[str]:
     """``--headless=new`` runs extensions; Playwright's own headless flag would pick the old mode."""
     return [
         "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
+        *CHROMIUM_ARGS,
         f"--disable-extensions-except={EXTENSION_DIR}",
         f"--load-extension={EXTENSION_DIR}",
     ]
