@@ -22,6 +22,7 @@ from audiofetch.detect import (
 from audiofetch.errors import DetectError, NoAudioError, ParseError
 from audiofetch.net import open_fetcher
 from audiofetch.page import make_page, script_urls
+from tests.kit.site import served
 
 SETTINGS = Settings(allow_networks=parse_networks("127.0.0.0/8"))
 PAGE_URL = "http://127.0.0.1:8000/show/page.html"
@@ -193,6 +194,7 @@ class Site:
         self.referers: dict[str, str | None] = {}
         self.pages: dict[str, tuple[bytes, str]] = {}
         self.big_sent = 0
+        self.base = ""
         self.big_done = asyncio.Event()
         self.app = web.Application()
         self.app.router.add_get("/{path:.*}", self.serve)
@@ -243,8 +245,7 @@ class Site:
 @pytest.fixture
 async def site(aiohttp_server):
     site = Site()
-    server = await aiohttp_server(site.app)
-    site.base = str(server.make_url("/")).rstrip("/")
+    site.base = await served(aiohttp_server, site.app)
     return site
 
 

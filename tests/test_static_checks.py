@@ -19,6 +19,13 @@ def test_mypy_strict_passes_on_the_package() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_mypy_passes_on_the_tests() -> None:
+    """The tests too, with the ``[mypy-tests.*]`` settings of setup.cfg: every body checked, fixtures'
+    parameters may go unannotated."""
+    result = run(str(BIN / "mypy"), "--config-file", "setup.cfg", "tests")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_ruff_lint_and_format_are_clean() -> None:
     paths = ["audiofetch", "tests", "bench"]
     lint = run(str(BIN / "ruff"), "check", "--config", ".ci/ruff.toml", *paths)

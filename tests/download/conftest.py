@@ -3,7 +3,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from media_server import MediaServer, start_media_server
+
+from tests.download.media_server import MediaServer, start_media_server
 
 
 @pytest.fixture

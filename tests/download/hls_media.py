@@ -16,6 +16,8 @@ from typing import Any
 from aiohttp import web
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from tests.kit.site import served
+
 AUDIO_PID = 0x101
 PMT_PID = 0x1000
 ID3_PID = 0x102
@@ -211,8 +213,5 @@ class HlsServer:
 
 async def start_hls_server(aiohttp_server: Any) -> HlsServer:
     state = HlsServer()
-    app = web.Application()
-    app.router.add_get("/{name:.+}", state.handle)
-    server = await aiohttp_server(app)
-    state.base = str(server.make_url("")).rstrip("/")
+    state.base = await served(aiohttp_server, state.handle, "/{name:.+}")
     return state

@@ -6,7 +6,6 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from media_server import FAST_RETRIES, OGG, MediaServer, payload, settings, sha256
 
 from audiofetch.download import (
     DirectorySink,
@@ -19,6 +18,7 @@ from audiofetch.download import (
 )
 from audiofetch.models import Track
 from audiofetch.net import open_fetcher
+from tests.download.media_server import FAST_RETRIES, OGG, MediaServer, payload, settings, sha256
 
 KIB = 1024
 

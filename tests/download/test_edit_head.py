@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from media_server import FAST_RETRIES, MediaServer, payload, settings
-
 from audiofetch.download import DirectorySink, DownloadReport, HeadFn, download_all
 from audiofetch.models import Track
 from audiofetch.net import open_fetcher
+from tests.download.media_server import FAST_RETRIES, MediaServer, payload, settings
 
 KIB = 1024
 HEAD = b"<<a new head>>"

@@ -9,19 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hls_media import (
-    HlsServer,
-    TsWriter,
-    adts_frames,
-    encrypt,
-    fmp4_init,
-    fmp4_segment,
-    id3_tag,
-    media_playlist,
-    start_hls_server,
-    ts_segment,
-)
-from media_server import FAST_RETRIES, settings
 
 from audiofetch.detect import detect
 from audiofetch.download import DirectorySink, DownloadReport, ProgressEvent, TrackProgress, download_all
@@ -39,6 +26,19 @@ from audiofetch.download._hls_playlist import (
 from audiofetch.download._mpegts import AudioDemuxer, DemuxError
 from audiofetch.models import Track
 from audiofetch.net import open_fetcher
+from tests.download.hls_media import (
+    HlsServer,
+    TsWriter,
+    adts_frames,
+    encrypt,
+    fmp4_init,
+    fmp4_segment,
+    id3_tag,
+    media_playlist,
+    start_hls_server,
+    ts_segment,
+)
+from tests.download.media_server import FAST_RETRIES, settings
 
 HLS_MIME = "application/vnd.apple.mpegurl"
 KEY = bytes(range(16))

@@ -7,11 +7,12 @@ import contextlib
 from typing import Any
 
 from aiohttp import web
-from media_server import ID3, OGG, payload, settings
 
 from audiofetch.download import Probe, probe_tracks
 from audiofetch.models import Track
 from audiofetch.net import open_fetcher
+from tests.download.media_server import ID3, OGG, payload, settings
+from tests.kit.site import served
 
 FLAC = b"fLaC\x00\x00\x00\x22"
 
@@ -69,10 +70,7 @@ class Upstream:
 
 
 async def serve(aiohttp_server: Any, upstream: Upstream) -> str:
-    app = web.Application()
-    app.router.add_get("/{name}", upstream.answer)
-    server = await aiohttp_server(app)
-    return str(server.make_url("")).rstrip("/")
+    return await served(aiohttp_server, upstream.answer, "/{name}")
 
 
 async def probe(base: str, names: list[str], workers: int = 4) -> list[Probe]:

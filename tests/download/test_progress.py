@@ -15,7 +15,7 @@ class Clock:
 
 
 def test_byte_events_are_throttled_but_state_changes_always_sent() -> None:
-    clock, events = Clock(), []
+    clock, events = Clock(), list[ProgressEvent]()
     board = ProgressBoard([1, 2], events.append, clock=clock)
     board.started(0, 0, 10_000_000)
     for step in range(1, 1001):  # 1000 pieces of 10 kB over 2 simulated seconds
@@ -34,7 +34,7 @@ def test_byte_events_are_throttled_but_state_changes_always_sent() -> None:
 
 
 def test_job_events_carry_totals_speed_and_eta() -> None:
-    clock, events = Clock(), []
+    clock, events = Clock(), list[ProgressEvent]()
     board = ProgressBoard([1, 2], events.append, clock=clock)
     board.started(0, 0, 1000)
     board.started(1, 0, 3000)

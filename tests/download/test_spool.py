@@ -15,13 +15,14 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from media_server import ID3, OGG, payload
 
 from audiofetch.config import Settings, parse_networks
 from audiofetch.download import Probe, ProgressEvent, TrackProgress, ZipDownload, probe_tracks
 from audiofetch.errors import ZipError
 from audiofetch.models import Track
 from audiofetch.net import open_fetcher
+from tests.download.media_server import ID3, OGG, payload
+from tests.kit.site import served
 from tests.zipcheck import python_reads, unzip_tests
 
 KIB, MIB = 1024, 1024 * 1024
@@ -95,10 +96,7 @@ class Upstream:
 @pytest.fixture
 async def upstream(aiohttp_server: Any) -> Upstream:
     server = Upstream()
-    app = web.Application()
-    app.router.add_get("/{name}", server.handle)
-    running = await aiohttp_server(app)
-    server.base = str(running.make_url("")).rstrip("/")
+    server.base = await served(aiohttp_server, server.handle, "/{name}")
     return server
 
 

@@ -9,7 +9,10 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.harness import CHROMIUM, CHROMIUM_ARGS, AlbumSite, audiofetch_server
+from tests.e2e.harness import audiofetch_server, site
+from tests.kit.browser import CHROMIUM, chromium
+
+__all__ = ["site"]  # the album site fixture, shared with tests/proxy
 
 playwright_api = pytest.importorskip("playwright.async_api", reason="needs the playwright package")
 
@@ -24,16 +27,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture
-async def site(aiohttp_server: Any) -> AsyncIterator[tuple[AlbumSite, str]]:
-    """The album site on a loopback port: (site, base URL)."""
-    album_site = AlbumSite()
-    server = await aiohttp_server(album_site.app())
-    yield album_site, f"http://127.0.0.1:{server.port}"
-    for gate in album_site.gates.values():
-        gate.set()  # let held tracks finish so the server closes cleanly
-
-
-@pytest.fixture
 async def server(tmp_path: Path) -> AsyncIterator[str]:
     """A real ``audiofetch serve`` with its own data folder; yields its base URL."""
     async with audiofetch_server(tmp_path / "data") as base:
@@ -43,14 +36,8 @@ async def server(tmp_path: Path) -> AsyncIterator[str]:
 @pytest.fixture
 async def browser() -> AsyncIterator[Any]:
     """Debian's Chromium, headless, driven by Playwright (never ``playwright install``)."""
-    async with playwright_api.async_playwright() as driver:
-        chromium = await driver.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
+    async with chromium() as launched:
+        yield launched
 
 
 def watch_console(page: Any) -> list[str]:

@@ -13,7 +13,6 @@ import asyncio
 import hashlib
 import io
 import os
-import subprocess
 import sys
 import zipfile
 from collections.abc import AsyncIterator, Mapping
@@ -22,26 +21,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import aiohttp
+import pytest
 from aiohttp import web
 
 from tests.conftest import free_port
+from tests.hardening_api.serverproc import ADMIN_PASSWORD as ADMIN_PASSWORD
+from tests.hardening_api.serverproc import process, wait_until_up
+from tests.kit.site import ID3 as ID3
 
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ADMIN_PASSWORD = "correct horse battery staple"
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
-ID3 = b"ID3\x04\x00\x00\x00\x00\x00\x00"
 CHUNK = 8192
 
 
@@ -123,6 +114,16 @@ class AlbumSite:
         return response
 
 
+@pytest.fixture
+async def site(aiohttp_server: Any) -> AsyncIterator[tuple[AlbumSite, str]]:
+    """The album site on a loopback port: (site, base URL); the page and proxy tests' ``site``."""
+    album_site = AlbumSite()
+    server = await aiohttp_server(album_site.app())
+    yield album_site, f"http://127.0.0.1:{server.port}"
+    for gate in album_site.gates.values():
+        gate.set()  # let held tracks finish so the server closes cleanly
+
+
 def album_url(site_base: str, name: str, **params: Any) -> str:
     query = "&".join(f"{key}={value}" for key, value in {"n": 3, "size": 40000, **params}.items())
     return f"{site_base}/album/{name}.html?{query}"
@@ -142,25 +143,11 @@ async def serve(data_dir: Path, extra_env: Mapping[str, str], host: str = "127.0
         "ADMIN_PASSWORD": ADMIN_PASSWORD,
         **extra_env,
     }
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "audiofetch", "serve", "--host", host, "--port", str(port)],
-            cwd=REPO,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    args = [sys.executable, "-m", "audiofetch", "serve", "--host", host, "--port", str(port)]
     base = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
-    try:
-        await wait_until_up(base, proc, log)
+    with process(args, log, env) as proc:
+        await asyncio.to_thread(wait_until_up, base, proc, log)
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @asynccontextmanager
@@ -168,21 +155,6 @@ async def audiofetch_server(data_dir: Path) -> AsyncIterator[str]:
     """The server the page tests use (a high per-client job limit: every test tab is one client)."""
     async with serve(data_dir, {"AUDIOFETCH_MAX_JOBS_PER_CLIENT": "50"}) as base:
         yield base
-
-
-async def wait_until_up(base: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    async with aiohttp.ClientSession() as session:
-        for _ in range(600):
-            if proc.poll() is not None:
-                raise AssertionError("audiofetch serve exited:\n" + log.read_text())
-            try:
-                async with session.get(f"{base}/healthz") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientConnectionError:
-                pass
-            await asyncio.sleep(0.05)
-    raise AssertionError("audiofetch serve did not come up:\n" + log.read_text())
 
 
 def zip_tracks(data: bytes) -> dict[str, bytes]:

@@ -8,7 +8,6 @@ service worker, with the tab objects Chromium itself returns.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import json
@@ -18,15 +17,15 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 
 from tests.conftest import free_port
 from tests.e2e.harness import serve
+from tests.kit.browser import CHROMIUM as CHROMIUM
+from tests.kit.browser import CHROMIUM_ARGS
 
 REPO = Path(__file__).resolve().parents[2]
 EXTENSION_DIR = REPO / "extension"
-CHROMIUM = Path("/usr/bin/chromium")
 TRACK = b"ID3\x04\x00\x00\x00\x00\x00\x00" + random.Random(7).randbytes(30_000)
 MENU_ID = "audiofetch-send-link"
 
@@ -51,12 +50,7 @@ def chromium_args() -> list[str]:
     """``--headless=new`` runs extensions; Playwright's own headless flag would pick the old mode."""
     return [
         "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
+        *CHROMIUM_ARGS,
         f"--disable-extensions-except={EXTENSION_DIR}",
         f"--load-extension={EXTENSION_DIR}",
     ]
@@ -98,19 +92,6 @@ async def audiofetch_server(data_dir: Path, cors_origins: str, host: str = "127.
         yield base
 
 
-async def job_status(base: str, job_id: str) -> dict[str, Any]:
-    """``GET /api/status/{id}`` from outside the browser."""
-    async with aiohttp.ClientSession() as session, session.get(f"{base}/api/status/{job_id}") as response:
-        assert response.status == 200, await response.text()
-        body: dict[str, Any] = await response.json()
-        return body
-
-
-async def wait_for_tracks(base: str, job_id: str) -> dict[str, Any]:
-    """The job once its page was analysed (tracks known) or it ended."""
-    for _ in range(400):
-        job = await job_status(base, job_id)
-        if job["tracks"] or not job["active"]:
-            return job
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"job {job_id} found no tracks: {job}")
+def tracks_known(job: dict[str, Any]) -> bool:
+    """The job's page was analysed (its tracks are known) or the job ended: ``kit.wait``'s ``until``."""
+    return bool(job["tracks"]) or not job["active"]

@@ -103,7 +103,7 @@ class MembersSite:
         return request.cookies.get(SESSION) == self.secret
 
     @web.middleware
-    async def record(self, request: web.Request, handler):  # type: ignore[no-untyped-def]
+    async def record(self, request: web.Request, handler):
         self.requests.append(
             (request.path, request.headers.get("Cookie", ""), request.headers.get("User-Agent", ""))
         )
@@ -125,7 +125,7 @@ class MembersSite:
         response.set_cookie(SESSION, self.secret, httponly=True, samesite="Lax", path="/")
         raise response
 
-    def _shell(self, title: str, kind: str):  # type: ignore[no-untyped-def]
+    def _shell(self, title: str, kind: str):
         async def page(request: web.Request) -> web.Response:
             return web.Response(text=_SHELL.format(title=title, kind=kind), content_type="text/html")
 

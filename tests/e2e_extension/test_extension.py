@@ -25,8 +25,10 @@ from tests.e2e_extension.harness import (
     audiofetch_server,
     extension_id,
     ipv6_loopback,
-    wait_for_tracks,
+    tracks_known,
 )
+from tests.kit.site import served
+from tests.kit.wait import job_at
 
 playwright_api = pytest.importorskip("playwright.async_api", reason="needs the playwright package")
 
@@ -53,9 +55,8 @@ pytestmark = [
 
 
 @pytest.fixture
-async def site(aiohttp_server) -> str:  # type: ignore[no-untyped-def]
-    server = await aiohttp_server(album_site(), host="127.0.0.1")
-    return str(server.make_url("")).rstrip("/")
+async def site(aiohttp_server) -> str:
+    return await served(aiohttp_server, album_site())
 
 
 @pytest.fixture
@@ -121,7 +122,7 @@ async def assert_job_opened(
 ) -> None:
     """The job exists for ``page_url`` and found its track; ``opened`` is its page, shown to its owner."""
     assert result["ok"] is True, result
-    job = await wait_for_tracks(server, result["jobId"])
+    job = await job_at(server, result["jobId"], until=tracks_known)
     assert (job["url"], job["mode"], job["error"]) == (page_url, "browser", None)
     assert [t["url"] for t in job["tracks"]] == [track]
     assert opened.url == result["opened"] == f"{server}/jobs/{result['jobId']}"
@@ -199,7 +200,7 @@ async def test_server_mode_works_once_logged_in_through_the_web_page(
 
     assert result["ok"] is True, result
     assert opened.url == f"{server}/jobs/{result['jobId']}"
-    job = await wait_for_tracks(server, result["jobId"])
+    job = await job_at(server, result["jobId"], until=tracks_known)
     assert (job["url"], job["mode"]) == (f"{site}/second", "server")
 
 

@@ -25,8 +25,10 @@ from audiofetch.net import BROWSER_USER_AGENT
 from tests.conftest import free_port
 from tests.e2e.harness import ADMIN_PASSWORD, serve, zip_tracks
 from tests.e2e_extension.conftest import EXT_ORIGIN
-from tests.e2e_extension.harness import CHROMIUM, job_status
+from tests.e2e_extension.harness import CHROMIUM
 from tests.e2e_extension.members_site import AUDIO_BYTES, MembersSite, track_bytes
+from tests.kit.site import served
+from tests.kit.wait import job_at
 
 pytestmark = [
     pytest.mark.e2e,
@@ -57,10 +59,9 @@ async def private_listener() -> AsyncIterator[tuple[str, list[str]]]:
 
 
 @pytest.fixture
-async def site(aiohttp_server, private_listener) -> MembersSite:  # type: ignore[no-untyped-def]
+async def site(aiohttp_server, private_listener) -> MembersSite:
     members = MembersSite(secret=f"sess-{secrets.token_hex(16)}", private_base=private_listener[0])
-    server = await aiohttp_server(members.app(), host="127.0.0.1")
-    members.base = str(server.make_url("")).rstrip("/")
+    members.base = await served(aiohttp_server, members.app())
     return members
 
 
@@ -135,15 +136,6 @@ async def fetch_zip(server: str, job_id: str) -> dict[str, bytes]:
         return zip_tracks(await response.read())
 
 
-async def wait_until_done(server: str, job_id: str) -> dict[str, Any]:
-    for _ in range(600):
-        job = await job_status(server, job_id)
-        if not job["active"]:
-            return job
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"job {job_id} never ended")
-
-
 def audio_in_order(entries: dict[str, bytes]) -> list[bytes]:
     """The audio of the ZIP's MP3s in entry-name order (numbered names follow the page), without the
     ID3 tag AudioFetch writes in front: the last ``AUDIO_BYTES`` of each, as the site served them."""
@@ -175,7 +167,7 @@ async def test_a_playlist_built_after_login_arrives_whole(
     # The page's own three (their order among themselves is the merge step's), then what only the
     # browser requested.
     assert sorted(got[:3]) == sorted(expected[:3]) and got[3] == expected[3]
-    job = await wait_until_done(server, result["jobId"])
+    job = await job_at(server, result["jobId"])
     assert (job["url"], job["mode"], job["status"]) == (f"{site.base}/album", "browser", "completed")
     assert job["title"] == "Album for members"
     titles = [t["title"] for t in job["tracks"]]
@@ -208,7 +200,7 @@ async def test_tracks_behind_the_session_cookie_need_the_box_ticked(
         tab = await open_logged_in(context, worker, site, "/members")
 
         refused = await send_as_seen(context, worker, server, tab, cookies=False)
-        failed = await wait_until_done(server, refused["jobId"])
+        failed = await job_at(server, refused["jobId"])
         assert failed["status"] == "failed"
         assert failed["error"] == "none of the tracks could be reached"
         assert [t["status"] for t in failed["tracks"]] == ["failed"] * 3
@@ -223,7 +215,7 @@ async def test_tracks_behind_the_session_cookie_need_the_box_ticked(
         assert "forgets them when the job ends" in note and site.secret not in await job_page.content()
         entries = await fetch_zip(server, ticked["jobId"])
         assert sorted(audio_in_order(entries)) == sorted(audio(site.expected("members")))
-        done = await wait_until_done(server, ticked["jobId"])
+        done = await job_at(server, ticked["jobId"])
         assert done["status"] == "completed"
         await job_page.reload()
         assert await job_page.locator("#sent-cookies").count() == 0  # ended with the job
@@ -271,7 +263,7 @@ async def test_a_sent_page_cannot_point_audiofetch_at_a_private_address(
 
     entries = await fetch_zip(server, result["jobId"])
     assert audio_in_order(entries) == audio([track_bytes("mixed-1")])
-    job = await wait_until_done(server, result["jobId"])
+    job = await job_at(server, result["jobId"])
     tracks = {t["url"]: t for t in job["tracks"]}
     assert tracks[f"{site.base}/tracks/mixed-1.mp3"]["status"] == "done"
     refused = tracks[f"{private_base}/secret.mp3"]

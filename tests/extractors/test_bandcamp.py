@@ -5,9 +5,8 @@ from __future__ import annotations
 import html
 import json
 
-from structured_pages import HOST, fixture_page, text_page
-
 from audiofetch.extractors.bandcamp import BandcampExtractor
+from tests.extractors.structured_pages import HOST, fixture_page, text_page
 
 EXTRACTOR = BandcampExtractor()
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from structured_pages import PAGES
-
 from audiofetch.extractors.direct_audio import LIVE_REASON, DirectAudioExtractor
 from audiofetch.page import make_page
+from tests.extractors.structured_pages import PAGES
 
 MP3_HEAD = (PAGES / "direct_audio" / "song.mp3").read_bytes()[:512]
 EXTRACTOR = DirectAudioExtractor()

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from structured_pages import HOST, fixture_page, text_page
 
 from audiofetch.extractors.feeds import FeedExtractor
+from tests.extractors.structured_pages import HOST, fixture_page, text_page
 
 EXTRACTOR = FeedExtractor()
 

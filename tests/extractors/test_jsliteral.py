@@ -15,6 +15,7 @@ from audiofetch.extractors._jsliteral import (
     MAX_DEPTH,
     Choice,
     Concat,
+    JsValue,
     Opaque,
     Ref,
     parse_literal,
@@ -131,9 +132,9 @@ def test_find_calls_skips_comments_and_strings_and_finds_nested_ones_on_request(
     var s = "new Howl({src: ['in-a-string.mp3']})";
     var h = new Howl({src: ['real.mp3'], onend: function () { new Howl({src: ['inner.mp3']}); }});
     """
-    assert [call.args[0]["src"] for call in find_calls(script, r"new\s+Howl")] == [["real.mp3"]]
+    assert [call.args[0]["src"] for call in find_calls(script, r"new\s+Howl")] == [["real.mp3"]]  # type: ignore[index, call-overload]
     nested = find_calls(script, r"new\s+Howl", nested=True)
-    assert [call.args[0]["src"] for call in nested] == [["real.mp3"], ["inner.mp3"]]
+    assert [call.args[0]["src"] for call in nested] == [["real.mp3"], ["inner.mp3"]]  # type: ignore[index, call-overload]
     assert nested[0].callee == "new Howl"
 
 
@@ -176,7 +177,11 @@ def test_string_variables_resolve_earlier_strings():
 def test_concatenations_and_resolve_build_urls_per_item():
     script = "audio.src = mediaPath + tracks[id].file + extension; x = a + 1;"
     chain = concatenations(script)[0]
-    env = {"mediaPath": "/m/", "extension": Choice((".mp3", ".ogg")), "tracks[*]": {"file": "JLS"}}
+    env: dict[str, JsValue] = {
+        "mediaPath": "/m/",
+        "extension": Choice((".mp3", ".ogg")),
+        "tracks[*]": {"file": "JLS"},
+    }
     assert resolve(chain, env) == Choice(("/m/JLS.mp3", "/m/JLS.ogg"))
     assert resolve(Ref(("data", "file")), {"data": {"file": "x"}}) == "x"
     assert resolve(Ref(("missing",)), {}) == Ref(("missing",))

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 
-from structured_pages import HOST, fixture_page, text_page
-
 from audiofetch.extractors.jsonld import JsonLdExtractor
 from audiofetch.models import Page
+from tests.extractors.structured_pages import HOST, fixture_page, text_page
 
 EXTRACTOR = JsonLdExtractor()
 

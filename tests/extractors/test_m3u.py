@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from structured_pages import HOST, fixture_page, text_page
-
 from audiofetch.extractors.m3u import HLS_MIME, HLS_VIDEO, LIVE_ENTRY, LIVE_HLS, M3uExtractor
 from audiofetch.models import Page
+from tests.extractors.structured_pages import HOST, fixture_page, text_page
 
 EXTRACTOR = M3uExtractor()
 

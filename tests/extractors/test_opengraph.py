@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from structured_pages import HOST, fixture_page, text_page
-
 from audiofetch.extractors.opengraph import OpenGraphExtractor
 from audiofetch.models import Page
+from tests.extractors.structured_pages import HOST, fixture_page, text_page
 
 EXTRACTOR = OpenGraphExtractor()
 

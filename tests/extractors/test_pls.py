@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from structured_pages import HOST, fixture_page, text_page
-
 from audiofetch.extractors.pls import LIVE_REASON, PlsExtractor
+from tests.extractors.structured_pages import HOST, fixture_page, text_page
 
 EXTRACTOR = PlsExtractor()
 

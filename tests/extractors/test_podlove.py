@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 import pytest
-from js_fixtures import ORIGIN, assert_case, load
 
 from audiofetch.extractors.podlove import PodloveExtractor
 from audiofetch.page import make_page
+from tests.extractors.js_fixtures import ORIGIN, assert_case, load
 
 EXTRACTOR = PodloveExtractor()
 

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-ID3 = b"ID3\x04\x00\x00\x00\x00\x00\x00"
+from tests.kit.site import ID3 as ID3
 
 
 def audio(size: int, fill: bytes = b"\x11") -> bytes:

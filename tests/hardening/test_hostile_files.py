@@ -24,6 +24,7 @@ from audiofetch.download import DirectorySink, DownloadReport, RetryPolicy, down
 from audiofetch.models import Track
 from audiofetch.net import open_fetcher
 from tests.hardening.netkit import ID3, audio, eventually, gzip_bomb, listening
+from tests.kit.site import served
 from tests.web.apikit import build_app
 
 MIB = 1024 * 1024
@@ -94,10 +95,7 @@ class Files:
 @pytest.fixture
 async def files(aiohttp_server: Any) -> Files:
     site = Files()
-    app = web.Application()
-    app.router.add_get("/{tail:.*}", site.handle)
-    server = await aiohttp_server(app)
-    site.base = str(server.make_url("")).rstrip("/")
+    site.base = await served(aiohttp_server, site.handle)
     return site
 
 

@@ -22,6 +22,7 @@ from audiofetch.errors import FetchError, NoAudioError, ParseError, TooLargeErro
 from audiofetch.models import Detection
 from audiofetch.net import open_fetcher
 from tests.hardening.netkit import gzip_bomb, listening
+from tests.kit.site import served
 
 MIB = 1024 * 1024
 QUADRATIC = "<b>" * 142_858 + "</p>" * 142_858  # 1 MB: html5lib's tree builder would need about an hour
@@ -64,7 +65,7 @@ class Hostile:
                 "/deep-unclosed": DEEP_UNCLOSED,
                 "/fine": AUDIO_PAGE,
             }
-            response = web.Response(text=text[path], content_type="text/html")
+            response: web.StreamResponse = web.Response(text=text[path], content_type="text/html")
             self._mark(path)
             return response
         if path == "/bomb":
@@ -105,10 +106,7 @@ class Hostile:
 @pytest.fixture
 async def hostile(aiohttp_server: Any) -> Hostile:
     site = Hostile()
-    app = web.Application()
-    app.router.add_get("/{tail:.*}", site.handle)
-    server = await aiohttp_server(app)
-    site.base = str(server.make_url("")).rstrip("/")
+    site.base = await served(aiohttp_server, site.handle)
     return site
 
 

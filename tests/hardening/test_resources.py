@@ -22,6 +22,7 @@ from audiofetch.jobs import Broker, JobRunner, JobSpec, JobStore
 from audiofetch.models import Track
 from audiofetch.net import open_fetcher
 from tests.hardening.netkit import audio, eventually
+from tests.kit.wait import job_over_http
 from tests.web.apikit import SAME_ORIGIN, build_app
 
 KIB = 1024
@@ -210,16 +211,6 @@ async def test_dropping_the_cookie_does_not_escape_the_per_address_limit(
 # -- a browser leaving in the middle of its ZIP --------------------------------------------------------------
 
 
-async def wait_status(client: TestClient, job_id: str, wanted: set[str]) -> dict[str, Any]:
-    job: dict[str, Any] = {}
-    for _ in range(600):
-        job = await (await client.get(f"/api/status/{job_id}")).json()
-        if job["status"] in wanted:
-            return job
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"job stayed {job.get('status')}: {job}")
-
-
 async def test_a_browser_leaving_mid_zip_stops_the_upstream_and_leaves_no_spool(
     aiohttp_client: Any, settings: Settings, shop: tuple[Shop, TestServer]
 ) -> None:
@@ -230,8 +221,8 @@ async def test_a_browser_leaving_mid_zip_stops_the_upstream_and_leaves_no_spool(
     client: TestClient = await aiohttp_client(build_app(settings.with_overrides(workers=2)))
     big = await (await submit(client, str(server.make_url("/big")))).json()
     small = await (await submit(client, str(server.make_url("/small")))).json()
-    await wait_status(client, big["id"], {"ready"})
-    await wait_status(client, small["id"], {"ready"})
+    await job_over_http(client, big["id"], "ready")
+    await job_over_http(client, small["id"], "ready")
 
     response = await client.get(f"/api/stream/{big['id']}")
     assert response.status == 200
@@ -241,7 +232,7 @@ async def test_a_browser_leaving_mid_zip_stops_the_upstream_and_leaves_no_spool(
     assert site.started >= 1
     response.close()  # the browser goes away
 
-    failed = await wait_status(client, big["id"], {"failed", "completed", "cancelled"})
+    failed = await job_over_http(client, big["id"], "failed", "completed", "cancelled")
     assert failed["status"] == "failed" and "interrupted" in failed["error"]
     assert await eventually(lambda: site.hung_up == site.started - site.finished and site.hung_up >= 1)
     spool = settings.data_dir / "spool"
@@ -252,7 +243,7 @@ async def test_a_browser_leaving_mid_zip_stops_the_upstream_and_leaves_no_spool(
 
     other = await client.get(f"/api/stream/{small['id']}")  # the other job is unaffected
     assert other.status == 200 and len(await other.read()) > 100 * KIB
-    assert (await wait_status(client, small["id"], {"completed", "failed"}))["status"] == "completed"
+    assert (await job_over_http(client, small["id"], "completed", "failed"))["status"] == "completed"
 
 
 # -- two jobs wanting the same folder ----------------------------------------------------------------------

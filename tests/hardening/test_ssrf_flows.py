@@ -25,7 +25,8 @@ from audiofetch.errors import BlockedURLError, FetchError
 from audiofetch.models import Track
 from audiofetch.net import MAX_REDIRECTS, open_fetcher
 from tests.dns import TableResolver
-from tests.hardening.netkit import Listener, audio, dial_tripwire, eventually, listening
+from tests.hardening.netkit import Listener, audio, dial_tripwire, listening
+from tests.kit.wait import job_over_http
 from tests.web.apikit import SAME_ORIGIN, admin_settings, bearer, build_app, login
 
 GOOD = audio(30_000)
@@ -202,21 +203,6 @@ async def api(aiohttp_client: Any, settings: Settings) -> TestClient:
     return client
 
 
-async def wait_done(client: TestClient, job_id: str, **headers: str) -> dict[str, Any]:
-    job: dict[str, Any] = {}
-
-    async def finished() -> bool:
-        nonlocal job
-        job = await (await client.get(f"/api/status/{job_id}", headers=headers)).json()
-        return not job["active"]
-
-    for _ in range(500):
-        if await finished():
-            return job
-        await eventually(lambda: False, tries=1, pause=0.02)
-    raise AssertionError(f"job {job_id} never finished: {job}")
-
-
 async def test_a_server_job_saves_the_public_track_and_refuses_the_private_ones(
     api: TestClient, world: World, settings: Settings
 ) -> None:
@@ -225,7 +211,7 @@ async def test_a_server_job_saves_the_public_track_and_refuses_the_private_ones(
     body = {"url": world.local("/album"), "mode": "server", "name": "Mixed"}
     response = await api.post("/api/download", json=body, headers=bearer(token))
     assert response.status == 202, await response.text()
-    job = await wait_done(api, (await response.json())["id"], **bearer(token))
+    job = await job_over_http(api, (await response.json())["id"], headers=bearer(token))
     assert job["status"] == "completed"
     states = [(t["status"], t["error"] or "") for t in job["tracks"]]
     assert states[0] == ("done", "")

@@ -21,8 +21,9 @@ from aiohttp import web
 
 from tests.conftest import free_port
 from tests.hardening_api.serverproc import admin_token, server_env, start_server, stop, wait_until_up
+from tests.kit.site import ID3 as ID3
+from tests.kit.wait import job_over_http
 
-ID3 = b"ID3\x04\x00\x00\x00\x00\x00\x00"
 MIB = 1024 * 1024
 
 
@@ -192,16 +193,9 @@ class Browser:
     async def submit(self, url: str, **fields: Any) -> tuple[int, Any]:
         return await self.json("POST", "/api/download", json={"url": url, **fields})
 
-    async def wait_status(self, job_id: str, *wanted: str, tries: int = 600) -> dict[str, Any]:
-        """Poll the job until its status is one of ``wanted`` (no timing is asserted)."""
-        job: dict[str, Any] = {}
-        for _ in range(tries):
-            status, job = await self.json("GET", f"/api/status/{job_id}")
-            assert status == 200, job
-            if job["status"] in wanted:
-                return job
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"job {job_id} stayed {job.get('status')}: {job}")
+    async def job(self, job_id: str, *statuses: str) -> dict[str, Any]:
+        """The job as this visitor sees it once it ended or reached one of ``statuses`` (kit.wait)."""
+        return await job_over_http(self.session, job_id, *statuses, base=self.base)
 
     async def close(self) -> None:
         await self.session.close()

@@ -31,14 +31,14 @@ async def test_one_client_dripping_tracks_cannot_starve_another_clients_preview(
             url = album.url(f"/album?n=20&kind=drip&title=Drip{n}")
             status, job = await attacker.submit(url, workers=20)
             assert status == 202, job
-        assert await eventually(lambda: album.open_drips >= SHARE, tries=1000)
+        assert await eventually(lambda: album.open_drips >= SHARE)
 
         status, preview = await visitor.json("GET", "/api/preview", params={"url": album.url("/tiny")})
         assert status == 200, preview
         assert [t["title"] for t in preview["tracks"]] == ["Tiny"]
         status, job = await visitor.submit(album.url("/tiny"))
         assert status == 202
-        assert (await visitor.wait_status(job["id"], "ready"))["tracks"][0]["size"] == 20_000
+        assert (await visitor.job(job["id"], "ready"))["tracks"][0]["size"] == 20_000
         assert album.most_drips <= SHARE
 
 
@@ -58,7 +58,7 @@ async def test_a_track_slower_than_the_minimum_rate_is_dropped_and_the_job_goes_
                 "POST", "/api/download", json={"url": url, "mode": "server"}, headers=headers
             )
             assert status == 202, job
-            done = await admin.wait_status(job["id"], "completed", "failed", tries=2000)
+            done = await admin.job(job["id"], "completed", "failed")
         finally:
             await admin.close()
     assert done["status"] == "completed"
@@ -76,7 +76,7 @@ async def test_probing_has_an_overall_deadline(tmp_path: Path) -> None:
     ):
         status, job = await visitor.submit(album.url("/album?n=2&kind=drip,ok"))
         assert status == 202, job
-        ready = await visitor.wait_status(job["id"], "ready", "failed")
+        ready = await visitor.job(job["id"], "ready", "failed")
     assert ready["status"] == "ready"
     stuck, quick = ready["tracks"]
     assert stuck["status"] == "failed" and "no answer within the 1 s" in stuck["error"]

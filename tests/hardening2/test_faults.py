@@ -138,7 +138,7 @@ async def test_a_disk_filling_mid_track_fails_that_track_and_keeps_no_partial_fi
                 "POST", "/api/download", json={"url": url, "mode": "server"}, headers=headers
             )
             assert status == 202, job
-            done = await admin.wait_status(job["id"], "completed", "failed", tries=2000)
+            done = await admin.job(job["id"], "completed", "failed")
             async with admin.session.get(f"{base}/api/downloads/Full/zip", headers=headers) as response:
                 assert response.status == 200
                 names = zipfile.ZipFile(io.BytesIO(await response.read())).namelist()

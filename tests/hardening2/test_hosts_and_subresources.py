@@ -16,16 +16,8 @@ import aiohttp
 import pytest
 
 from tests.hardening2.kit import Browser, Server, browsers, serve, site
+from tests.kit.browser import CHROMIUM, chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
 
 
@@ -122,20 +114,14 @@ async def test_without_allowed_hosts_a_trusted_proxy_decides_the_names(tmp_path:
 
 @needs_chromium
 async def test_a_rebound_name_in_a_real_browser_gets_421(tmp_path: Path) -> None:
-    from playwright.async_api import async_playwright
-
-    async with serve(tmp_path) as server, async_playwright() as driver:
-        args = [*CHROMIUM_ARGS, "--host-resolver-rules=MAP rebind.test 127.0.0.1"]
-        chromium = await driver.chromium.launch(executable_path=str(CHROMIUM), args=args)
-        try:
-            page = await chromium.new_page()
-            rebound = await page.goto(f"http://rebind.test:{server.port}/api/jobs")
-            assert rebound is not None and rebound.status == 421
-            assert "AUDIOFETCH_ALLOWED_HOSTS" in await page.content()
-            own = await page.goto(f"{server.base}/api/jobs")
-            assert own is not None and own.status == 200
-        finally:
-            await chromium.close()
+    rules = "--host-resolver-rules=MAP rebind.test 127.0.0.1"
+    async with serve(tmp_path) as server, chromium(rules) as browser:
+        page = await browser.new_page()
+        rebound = await page.goto(f"http://rebind.test:{server.port}/api/jobs")
+        assert rebound is not None and rebound.status == 421
+        assert "AUDIOFETCH_ALLOWED_HOSTS" in await page.content()
+        own = await page.goto(f"{server.base}/api/jobs")
+        assert own is not None and own.status == 200
 
 
 async def test_zip_refuses_cross_site_subresources_and_serves_navigations_and_scripts(tmp_path: Path) -> None:
@@ -160,28 +146,22 @@ async def test_zip_refuses_cross_site_subresources_and_serves_navigations_and_sc
 
 @needs_chromium
 async def test_an_img_on_another_site_starts_nothing_and_a_link_still_downloads(tmp_path: Path) -> None:
-    from playwright.async_api import async_playwright
-
-    async with site() as album, serve(tmp_path) as server, async_playwright() as driver:
+    async with site() as album, serve(tmp_path) as server, chromium() as browser:
         zip_url = f"{server.base}/zip?url={quote(album.url('/tiny'), safe='')}"
-        chromium = await driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            context = await chromium.new_context(accept_downloads=True)
-            page = await context.new_page()
-            sent: list[str] = []
-            page.on("request", lambda request: sent.append(request.url))
-            # goto waits for the load event, which waits for the image to load or fail
-            await page.goto(album.url(f"/attack.html?target={quote(zip_url, safe='')}", host="localhost"))
-            assert zip_url in sent
-            assert "refused a cross-site GET subresource request for /zip" in server.log.read_text()
-            assert await _jobs(server) == []
+        context = await browser.new_context(accept_downloads=True)
+        page = await context.new_page()
+        sent: list[str] = []
+        page.on("request", lambda request: sent.append(request.url))
+        # goto waits for the load event, which waits for the image to load or fail
+        await page.goto(album.url(f"/attack.html?target={quote(zip_url, safe='')}", host="localhost"))
+        assert zip_url in sent
+        assert "refused a cross-site GET subresource request for /zip" in server.log.read_text()
+        assert await _jobs(server) == []
 
-            async with page.expect_download() as started:
-                await page.click("#go")
-            download = await started.value
-            saved = tmp_path / "tiny.zip"
-            await download.save_as(saved)
-            assert saved.read_bytes()[:2] == b"PK"
-            assert len(await _jobs(server)) == 1
-        finally:
-            await chromium.close()
+        async with page.expect_download() as started:
+            await page.click("#go")
+        download = await started.value
+        saved = tmp_path / "tiny.zip"
+        await download.save_as(saved)
+        assert saved.read_bytes()[:2] == b"PK"
+        assert len(await _jobs(server)) == 1

@@ -21,7 +21,7 @@ from audiofetch.config import load_settings
 from audiofetch.errors import ConfigError, NoAudioError
 from audiofetch.jobs import JobSpec
 from tests.hardening2.kit import browsers, serve, site
-from tests.jobs.test_runner import make_settings, open_harness
+from tests.kit.runner import open_harness, runner_settings
 from tests.web.test_api_errors import raising_app
 
 STRANGE_DIGITS = ["３", "٣", "²", "1²", "𝟚", "⑤"]
@@ -41,7 +41,7 @@ async def test_numbers_take_ascii_digits_only_and_say_so_in_our_own_words(tmp_pa
     assert "invalid literal" not in log
 
 
-async def test_a_stray_value_error_is_a_logged_500_without_its_text(aiohttp_client) -> None:  # type: ignore[no-untyped-def]
+async def test_a_stray_value_error_is_a_logged_500_without_its_text(aiohttp_client) -> None:
     client = await aiohttp_client(raising_app(ValueError("invalid literal for int() with base 10: '²'")))
     response = await client.get("/api/boom")
     assert response.status == 500
@@ -70,7 +70,7 @@ def _analysis_frames() -> list[types.FrameType]:
 
 async def test_a_failed_analysis_keeps_its_message_but_not_the_page_or_its_tree(
     aiohttp_server, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     words = "".join(f"<p class='c{n}'>no audio here {n}</p>" for n in range(2000))
 
     async def page(request: web.Request) -> web.Response:
@@ -81,7 +81,7 @@ async def test_a_failed_analysis_keeps_its_message_but_not_the_page_or_its_tree(
     app = web.Application()
     app.router.add_get("/silent", page)
     server: TestServer = await aiohttp_server(app)
-    async with open_harness(make_settings(tmp_path)) as harness:
+    async with open_harness(runner_settings(tmp_path)) as harness:
         job, _ = await harness.runner.submit(JobSpec(str(server.make_url("/silent")), mode="server"))
         for _ in range(2):  # asking twice must not grow anything either
             with pytest.raises(NoAudioError, match=r"(?i)no audio found"):

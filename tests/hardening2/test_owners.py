@@ -19,7 +19,7 @@ from tests.hardening.netkit import eventually
 from tests.hardening2.kit import browsers, serve, site
 
 
-async def _zip(browser, job_id: str) -> zipfile.ZipFile:  # type: ignore[no-untyped-def]
+async def _zip(browser, job_id: str) -> zipfile.ZipFile:
     async with browser.session.get(f"{browser.base}/api/stream/{job_id}") as response:
         assert response.status == 200, await response.text()
         return zipfile.ZipFile(io.BytesIO(await response.read()))
@@ -43,8 +43,8 @@ async def test_two_owners_of_one_page_get_two_jobs_and_see_nothing_of_each_other
         _, listed = await other.json("GET", "/api/jobs")
         assert [job["id"] for job in listed["jobs"]] == [theirs["id"]]
 
-        await owner.wait_status(mine["id"], "ready")
-        await other.wait_status(theirs["id"], "ready")
+        await owner.job(mine["id"], "ready")
+        await other.job(theirs["id"], "ready")
         their_zip = await _zip(other, theirs["id"])
         my_zip = await _zip(owner, mine["id"])  # the owner's stream is still its own: no 409
         assert their_zip.testzip() is None and my_zip.testzip() is None
@@ -55,7 +55,7 @@ async def test_a_visitors_jobs_stay_listed_after_600_newer_jobs_from_others(tmp_
     async with site() as album, serve(tmp_path) as server, browsers(server.base, "127.0.0.1") as (visitor,):
         status, mine = await visitor.submit(album.url("/tiny"))
         assert status == 202
-        await visitor.wait_status(mine["id"], "ready")
+        await visitor.job(mine["id"], "ready")
         store = await JobStore.open(server.data / STORE_FILE)  # a second writer, as another node
         try:
             for n in range(600):
@@ -79,7 +79,7 @@ async def test_previews_and_browser_retries_count_against_the_per_address_limit(
         assert status == 202
         async with first.session.get(f"{first.base}/api/stream/{job['id']}") as response:
             await response.read()
-        done = await first.wait_status(job["id"], "completed")
+        done = await first.job(job["id"], "completed")
         assert [t["status"] for t in done["tracks"]] == ["done", "failed"]
 
         slow = album.url("/slowpage")
@@ -87,7 +87,7 @@ async def test_previews_and_browser_retries_count_against_the_per_address_limit(
             asyncio.create_task(browser.json("GET", "/api/preview", params={"url": slow}))
             for browser in (first, second)
         ]
-        assert await eventually(lambda: album.slow_waiting == 2, tries=1000)
+        assert await eventually(lambda: album.slow_waiting == 2)
         status, refused = await second.json("GET", "/api/preview", params={"url": album.url("/tiny")})
         assert status == 429 and "address" in refused["error"]
         status, refused = await first.json("POST", f"/api/jobs/{job['id']}/retry")

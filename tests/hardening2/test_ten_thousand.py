@@ -22,7 +22,7 @@ async def test_a_page_with_10000_tracks_goes_through_the_whole_job_and_the_pages
     async with site() as album, serve(tmp_path) as server, browsers(server.base, "127.0.0.1") as (visitor,):
         status, job = await visitor.submit(album.url(f"/album?n={COUNT}&kind=small&title=Huge"), workers=20)
         assert status == 202, job
-        ready = await visitor.wait_status(job["id"], "ready", "failed", tries=20_000)
+        ready = await visitor.job(job["id"], "ready", "failed")
         assert ready["status"] == "ready", ready.get("error")
         assert len(ready["tracks"]) == COUNT and all(t["size"] == 300 for t in ready["tracks"])
 
@@ -37,6 +37,6 @@ async def test_a_page_with_10000_tracks_goes_through_the_whole_job_and_the_pages
         names = archive.namelist()
         assert len(names) == COUNT + 1 and names[0].startswith("00001 - Song 1.")
         assert archive.testzip() is None
-        done = await visitor.wait_status(job["id"], "completed", "failed")
+        done = await visitor.job(job["id"], "completed", "failed")
         assert done["status"] == "completed"
         assert sum(1 for t in done["tracks"] if t["status"] == "done") == COUNT

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -48,14 +51,41 @@ def start_server(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
         )
 
 
-def wait_until_up(base: str, proc: subprocess.Popen[bytes], log: Path, *, seconds: float = 30.0) -> None:
-    """Poll ``/healthz`` until it answers 200; fail with the server log if the process dies first."""
+@contextmanager
+def process(
+    args: list[str], log: Path, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``args`` with output to ``log``; SIGTERM (then SIGKILL) on exit."""
+    with log.open("ab") as out:
+        proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def wait_until_up(
+    base: str,
+    proc: subprocess.Popen[bytes],
+    log: Path,
+    *,
+    seconds: float = 30.0,
+    tls: ssl.SSLContext | None = None,
+) -> None:
+    """Poll ``/healthz`` until it answers 200; fail with the server log if the process dies first.
+
+    A starting process has no event to await; every test that starts a server (or nginx) uses this."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(f"the server exited with {proc.returncode}:\n{log.read_text()}")
+            raise AssertionError(f"{proc.args!r} exited with {proc.returncode}:\n{log.read_text()}")
         try:
-            with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:
+            with urllib.request.urlopen(f"{base}/healthz", timeout=2, context=tls) as response:
                 if response.status == 200:
                     return
         except (urllib.error.URLError, ConnectionError, TimeoutError):

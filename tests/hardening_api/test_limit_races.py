@@ -28,7 +28,7 @@ async def held_page(request: web.Request) -> web.Response:
 
 
 @pytest.fixture
-async def upstream(aiohttp_server) -> AsyncIterator[TestServer]:  # type: ignore[no-untyped-def]
+async def upstream(aiohttp_server) -> AsyncIterator[TestServer]:
     app = web.Application()
     app[RELEASE] = asyncio.Event()
     app.router.add_get("/{page:.*}", held_page)
@@ -48,7 +48,7 @@ async def burst(client: TestClient, upstream: TestServer, tag: str) -> list[int]
 
 async def test_simultaneous_posts_from_one_browser_respect_the_per_client_limit(
     aiohttp_client, settings: Settings, upstream: TestServer
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     client: TestClient = await aiohttp_client(build_app(admin_settings(settings)))
     first = await client.post(
         "/api/download", json={"url": str(upstream.make_url("/first"))}, headers=SAME_ORIGIN
@@ -61,7 +61,7 @@ async def test_simultaneous_posts_from_one_browser_respect_the_per_client_limit(
 
 async def test_simultaneous_posts_respect_the_global_cap(
     aiohttp_client, settings: Settings, upstream: TestServer
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     capped = admin_settings(settings).with_overrides(max_active_jobs=3, max_jobs_per_client=100)
     client: TestClient = await aiohttp_client(build_app(capped))
     statuses = await burst(client, upstream, "global")

@@ -22,22 +22,11 @@ from audiofetch.web._auth import issue_token
 from audiofetch.web._keys import KEYRING_KEY, SESSION_COOKIE
 from audiofetch.web._openapi import openapi_document
 from tests.conftest import free_port
-from tests.web.apikit import ADMIN_PASSWORD, SAME_ORIGIN, admin_settings, bearer, build_app, login
+from tests.web.apikit import ADMIN_PASSWORD, SAME_ORIGIN, bearer, login
 
 TestClient = BaseTestClient[web.Request, web.Application]
 LIFETIME = 1440 * 60  # ACCESS_TOKEN_EXPIRE_MINUTES default, in seconds: cookie and token lifetime
 DEAD_PAGE = f"http://127.0.0.1:{free_port()}/page"  # a closed loopback port: the job fails at once
-
-
-@pytest.fixture
-async def app(settings: Settings) -> web.Application:
-    return build_app(admin_settings(settings))
-
-
-@pytest.fixture
-async def client(aiohttp_client, app: web.Application) -> TestClient:  # type: ignore[no-untyped-def]
-    made: TestClient = await aiohttp_client(app)
-    return made
 
 
 async def me(client: TestClient, **headers: str) -> dict[str, Any]:

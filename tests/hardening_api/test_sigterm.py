@@ -23,6 +23,7 @@ from audiofetch.jobs import JobStore
 from audiofetch.web._services import STORE_FILE
 from tests.conftest import free_port
 from tests.hardening_api.serverproc import admin_token, server_env, start_server, stop, wait_until_up
+from tests.kit.wait import job_over_http, partial_file
 from tests.web.upstream import Upstream, sha256
 
 SERVER_ALBUM = [("one.mp3", 40_000), ("two.mp3", 3_000_000)]  # two.mp3: over 2 MiB, so half reaches disk
@@ -40,7 +41,7 @@ def upstream() -> Upstream:
 
 
 @pytest.fixture
-async def origin(aiohttp_server, upstream: Upstream) -> AsyncIterator[TestServer]:  # type: ignore[no-untyped-def]
+async def origin(aiohttp_server, upstream: Upstream) -> AsyncIterator[TestServer]:
     server: TestServer = await aiohttp_server(upstream.app())
     yield server
     for gate in upstream.gates.values():  # let held handlers finish so the test server can close
@@ -49,24 +50,6 @@ async def origin(aiohttp_server, upstream: Upstream) -> AsyncIterator[TestServer
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
-
-
-async def poll_job(session: aiohttp.ClientSession, url: str, done: Any) -> dict[str, Any]:
-    for _ in range(600):
-        async with session.get(url) as response:
-            job: dict[str, Any] = await response.json()
-        if done(job):
-            return job
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"the job never reached the wanted state: {job}")
-
-
-async def wait_for_partial_file(downloads: Path) -> None:
-    for _ in range(600):
-        if any(p.stat().st_size > 0 for p in downloads.rglob("*.part")):
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("no partial file appeared")
 
 
 async def stored_job(data_dir: Path, job_id: str) -> Any:
@@ -108,7 +91,7 @@ async def sigterm_scenario(
             async with session.post(f"{base}/api/download", json=body, headers=bearer(token)) as response:
                 assert response.status == 202, await response.text()
                 job_id = (await response.json())["id"]
-            await wait_for_partial_file(data_dir / "downloads")
+            await partial_file(data_dir / "downloads")
 
             if zip_in_flight:
                 page = str(origin.make_url("/browser-album"))
@@ -142,7 +125,7 @@ async def sigterm_scenario(
                 gate.set()
             proc = start_server(env, log)
             await asyncio.to_thread(wait_until_up, base, proc, log)
-            done = await poll_job(session, f"{base}/api/status/{job_id}", lambda job: not job["active"])
+            done = await job_over_http(session, job_id, base=base)
             assert done["status"] == "completed", done
     finally:
         stop(proc)

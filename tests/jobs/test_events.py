@@ -187,14 +187,20 @@ async def test_close_ends_every_subscription_with_a_reason() -> None:
 # -- progress throttling -----------------------------------------------------------------------------
 
 
-async def test_progress_is_throttled_and_the_last_update_always_arrives() -> None:
+async def test_progress_is_throttled_and_the_last_update_always_arrives(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     rate = 4.0
     broker = Broker(progress_rate=rate)
     subscription = broker.subscribe()
-    started = time.monotonic()
+    loop = asyncio.get_running_loop()
+    frozen = loop.time()
+    monkeypatch.setattr(loop, "time", lambda: frozen)  # the broker's clock: no wall time enters the count
+    started = loop.time()
     for step in range(1000):
         broker.publish_progress("a", 1 + step % 3, bytes_done=step, size=1000)
-    elapsed = time.monotonic() - started
+    elapsed = loop.time() - started
+    monkeypatch.undo()  # the clock runs again, so the held-back update goes out
     first = await anext(subscription)
     assert first.type == TRACK_PROGRESS and first.data == {
         "tracks": [{"index": 1, "bytes_done": 0, "size": 1000}]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import io
 import zipfile
 from collections.abc import AsyncIterator
@@ -13,47 +12,15 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestServer
 
-from audiofetch.config import Settings, parse_networks
 from audiofetch.detect import looked_for
 from audiofetch.errors import BadRequestError, JobActiveError, JobLimitError, NoAudioError, StreamBusyError
-from audiofetch.jobs import Broker, JobRunner, JobSpec, JobStore
-from audiofetch.net import open_fetcher
+from audiofetch.jobs import JobSpec
 from audiofetch.zipstream import zip_stream
+from tests.kit.runner import Harness, open_harness, read_zip, runner_settings
+from tests.kit.wait import job_in
 from tests.web.upstream import Upstream, sha256
 
 SIZES = [("one.mp3", 300_000), ("two.mp3", 200_000), ("three.mp3", 250_000)]
-
-
-def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
-    base: dict[str, Any] = {
-        "data_dir": tmp_path / "data",
-        "allow_networks": parse_networks("127.0.0.0/8"),
-        "retries": 1,
-        "read_timeout": 5.0,
-    }
-    base.update(overrides)
-    return Settings(**base)
-
-
-class Harness:
-    """A runner with its store, broker and fetcher, and the events it published."""
-
-    def __init__(self, runner: JobRunner, store: JobStore, broker: Broker, settings: Settings) -> None:
-        self.runner, self.store, self.broker, self.settings = runner, store, broker, settings
-
-
-@contextlib.asynccontextmanager
-async def open_harness(settings: Settings) -> AsyncIterator[Harness]:
-    store = await JobStore.open(settings.data_dir / "jobs.sqlite3")
-    broker = Broker()
-    async with open_fetcher(settings) as fetcher:
-        runner = JobRunner(settings, store, broker, fetcher)
-        await runner.start()
-        try:
-            yield Harness(runner, store, broker, settings)
-        finally:
-            await runner.close()
-            await store.close()
 
 
 @pytest.fixture
@@ -67,17 +34,8 @@ async def site(aiohttp_server: Any) -> tuple[Upstream, TestServer]:
 
 @pytest.fixture
 async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
-    async with open_harness(make_settings(tmp_path)) as item:
+    async with open_harness(runner_settings(tmp_path)) as item:
         yield item
-
-
-async def wait_for_status(store: JobStore, job_id: str, *statuses: str, timeout: float = 20) -> Any:
-    async with asyncio.timeout(timeout):
-        while True:
-            job = await store.get(job_id)
-            if job.status in statuses:
-                return job
-            await asyncio.sleep(0.02)
 
 
 async def test_server_mode_job_saves_every_track(site: Any, harness: Harness) -> None:
@@ -85,7 +43,7 @@ async def test_server_mode_job_saves_every_track(site: Any, harness: Harness) ->
     subscription = harness.broker.subscribe()
     job, duplicate = await harness.runner.submit(JobSpec(str(server.make_url("/album.html")), mode="server"))
     assert not duplicate
-    done = await wait_for_status(harness.store, job.id, "completed", "failed")
+    done = await job_in(harness, job.id, "completed", "failed")
     assert done.status == "completed", done.error
     folder = harness.runner.downloads_dir() / "Harbour Songs"
     names = sorted(p.name for p in folder.iterdir())
@@ -181,7 +139,7 @@ async def test_per_client_limit_refuses_more_jobs(site: Any, tmp_path: Path) -> 
     upstream, server = site
     for n in range(3):
         upstream.album(f"/album{n}.html", SIZES)
-    async with open_harness(make_settings(tmp_path, max_jobs_per_client=2)) as harness:
+    async with open_harness(runner_settings(tmp_path, max_jobs_per_client=2)) as harness:
         for n in range(2):
             await harness.runner.submit(JobSpec(str(server.make_url(f"/album{n}.html")), client_id="tab"))
         with pytest.raises(JobLimitError) as caught:
@@ -195,7 +153,7 @@ async def test_cancel_stops_a_server_job_and_leaves_no_part_files(site: Any, har
     upstream, server = site
     upstream.gates["one.mp3"] = asyncio.Event()
     job, _ = await harness.runner.submit(JobSpec(str(server.make_url("/album.html")), mode="server"))
-    await wait_for_status(harness.store, job.id, "downloading")
+    await job_in(harness, job.id, "downloading")
     folder = harness.runner.downloads_dir() / "Harbour Songs"
     async with asyncio.timeout(10):
         while not any(p.name.endswith(".part") for p in folder.iterdir()):
@@ -212,7 +170,7 @@ async def test_cancel_stops_a_server_job_and_leaves_no_part_files(site: Any, har
 async def test_a_restarted_runner_resumes_a_server_job_with_range(site: Any, tmp_path: Path) -> None:
     upstream, server = site
     upstream.gates["two.mp3"] = asyncio.Event()
-    settings = make_settings(tmp_path)
+    settings = runner_settings(tmp_path)
     url = str(server.make_url("/album.html"))
     async with open_harness(settings) as harness:
         job, _ = await harness.runner.submit(JobSpec(url, mode="server"))
@@ -220,12 +178,12 @@ async def test_a_restarted_runner_resumes_a_server_job_with_range(site: Any, tmp
         async with asyncio.timeout(10):
             while not (folder / "02 - two.part").exists() or (folder / "02 - two.part").stat().st_size == 0:
                 await asyncio.sleep(0.02)
-        await wait_for_status(harness.store, job.id, "downloading")
+        await job_in(harness, job.id, "downloading")
         # leaving the block closes the runner as a shutdown does: the job stays active in the store
     assert (folder / "02 - two.part").stat().st_size > 0
     upstream.gates["two.mp3"].set()
     async with open_harness(settings) as harness:
-        done = await wait_for_status(harness.store, job.id, "completed", "failed")
+        done = await job_in(harness, job.id, "completed", "failed")
         assert done.status == "completed", done.error
         assert (folder / "02 - two.mp3").read_bytes() == upstream.tracks["two.mp3"]
         ranges = upstream.requests_for("two.mp3")
@@ -237,12 +195,12 @@ async def test_retry_fetches_only_the_failed_tracks(site: Any, harness: Harness)
     upstream, server = site
     missing = upstream.tracks.pop("three.mp3")
     job, _ = await harness.runner.submit(JobSpec(str(server.make_url("/album.html")), mode="server"))
-    first = await wait_for_status(harness.store, job.id, "completed", "failed")
+    first = await job_in(harness, job.id, "completed", "failed")
     assert [t.status for t in first.tracks] == ["done", "done", "failed"]
     assert first.status == "completed"
     upstream.tracks["three.mp3"] = missing
     await harness.runner.retry_failed(job.id)
-    second = await wait_for_status(harness.store, job.id, "completed", "failed")
+    second = await job_in(harness, job.id, "completed", "failed")
     assert [t.status for t in second.tracks] == ["skipped", "skipped", "done"] or [
         t.status for t in second.tracks
     ] == ["done", "done", "done"]
@@ -250,14 +208,8 @@ async def test_retry_fetches_only_the_failed_tracks(site: Any, harness: Harness)
 
 
 async def _read_zip(harness: Harness, job_id: str) -> tuple[str, dict[str, bytes]]:
-    stream = await harness.runner.open_stream(job_id)
-    body = bytearray()
-    try:
-        async for chunk in zip_stream(stream.entries):
-            body += chunk
-    finally:
-        await stream.close()
-    with zipfile.ZipFile(io.BytesIO(bytes(body))) as archive:
+    body, stream = await read_zip(harness.runner, job_id)
+    with zipfile.ZipFile(io.BytesIO(body)) as archive:
         assert archive.testzip() is None
         return stream.filename, {n: archive.read(n) for n in archive.namelist() if not n.endswith(".m3u8")}
 
@@ -270,7 +222,7 @@ async def test_a_browser_retry_runs_the_same_job_again_with_the_whole_album(
     job, _ = await harness.runner.submit(JobSpec(str(server.make_url("/album.html")), name="Kept.zip"))
     await harness.runner.analyse(job.id)
     first_name, first = await _read_zip(harness, job.id)
-    partial = await wait_for_status(harness.store, job.id, "completed", "failed")
+    partial = await job_in(harness, job.id, "completed", "failed")
     assert [t.status for t in partial.tracks] == ["done", "done", "failed"]
     assert first_name == "Kept.zip" and len(first) == 2
 
@@ -281,7 +233,7 @@ async def test_a_browser_retry_runs_the_same_job_again_with_the_whole_album(
     assert ready.status == "ready"
     assert [t.status for t in ready.tracks] == ["done", "done", "pending"]  # the good ones stay done
     second_name, second = await _read_zip(harness, job.id)
-    finished = await wait_for_status(harness.store, job.id, "completed", "failed")
+    finished = await job_in(harness, job.id, "completed", "failed")
     assert [t.status for t in finished.tracks] == ["done", "done", "done"]
     assert second_name == first_name
     assert sorted(second.values()) == sorted(upstream.tracks[name] for name, _ in SIZES)
@@ -314,7 +266,7 @@ async def test_again_is_refused_while_running_and_for_a_server_job_with_tracks(
         await asyncio.sleep(0.01)
     assert await harness.runner.busy_folders() == frozenset({"Busy"})  # written while it downloads
     upstream.gates["two.mp3"].set()
-    await wait_for_status(harness.store, saved.id, "completed")
+    await job_in(harness, saved.id, "completed")
     assert await harness.runner.busy_folders() == frozenset()
     with pytest.raises(BadRequestError):
         await harness.runner.again(saved.id)
@@ -322,7 +274,7 @@ async def test_again_is_refused_while_running_and_for_a_server_job_with_tracks(
 
 async def test_a_job_run_again_counts_against_the_job_limits(site: Any, tmp_path: Path) -> None:
     _, server = site
-    async with open_harness(make_settings(tmp_path, max_active_jobs=1)) as harness:
+    async with open_harness(runner_settings(tmp_path, max_active_jobs=1)) as harness:
         first, _ = await harness.runner.submit(JobSpec(str(server.make_url("/album.html"))))
         await harness.runner.analyse(first.id)
         await harness.runner.cancel(first.id)
@@ -341,7 +293,7 @@ async def test_a_browser_job_without_a_name_keeps_none_so_a_second_run_names_the
     job, _ = await harness.runner.submit(JobSpec(str(server.make_url("/album.html"))))
     await harness.runner.analyse(job.id)
     first_name, _ = await _read_zip(harness, job.id)
-    await wait_for_status(harness.store, job.id, "completed")
+    await job_in(harness, job.id, "completed")
     assert (await harness.store.get(job.id)).spec.name is None  # not the title: that is no Name
     second_name, _ = await _read_zip(harness, (await _again_ready(harness, job.id)).id)
     assert first_name == second_name == "Harbour Songs.zip"

@@ -2,34 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import AsyncIterator
 from html.parser import HTMLParser
-from typing import Any
 
-import pytest
+from tests.e2e.harness import site
+from tests.hardening_api.serverproc import ADMIN_PASSWORD as ADMIN_PASSWORD
 
-from tests.e2e.harness import AlbumSite
+__all__ = ["site"]  # the album site fixture (tests/e2e/harness.py)
 
 PREFIX = "/audiofetch"
-ADMIN_PASSWORD = "correct horse battery staple"
 SAME_ORIGIN = {"Sec-Fetch-Site": "same-origin"}
 # Attributes whose value the browser turns into a request.
 URL_ATTRIBUTES = frozenset(
     {"href", "src", "action", "formaction", "hx-get", "hx-post", "hx-put", "hx-patch", "hx-delete"}
     | {"data-autostart"}
 )
-
-
-@pytest.fixture
-async def site(aiohttp_server: Any) -> AsyncIterator[tuple[AlbumSite, str]]:
-    """The upstream album site on a loopback port: (site, base URL)."""
-    album_site = AlbumSite()
-    server = await aiohttp_server(album_site.app())
-    yield album_site, f"http://127.0.0.1:{server.port}"
-    for gate in album_site.gates.values():
-        gate.set()
 
 
 class _UrlCollector(HTMLParser):
@@ -59,15 +46,3 @@ def csrf_token(html: str) -> str:
     found = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert found, "the page has no CSRF field"
     return found.group(1)
-
-
-async def wait_for_status(client: Any, path: str, wanted: set[str]) -> dict[str, Any]:
-    """Poll ``GET path`` (a job's status URL) with a TestClient or ClientSession until it is in ``wanted``."""
-    for _ in range(400):
-        response = await client.get(path)
-        assert response.status == 200, await response.text()
-        job: dict[str, Any] = await response.json()
-        if job["status"] in wanted:
-            return job
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{path} never reached {wanted}: {job}")

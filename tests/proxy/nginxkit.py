@@ -11,15 +11,13 @@ import os
 import re
 import shutil
 import ssl
-import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
-import aiohttp
-
 from tests.conftest import free_port
+from tests.hardening_api.serverproc import ADMIN_PASSWORD, process, wait_until_up
 from tests.proxy.conftest import PREFIX
 
 REPO = Path(__file__).resolve().parents[2]
@@ -122,40 +120,6 @@ def self_signed(directory: Path) -> tuple[Path, Path]:
 # -- the processes -------------------------------------------------------------------------------------
 
 
-@contextmanager
-def process(
-    args: list[str], log: Path, env: dict[str, str] | None = None
-) -> Iterator[subprocess.Popen[bytes]]:
-    """Run ``args`` with output to ``log``; SIGTERM (then SIGKILL) on exit."""
-    with log.open("ab") as out:
-        proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-async def wait_until_up(
-    session: aiohttp.ClientSession, url: str, proc: subprocess.Popen[bytes], log: Path
-) -> None:
-    for _ in range(400):
-        if proc.poll() is not None:
-            raise AssertionError(f"{proc.args!r} exited:\n{log.read_text()}")
-        try:
-            async with session.get(url) as response:
-                if response.status == 200:
-                    return
-        except aiohttp.ClientConnectionError:
-            pass
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{url} did not come up:\n{log.read_text()}")
-
-
 @asynccontextmanager
 async def proxied_audiofetch(work: Path) -> AsyncIterator[tuple[str, ssl.SSLContext]]:
     """nginx (TLS) on a free port in front of ``audiofetch serve``; yields (public base URL, client TLS)."""
@@ -170,14 +134,12 @@ async def proxied_audiofetch(work: Path) -> AsyncIterator[tuple[str, ssl.SSLCont
         "AUDIOFETCH_ALLOW_NETWORKS": "127.0.0.0/8",
         "AUDIOFETCH_BASE_PATH": PREFIX,
         "AUDIOFETCH_TRUSTED_PROXIES": "127.0.0.1",
-        "ADMIN_PASSWORD": "correct horse battery staple",
+        "ADMIN_PASSWORD": ADMIN_PASSWORD,
     }
     serve = [sys.executable, "-m", "audiofetch", "serve", "--host", "127.0.0.1", "--port", str(app_port)]
     nginx = [NGINX, "-p", str(work), "-c", str(conf), "-e", str(work / "error.log"), "-g", "daemon off;"]
     public = f"https://127.0.0.1:{proxy_port}"
     with process(serve, work / "audiofetch.log", env) as app, process(nginx, work / "nginx.log") as proxy:
-        async with aiohttp.ClientSession() as probe:
-            await wait_until_up(probe, f"http://127.0.0.1:{app_port}/healthz", app, work / "audiofetch.log")
-        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=tls)) as probe:
-            await wait_until_up(probe, f"{public}{PREFIX}/healthz", proxy, work / "error.log")
+        await asyncio.to_thread(wait_until_up, f"http://127.0.0.1:{app_port}", app, work / "audiofetch.log")
+        await asyncio.to_thread(wait_until_up, f"{public}{PREFIX}", proxy, work / "error.log", tls=tls)
         yield public, tls

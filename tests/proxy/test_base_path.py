@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import WSServerHandshakeError
+from aiohttp import WSServerHandshakeError, web
 from aiohttp.test_utils import TestClient
 from yarl import URL
 
@@ -17,13 +17,13 @@ from audiofetch.config import Settings, load_settings
 from audiofetch.errors import ConfigError
 from audiofetch.web import create_app
 from tests.e2e.harness import album_url, track_bytes, zip_tracks
+from tests.kit.wait import job_over_http
 from tests.proxy.conftest import (
     ADMIN_PASSWORD,
     PREFIX,
     SAME_ORIGIN,
     csrf_token,
     page_urls,
-    wait_for_status,
 )
 
 
@@ -33,9 +33,9 @@ def mounted_settings(settings: Settings) -> Settings:
 
 
 @pytest.fixture
-async def client(aiohttp_client: Any, mounted_settings: Settings) -> TestClient:
-    result: TestClient = await aiohttp_client(create_app(mounted_settings))
-    return result
+def app(mounted_settings: Settings) -> web.Application:
+    """The app as ``audiofetch serve`` builds it, mounted under the prefix (what ``client`` talks to)."""
+    return create_app(mounted_settings)
 
 
 async def _login(client: TestClient) -> None:
@@ -50,7 +50,7 @@ async def _ready_job(client: TestClient, url: str) -> str:
     assert response.status == 202, await response.text()
     job_id: str = (await response.json())["id"]
     assert response.headers["Location"] == f"{PREFIX}/api/status/{job_id}"
-    await wait_for_status(client, response.headers["Location"], {"ready"})
+    await job_over_http(client, job_id, "ready", base=PREFIX)
     return job_id
 
 

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.harness import CHROMIUM, CHROMIUM_ARGS, album_url, track_bytes, zip_tracks
+from tests.e2e.harness import album_url, track_bytes, zip_tracks
+from tests.kit.browser import CHROMIUM, chromium
 from tests.proxy.conftest import PREFIX
 from tests.proxy.nginxkit import NGINX, proxied_audiofetch
 
@@ -24,14 +25,8 @@ pytestmark = [
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Any]:
-    async with playwright_api.async_playwright() as driver:
-        chromium = await driver.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
+    async with chromium() as launched:
+        yield launched
 
 
 @pytest.mark.parametrize("live", ["ws", "sse"])

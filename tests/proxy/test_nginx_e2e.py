@@ -16,7 +16,8 @@ import aiohttp
 import pytest
 
 from tests.e2e.harness import album_url, track_bytes, zip_tracks
-from tests.proxy.conftest import PREFIX, wait_for_status
+from tests.kit.wait import job_over_http
+from tests.proxy.conftest import PREFIX
 from tests.proxy.nginxkit import NGINX, proxied_audiofetch
 
 pytestmark = pytest.mark.skipif(
@@ -82,9 +83,8 @@ async def test_through_nginx_under_a_sub_path(tmp_path: Path, site: Any) -> None
             )
             assert started.status == 202, await started.text()
             job_id = (await started.json())["id"]
-            status_url = f"{public}{started.headers['Location']}"
             assert started.headers["Location"] == f"{PREFIX}/api/status/{job_id}"
-            await wait_for_status(script, status_url, {"ready"})
+            await job_over_http(script, job_id, "ready", base=f"{public}{PREFIX}")
 
             # WebSocket and SSE through nginx, then the ZIP: the events arrive while it streams.
             ws_ready, sse_ready = asyncio.Event(), asyncio.Event()

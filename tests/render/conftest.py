@@ -18,6 +18,6 @@ def site() -> RenderSite:
 
 
 @pytest.fixture
-async def origin(aiohttp_server, site: RenderSite) -> TestServer:  # type: ignore[no-untyped-def]
+async def origin(aiohttp_server, site: RenderSite) -> TestServer:
     server: TestServer = await aiohttp_server(site.app())
     return server

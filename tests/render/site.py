@@ -12,8 +12,9 @@ from pathlib import Path
 
 from aiohttp import web
 
+from tests.kit.site import ID3 as ID3
+
 PAGES_DIR = Path(__file__).parent / "pages"
-ID3 = b"ID3\x04\x00\x00\x00\x00\x00\x00"
 
 # page -> [(path of the track URL, title)], in page order
 PAGES: dict[str, list[tuple[str, str]]] = {

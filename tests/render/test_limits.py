@@ -13,7 +13,7 @@ from tests.web.apikit import admin_settings, build_app
 
 async def test_a_preview_in_flight_takes_the_address_s_slot(
     aiohttp_client, aiohttp_server, settings: Settings
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     asked, hold = asyncio.Event(), asyncio.Event()
 
     async def slow(request: web.Request) -> web.Response:

@@ -72,8 +72,9 @@ async def test_cli_get_hands_the_scripts_cookie_and_the_referer_to_the_downloads
 
 
 @pytest.fixture
-async def client(aiohttp_client, settings: Settings) -> TestClient:  # type: ignore[no-untyped-def]
-    return await aiohttp_client(build_app(admin_settings(settings).with_overrides(render="auto")))
+def settings(settings: Settings) -> Settings:
+    """The shared settings with the render pass on (``client`` serves the app built from them)."""
+    return settings.with_overrides(render="auto")
 
 
 async def test_api_preview_lists_each_page_s_tracks(client: TestClient, origin: TestServer) -> None:
@@ -128,7 +129,7 @@ async def test_form_preview_with_the_checkbox_shows_each_page_s_tracks(
         assert [title for title in titles if title] == [title for _, title in expected], (page, text)
 
 
-async def test_form_says_when_the_render_pass_is_unavailable(aiohttp_client, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+async def test_form_says_when_the_render_pass_is_unavailable(aiohttp_client, settings: Settings) -> None:
     def runner(settings: Settings, store: Any, broker: Any, fetcher: Any) -> JobRunner:
         missing = Renderer(settings, executable=Path("/nonexistent/chromium"))
         return JobRunner(settings, store, broker, fetcher, renderer=missing)

@@ -38,7 +38,7 @@ def browser_pids(renderer: Renderer) -> list[int]:
 @needs_chromium
 async def test_a_crash_fails_that_page_clearly_and_the_next_page_gets_a_fresh_browser(
     aiohttp_server, settings: Settings
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     asked = asyncio.Event()
     hold = asyncio.Event()
 
@@ -71,7 +71,7 @@ async def test_a_crash_fails_that_page_clearly_and_the_next_page_gets_a_fresh_br
 
 
 @needs_chromium
-async def test_a_page_that_never_loads_fails_with_the_time_limit(aiohttp_server, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+async def test_a_page_that_never_loads_fails_with_the_time_limit(aiohttp_server, settings: Settings) -> None:
     async def never(request: web.Request) -> web.Response:
         await asyncio.Event().wait()
         raise AssertionError("unreachable")

@@ -4,7 +4,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from tag_media import encode_all, missing_tools
+
+from tests.tags.tag_media import encode_all, missing_tools
 
 APT_PACKAGES = "lame flac vorbis-tools opus-tools"
 

@@ -8,58 +8,31 @@ classes (not through AudioFetch's adapters).
 from __future__ import annotations
 
 import base64
-import contextlib
 import html
 import json
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
 from mutagen.flac import FLAC, Picture
 from mutagen.id3 import ID3
 from mutagen.mp4 import MP4
 from mutagen.oggopus import OggOpus
 from mutagen.oggvorbis import OggVorbis
 
-from audiofetch.config import Settings, parse_networks
-from audiofetch.jobs import Broker, JobRunner, JobStore
-from audiofetch.net import open_fetcher
-
-CONTENT_TYPES = {
-    "mp3": "audio/mpeg",
-    "flac": "audio/flac",
-    "ogg": "audio/ogg",
-    "opus": "audio/ogg",
-    "m4a": "audio/mp4",
-    "png": "image/png",
-    "jpg": "image/jpeg",
-}
+from tests.kit import site as kit
 
 
 @dataclass
-class MediaSite:
-    """Pages and files by path; ``seen`` lists every requested path in order."""
+class MediaSite(kit.MediaSite):
+    """The tag tests' view of the kit's site: pages and files by path, sent whole (no Range), typed by
+    extension; ``seen`` lists every requested path in order."""
 
-    pages: dict[str, str] = field(default_factory=dict)
-    files: dict[str, bytes] = field(default_factory=dict)
-    seen: list[str] = field(default_factory=list)
+    default_behaviour: str = "norange"
 
-    def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_get("/{path:.*}", self._serve)
-        return app
-
-    async def _serve(self, request: web.Request) -> web.Response:
-        self.seen.append(request.path)
-        if request.path in self.pages:
-            return web.Response(text=self.pages[request.path], content_type="text/html")
-        data = self.files.get(request.path)
-        if data is None:
-            raise web.HTTPNotFound()
-        kind = CONTENT_TYPES.get(request.path.rsplit(".", 1)[-1], "application/octet-stream")
-        return web.Response(body=data, content_type=kind)
+    @property
+    def seen(self) -> list[str]:
+        return self.paths_seen()
 
 
 def jsonld_album(
@@ -123,10 +96,11 @@ def read_tags(path: Path) -> Tags:
         id3 = ID3(path)
         text = {key: str(id3[key]) if key in id3 else None for key in ("TIT2", "TPE1", "TALB", "TRCK")}
         covers = [(pic.mime, pic.data) for pic in id3.getall("APIC")]
-        return Tags(text["TIT2"], text["TPE1"], text["TALB"], text["TRCK"], covers, MP3(path).info.length)
+        mp3: Any = MP3(path)
+        return Tags(text["TIT2"], text["TPE1"], text["TALB"], text["TRCK"], covers, mp3.info.length)
     if ext == "m4a":
-        mp4 = MP4(path)
-        tags = mp4.tags or {}
+        mp4: Any = MP4(path)
+        tags: Any = mp4.tags or {}
         pairs = tags.get("trkn") or []
         track = f"{pairs[0][0]}/{pairs[0][1]}" if pairs else None
         covers = [
@@ -153,28 +127,3 @@ def read_tags(path: Path) -> Tags:
         _first(comments.get("title")), _first(comments.get("artist")), _first(comments.get("album")), track,
         covers, loaded.info.length,
     )  # fmt: skip
-
-
-def runner_settings(tmp_path: Path, **overrides: Any) -> Settings:
-    base: dict[str, Any] = {
-        "data_dir": tmp_path / "data",
-        "allow_networks": parse_networks("127.0.0.0/8"),
-        "retries": 1,
-        "read_timeout": 5.0,
-    }
-    base.update(overrides)
-    return Settings(**base)
-
-
-@contextlib.asynccontextmanager
-async def open_runner(settings: Settings) -> AsyncIterator[tuple[JobRunner, JobStore]]:
-    """A started JobRunner over a real store and fetcher; closed on exit."""
-    store = await JobStore.open(settings.data_dir / "jobs.sqlite3")
-    async with open_fetcher(settings) as fetcher:
-        runner = JobRunner(settings, store, Broker(), fetcher)
-        await runner.start()
-        try:
-            yield runner, store
-        finally:
-            await runner.close()
-            await store.close()

@@ -7,15 +7,15 @@ import random
 from pathlib import Path
 from typing import Any
 
-from media_site import MediaSite, read_tags, runner_settings
-from tag_media import lame_tagged_mp3, png_bytes
-
 from audiofetch.download import DirectorySink, DownloadReport, download_all
 from audiofetch.jobs import PageTags
 from audiofetch.jobs._finish import FrontTags, SavedTrack, finish_folder, load_covers
 from audiofetch.models import Track
 from audiofetch.net import open_fetcher
 from audiofetch.tags import existing_id3v2_length
+from tests.kit.runner import runner_settings
+from tests.tags.media_site import MediaSite, read_tags
+from tests.tags.tag_media import lame_tagged_mp3, png_bytes
 
 COVER = png_bytes(2, 2, (5, 6, 7))
 

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from mutagen.id3 import ID3
 from mutagen.mp3 import MP3
-from tag_media import jpeg_bytes, lame_tagged_mp3
 
 from audiofetch.tags import (
     ID3V2_HEADER_BYTES,
@@ -18,6 +17,7 @@ from audiofetch.tags import (
     id3v2_prefix,
     mp3_stream_prefix,
 )
+from tests.tags.tag_media import jpeg_bytes, lame_tagged_mp3
 
 TAGS = TrackTags(
     title="Ünïcode “Title”",
@@ -56,7 +56,7 @@ def test_prefix_plus_upstream_bytes_is_a_tagged_mp3_with_the_same_audio(
     assert id3["TRCK"].text == ["7/9"]
     assert id3.getall("APIC")[0].data == jpeg_bytes()
     assert streamed.read_bytes()[len(prefix) :] == upstream
-    assert MP3(streamed).info.length == pytest.approx(MP3(encoded["mp3"]).info.length)
+    assert MP3(streamed).info.length == pytest.approx(MP3(encoded["mp3"]).info.length)  # type: ignore[attr-defined]
     assert decode(streamed) == decode(encoded["mp3"])
 
 

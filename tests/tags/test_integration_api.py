@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import sqlite3
 import zipfile
@@ -11,14 +10,15 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from media_site import MediaSite, aplayer_page, read_tags
 
 from audiofetch.config import Settings
 from audiofetch.errors import BadRequestError
 from audiofetch.jobs import MIGRATIONS, JobSpec, JobStore
 from audiofetch.tags import existing_id3v2_length
 from audiofetch.web._contract import JOB_REQUEST
-from tests.web.apikit import SAME_ORIGIN, admin_settings, bearer, build_app, login
+from tests.kit.wait import job_over_http
+from tests.tags.media_site import MediaSite, aplayer_page, read_tags
+from tests.web.apikit import SAME_ORIGIN, bearer, login
 
 SONGS = [
     {"name": "Opening", "artist": "Quay Trio", "url": "/media/a.mp3"},
@@ -34,21 +34,6 @@ async def origin(aiohttp_server: Any, encoded: dict[str, Path]) -> tuple[MediaSi
     media.files["/media/b.flac"] = encoded["flac"].read_bytes()
     media.pages["/set"] = aplayer_page("Quay Sessions", SONGS, og_image=None)
     return media, await aiohttp_server(media.app())
-
-
-@pytest.fixture
-async def client(aiohttp_client: Any, settings: Settings) -> TestClient:
-    app_client: TestClient = await aiohttp_client(build_app(admin_settings(settings)))
-    return app_client
-
-
-async def wait_finished(client: TestClient, job_id: str) -> dict[str, Any]:
-    async with asyncio.timeout(30):
-        while True:
-            job: dict[str, Any] = await (await client.get(f"/api/status/{job_id}")).json()
-            if not job["active"]:
-                return job
-            await asyncio.sleep(0.05)
 
 
 @pytest.mark.parametrize(
@@ -77,7 +62,7 @@ async def test_a_server_job_with_tags_false_in_the_body_keeps_the_upstream_bytes
     assert response.status == 202, await response.text()
     created = await response.json()
     assert created["tags"] is False
-    job = await wait_finished(client, created["id"])
+    job = await job_over_http(client, created["id"])
     assert job["status"] == "completed", job
     folder = settings.data_dir / "downloads" / "Raw"
     assert (folder / NAMES[0]).read_bytes() == media.files["/media/a.mp3"]

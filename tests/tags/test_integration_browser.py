@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestServer
-from media_site import MediaSite, aplayer_page, open_runner, read_tags, runner_settings
-from tag_media import jpeg_bytes, lame_tagged_mp3, png_bytes
 
 from audiofetch.jobs import JobSpec
 from audiofetch.tags import existing_id3v2_length
-from audiofetch.zipstream import zip_stream
+from tests.kit.runner import open_harness, read_zip, runner_settings
+from tests.tags.media_site import MediaSite, aplayer_page, read_tags
+from tests.tags.tag_media import jpeg_bytes, lame_tagged_mp3, png_bytes
 from tests.zipcheck import unzip_tests
 
 PAGE_COVER = png_bytes(2, 2, (250, 200, 0))
@@ -44,17 +44,11 @@ async def site(aiohttp_server: Any, encoded: dict[str, Path], tmp_path: Path) ->
 
 
 async def stream_zip(tmp_path: Path, url: str, *, tags: bool) -> tuple[bytes, int | None]:
-    async with open_runner(runner_settings(tmp_path)) as (runner, _store):
+    async with open_harness(runner_settings(tmp_path)) as (runner, *_):
         job, _ = await runner.submit(JobSpec(url, mode="browser", tags=tags))
         await runner.analyse(job.id)
-        stream = await runner.open_stream(job.id)
-        body = bytearray()
-        try:
-            async for chunk in zip_stream(stream.entries):
-                body += chunk
-        finally:
-            await stream.close()
-        return bytes(body), stream.length
+        body, stream = await read_zip(runner, job.id)
+        return body, stream.length
 
 
 async def test_browser_zip_has_tagged_mp3s_an_exact_length_and_the_playlist(

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestServer
-from media_site import MediaSite, jsonld_album, read_tags
-from tag_media import png_bytes
 
 from audiofetch.tags import existing_id3v2_length
+from tests.tags.media_site import MediaSite, jsonld_album, read_tags
+from tests.tags.tag_media import png_bytes
 
 COVER = png_bytes(3, 3, (0, 90, 40))
 TRACKS = [("Dawn", "mp3", "PT2M"), ("Drift", "flac", None), ("Dusk", "ogg", "PT30S"), ("Dark", "mp3", None)]

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestServer
-from media_site import MediaSite, jsonld_album, open_runner, read_tags, runner_settings
-from tag_media import m4a_first_chunk, png_bytes
 
-from audiofetch.jobs import JobSpec, JobStore
+from audiofetch.jobs import JobSpec
 from audiofetch.tags import existing_id3v2_length
+from tests.kit.runner import open_harness, runner_settings
+from tests.kit.wait import job_in
+from tests.tags.media_site import MediaSite, jsonld_album, read_tags
+from tests.tags.tag_media import m4a_first_chunk, png_bytes
 
 COVER = png_bytes(4, 4, (10, 120, 200))
 # (title, format, ISO duration): the page gives durations for some tracks only.
@@ -45,15 +46,6 @@ def publish(site: MediaSite, encoded: dict[str, Path], *, og_image: str | None =
     site.pages["/art/not-an-image.png"] = "<html><body>Forbidden</body></html>"
 
 
-async def wait_done(store: JobStore, job_id: str) -> Any:
-    async with asyncio.timeout(30):
-        while True:
-            job = await store.get(job_id)
-            if not job.active:
-                return job
-            await asyncio.sleep(0.02)
-
-
 @pytest.fixture
 async def site(aiohttp_server: Any, encoded: dict[str, Path]) -> tuple[MediaSite, TestServer]:
     media = MediaSite()
@@ -65,10 +57,10 @@ async def test_server_mode_tags_every_format_and_writes_the_playlist(
     site: tuple[MediaSite, TestServer], encoded: dict[str, Path], tmp_path: Path
 ) -> None:
     media, server = site
-    async with open_runner(runner_settings(tmp_path)) as (runner, store):
-        job, _ = await runner.submit(JobSpec(str(server.make_url("/album")), mode="server"))
-        done = await wait_done(store, job.id)
-        folder = runner.downloads_dir() / "Harbour Lights"
+    async with open_harness(runner_settings(tmp_path)) as harness:
+        job, _ = await harness.runner.submit(JobSpec(str(server.make_url("/album")), mode="server"))
+        done = await job_in(harness, job.id)
+        folder = harness.runner.downloads_dir() / "Harbour Lights"
     assert done.status == "completed", done.error
     names = sorted(p.name for p in folder.iterdir())
     assert names == [
@@ -98,12 +90,12 @@ async def test_tags_off_leaves_every_file_as_sent_but_keeps_the_playlist(
     site: tuple[MediaSite, TestServer], encoded: dict[str, Path], tmp_path: Path
 ) -> None:
     media, server = site
-    async with open_runner(runner_settings(tmp_path)) as (runner, store):
+    async with open_harness(runner_settings(tmp_path)) as harness:
         spec = JobSpec(str(server.make_url("/album")), mode="server", name="Plain", tags=False)
-        job, _ = await runner.submit(spec)
-        done = await wait_done(store, job.id)
-        folder = runner.downloads_dir() / "Plain"
-        assert (await store.get(job.id)).spec.tags is False
+        job, _ = await harness.runner.submit(spec)
+        done = await job_in(harness, job.id)
+        folder = harness.runner.downloads_dir() / "Plain"
+        assert (await harness.store.get(job.id)).spec.tags is False
     assert done.status == "completed", done.error
     for number, (title, ext, _) in enumerate(ALBUM, start=1):
         assert (folder / f"{number:02d} - {title}.{ext}").read_bytes() == encoded[ext].read_bytes(), ext
@@ -119,10 +111,10 @@ async def test_a_cover_that_cannot_be_had_is_skipped_and_the_rest_is_tagged(
     media = MediaSite()
     publish(media, encoded, og_image=og_image)
     server = await aiohttp_server(media.app())
-    async with open_runner(runner_settings(tmp_path)) as (runner, store):
-        job, _ = await runner.submit(JobSpec(str(server.make_url("/album")), mode="server"))
-        done = await wait_done(store, job.id)
-        folder = runner.downloads_dir() / "Harbour Lights"
+    async with open_harness(runner_settings(tmp_path)) as harness:
+        job, _ = await harness.runner.submit(JobSpec(str(server.make_url("/album")), mode="server"))
+        done = await job_in(harness, job.id)
+        folder = harness.runner.downloads_dir() / "Harbour Lights"
     assert done.status == "completed", done.error
     assert [t.status for t in done.tracks] == ["done"] * len(ALBUM)
     for number, (title, ext, _) in enumerate(ALBUM, start=1):
@@ -140,10 +132,10 @@ async def test_a_file_that_cannot_be_tagged_still_counts_as_downloaded(
     broken = b"ID3\x04\x00\x00\x00\x00\x00\x00" + bytes(range(256)) * 40  # an ID3 header, then no MPEG frames
     media.files["/media/1.mp3"] = broken
     server = await aiohttp_server(media.app())
-    async with open_runner(runner_settings(tmp_path)) as (runner, store):
-        job, _ = await runner.submit(JobSpec(str(server.make_url("/album")), mode="server"))
-        done = await wait_done(store, job.id)
-        folder = runner.downloads_dir() / "Harbour Lights"
+    async with open_harness(runner_settings(tmp_path)) as harness:
+        job, _ = await harness.runner.submit(JobSpec(str(server.make_url("/album")), mode="server"))
+        done = await job_in(harness, job.id)
+        folder = harness.runner.downloads_dir() / "Harbour Lights"
     assert done.status == "completed", done.error
     assert done.tracks[0].status == "done"
     assert (folder / "01 - Paper Boats.mp3").read_bytes() == broken

@@ -8,6 +8,7 @@ import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mutagen.flac import FLAC, Picture
@@ -16,9 +17,9 @@ from mutagen.mp3 import MP3
 from mutagen.mp4 import MP4, MP4Cover
 from mutagen.oggopus import OggOpus
 from mutagen.oggvorbis import OggVorbis
-from tag_media import jpeg_bytes, lame_tagged_mp3, m4a_first_chunk, png_bytes
 
 from audiofetch.tags import Cover, TrackTags, cover_from_bytes, tag_file
+from tests.tags.tag_media import jpeg_bytes, lame_tagged_mp3, m4a_first_chunk, png_bytes
 
 FORMATS = ["mp3", "m4a", "flac", "ogg", "opus"]
 PNG = cover_from_bytes(png_bytes())
@@ -60,7 +61,7 @@ def read_back(path: Path) -> ReadBack:
             covers=[(pic.mime, pic.data) for pic in id3.getall("APIC")],
         )
     if ext == "m4a":
-        tags = MP4(path).tags or {}
+        tags: Any = MP4(path).tags or {}
         pair = tags.get("trkn", [(0, 0)])[0]
         mimes = {MP4Cover.FORMAT_JPEG: "image/jpeg", MP4Cover.FORMAT_PNG: "image/png"}
         return ReadBack(
@@ -72,20 +73,20 @@ def read_back(path: Path) -> ReadBack:
             covers=[(mimes[cover.imageformat], bytes(cover)) for cover in tags.get("covr", [])],
         )
     kinds = {"flac": FLAC, "ogg": OggVorbis, "opus": OggOpus}
-    audio = kinds[ext](path)
+    audio: Any = kinds[ext](path)
     comments = audio.tags
     if ext == "flac":
         pictures = list(audio.pictures)
     else:
         pictures = [Picture(base64.b64decode(v)) for v in comments.get("metadata_block_picture", [])]
-    total = _first(comments.get("tracktotal"))
-    number = _first(comments.get("tracknumber"))
+    total_text = _first(comments.get("tracktotal"))
+    number_text = _first(comments.get("tracknumber"))
     return ReadBack(
         title=_first(comments.get("title")),
         artist=_first(comments.get("artist")),
         album=_first(comments.get("album")),
-        number=int(number) if number else None,
-        total=int(total) if total else None,
+        number=int(number_text) if number_text else None,
+        total=int(total_text) if total_text else None,
         covers=[(pic.mime, pic.data) for pic in pictures],
     )
 
@@ -99,7 +100,7 @@ def assert_audio_intact(path: Path, original: bytes) -> None:
         assert data[tag_size:] == original
     elif ext == "m4a":
         assert m4a_first_chunk(data) == m4a_first_chunk(original)  # mutagen moved mdat and fixed stco
-        assert MP4(path).info.length == pytest.approx(10 * 1024 / 44100)
+        assert MP4(path).info.length == pytest.approx(10 * 1024 / 44100)  # type: ignore[attr-defined]  # mutagen types info as optional
     else:
         tool = {"flac": ["flac", "-t", "--silent"], "ogg": ["ogginfo", "-q"], "opus": ["opusinfo", "-q"]}[ext]
         subprocess.run([*tool, str(path)], check=True, capture_output=True, timeout=60)
@@ -128,7 +129,7 @@ def test_mp3_gets_id3v24_with_utf8_frames_and_n_of_total(media: dict[str, Path])
     assert id3["TRCK"].text == ["3/12"]
     assert all(id3[key].encoding == Encoding.UTF8 for key in ("TIT2", "TPE1", "TALB", "TRCK"))
     assert id3.getall("APIC")[0].type == 3
-    assert MP3(path).info.length > 0.4
+    assert MP3(path).info.length > 0.4  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("ext", ["mp3", "flac", "ogg", "opus"])
@@ -142,10 +143,11 @@ def test_png_cover_keeps_its_type_and_pixel_size(media: dict[str, Path], ext: st
 
 def test_m4a_png_cover_is_stored_as_png(media: dict[str, Path]) -> None:
     assert tag_file(media["m4a"], TrackTags(cover=PNG, title="x"))
-    assert MP4(media["m4a"]).tags["covr"][0].imageformat == MP4Cover.FORMAT_PNG
+    assert MP4(media["m4a"]).tags["covr"][0].imageformat == MP4Cover.FORMAT_PNG  # type: ignore[index]
 
 
-def _preset(path: Path, *, title: str, artist: str, number: int, cover: Cover) -> None:
+def _preset(path: Path, *, title: str, artist: str, number: int, cover: Cover | None) -> None:
+    assert cover is not None, "the covers are made at import"
     """Tags another tool left in the file, written with mutagen directly (not through tag_file)."""
     ext = path.suffix[1:]
     if ext == "mp3":
@@ -157,7 +159,7 @@ def _preset(path: Path, *, title: str, artist: str, number: int, cover: Cover) -
         id3.save(path)
         return
     if ext == "m4a":
-        mp4 = MP4(path)
+        mp4: Any = MP4(path)
         mp4.add_tags()
         mp4.tags.update(
             {
@@ -169,7 +171,7 @@ def _preset(path: Path, *, title: str, artist: str, number: int, cover: Cover) -
         )
         mp4.save()
         return
-    audio = {"flac": FLAC, "ogg": OggVorbis, "opus": OggOpus}[ext](path)
+    audio: Any = {"flac": FLAC, "ogg": OggVorbis, "opus": OggOpus}[ext](path)
     audio.tags["title"], audio.tags["artist"], audio.tags["tracknumber"] = [title], [artist], [str(number)]
     picture = Picture()
     picture.type, picture.mime, picture.data = 3, cover.mime, cover.data
@@ -213,7 +215,7 @@ def test_overwrite_existing_replaces_real_values_and_the_front_cover(
 
 def test_title_equal_to_the_file_name_counts_as_a_placeholder(media: dict[str, Path]) -> None:
     path = media["flac"]
-    audio = FLAC(path)
+    audio: Any = FLAC(path)
     audio.tags["title"] = ["03 - Song"]
     audio.save()
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from tag_media import jpeg_bytes, png_bytes
 
 from audiofetch.tags import MAX_COVER_BYTES, TrackTags, cover_from_bytes, is_placeholder
 from audiofetch.tags._merge import Existing, plan_updates
+from tests.tags.tag_media import jpeg_bytes, png_bytes
 
 
 @pytest.mark.parametrize(

@@ -24,8 +24,8 @@ from audiofetch.web import create_app
 from audiofetch.web._keys import CLOCK_KEY, LOGIN_THROTTLE_KEY, OPTIONS_KEY, WebOptions
 from audiofetch.web._services import RUNNER_FACTORY_KEY, setup_server
 from audiofetch.web._throttle import LoginThrottle
+from tests.hardening_api.serverproc import ADMIN_PASSWORD as ADMIN_PASSWORD
 
-ADMIN_PASSWORD = "correct horse battery staple"
 SAME_ORIGIN = {"Sec-Fetch-Site": "same-origin"}
 REAL_RUNNER = hasattr(jobs, "JobRunner")
 
@@ -126,7 +126,7 @@ def build_app(
     if clock is not None:
         app[CLOCK_KEY] = clock
     if stand_in or not REAL_RUNNER:
-        app[RUNNER_FACTORY_KEY] = StoreRunner
+        app[RUNNER_FACTORY_KEY] = StoreRunner  # type: ignore[misc]  # a stand-in of the runner's shape
     return app
 
 

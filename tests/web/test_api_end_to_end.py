@@ -19,6 +19,8 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from audiofetch.config import Settings
 from tests.conftest import free_port
+from tests.hardening_api.serverproc import wait_until_up
+from tests.kit.wait import job_over_http, partial_file
 from tests.web.apikit import (
     ADMIN_PASSWORD,
     REAL_RUNNER,
@@ -47,14 +49,9 @@ def upstream() -> Upstream:
 
 
 @pytest.fixture
-async def origin(aiohttp_server, upstream: Upstream) -> TestServer:  # type: ignore[no-untyped-def]
+async def origin(aiohttp_server, upstream: Upstream) -> TestServer:
     server: TestServer = await aiohttp_server(upstream.app())
     return server
-
-
-@pytest.fixture
-async def client(aiohttp_client, settings: Settings) -> TestClient:  # type: ignore[no-untyped-def]
-    return await aiohttp_client(build_app(admin_settings(settings)))
 
 
 def zip_hashes(body: bytes) -> list[str]:
@@ -69,17 +66,6 @@ def expected_hashes(upstream: Upstream) -> list[str]:
     return sorted(sha256(upstream.tracks[name]) for name, _ in ALBUM)
 
 
-async def wait_for_status(
-    client: TestClient, job_id: str, wanted: set[str], **headers: str
-) -> dict[str, Any]:
-    for _ in range(600):
-        job: dict[str, Any] = await (await client.get(f"/api/status/{job_id}", headers=headers)).json()
-        if job["status"] in wanted:
-            return job
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"job {job_id} stayed {job['status']}")
-
-
 async def test_browser_mode_streams_a_zip_of_the_upstream_tracks(
     client: TestClient, origin: TestServer, upstream: Upstream
 ) -> None:
@@ -87,7 +73,7 @@ async def test_browser_mode_streams_a_zip_of_the_upstream_tracks(
     response = await client.post("/api/download", json={"url": page, "name": "Harbour"}, headers=SAME_ORIGIN)
     assert response.status == 202
     job = await response.json()
-    ready = await wait_for_status(client, job["id"], {"ready", "failed"})
+    ready = await job_over_http(client, job["id"], "ready", "failed")
     assert ready["status"] == "ready" and ready["totals"]["tracks"] == 3
     stream = await client.get(f"/api/stream/{job['id']}")
     assert stream.status == 200
@@ -96,7 +82,7 @@ async def test_browser_mode_streams_a_zip_of_the_upstream_tracks(
     body = await stream.read()
     assert int(stream.headers["Content-Length"]) == len(body)  # every upstream size was known
     assert zip_hashes(body) == expected_hashes(upstream)
-    done = await wait_for_status(client, job["id"], {"completed", "failed"})
+    done = await job_over_http(client, job["id"], "completed", "failed")
     assert done["status"] == "completed"
 
 
@@ -122,7 +108,7 @@ async def test_zip_and_preview_errors_come_before_the_first_byte(
 
 async def test_a_refused_target_sees_no_request(
     aiohttp_client, settings: Settings, origin: TestServer, upstream: Upstream
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     closed = admin_settings(settings).with_overrides(allow_networks=())
     client = await aiohttp_client(build_app(closed))
     response = await client.get("/zip", params={"url": str(origin.make_url("/album"))})
@@ -153,7 +139,7 @@ async def test_a_second_stream_consumer_gets_409(
     job = await (
         await client.post("/api/download", json={"url": str(origin.make_url("/album"))}, headers=SAME_ORIGIN)
     ).json()
-    await wait_for_status(client, job["id"], {"ready"})
+    await job_over_http(client, job["id"], "ready")
     first = await client.get(f"/api/stream/{job['id']}")
     assert first.status == 200
     second = await client.get(f"/api/stream/{job['id']}")
@@ -217,7 +203,7 @@ async def test_server_mode_with_login_listing_zip_delete_and_ordered_events(
                     progress.setdefault(track["index"], []).append(track["bytes_done"])
     for index, seen in progress.items():
         assert seen == sorted(seen), index
-    job = await wait_for_status(client, job_id, {"completed", "failed"})
+    job = await job_over_http(client, job_id, "completed", "failed")
     assert job["status"] == "completed"
 
     listing = await (await client.get("/api/downloads", headers=bearer(token))).json()
@@ -251,31 +237,6 @@ def start_server(port: int, data_dir: Path, log: Path) -> subprocess.Popen[bytes
         )
 
 
-async def wait_until_up(
-    session: aiohttp.ClientSession, base: str, proc: subprocess.Popen[bytes], log: Path
-) -> None:
-    for _ in range(600):
-        assert proc.poll() is None, log.read_text()
-        try:
-            async with session.get(f"{base}/healthz") as response:
-                if response.status == 200:
-                    return
-        except aiohttp.ClientConnectionError:
-            pass
-        await asyncio.sleep(0.05)
-    raise AssertionError("the server did not come up:\n" + log.read_text())
-
-
-async def poll_job(session: aiohttp.ClientSession, url: str, done: Any) -> dict[str, Any]:
-    for _ in range(600):
-        async with session.get(url) as response:
-            job: dict[str, Any] = await response.json()
-        if done(job):
-            return job
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"job never reached the wanted state: {job}")
-
-
 async def test_a_killed_server_resumes_its_server_mode_job(
     tmp_path: Path, origin: TestServer, upstream: Upstream
 ) -> None:
@@ -286,7 +247,7 @@ async def test_a_killed_server_resumes_its_server_mode_job(
     try:
         # No pooled connections: the killed server's would be reused and hang.
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as session:
-            await wait_until_up(session, base, proc, log)
+            await asyncio.to_thread(wait_until_up, base, proc, log)
             async with session.post(f"{base}/api/auth/login", json={"password": ADMIN_PASSWORD}) as response:
                 token = (await response.json())["token"]
             body = {"url": str(origin.make_url("/album")), "name": "Harbour", "mode": "server"}
@@ -298,19 +259,14 @@ async def test_a_killed_server_resumes_its_server_mode_job(
                 states = {t["url"].rsplit("/", 1)[1]: t["status"] for t in job["tracks"]}
                 return states.get("one.mp3") == "done" and states.get("two.mp3") == "done"
 
-            await poll_job(session, f"{base}/api/status/{job_id}", two_done)
-            for _ in range(600):  # the third track's first half is on disk, its rest held back upstream
-                if any(p.stat().st_size > 0 for p in (data_dir / "downloads").rglob("*.part")):
-                    break
-                await asyncio.sleep(0.05)
-            else:
-                raise AssertionError("no partial file appeared")
+            await job_over_http(session, job_id, base=base, until=two_done)
+            await partial_file(data_dir / "downloads")  # the third track's first half, its rest held back
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=10)
             upstream.gates["three.mp3"].set()
             proc = start_server(port, data_dir, log)
-            await wait_until_up(session, base, proc, log)
-            job = await poll_job(session, f"{base}/api/status/{job_id}", lambda job: not job["active"])
+            await asyncio.to_thread(wait_until_up, base, proc, log)
+            job = await job_over_http(session, job_id, base=base)
             assert job["status"] == "completed", job
     finally:
         proc.kill()

@@ -55,7 +55,7 @@ def raising_app(exc: BaseException) -> web.Application:
 
 
 @pytest.mark.parametrize(("exc", "status"), CASES, ids=[type(e).__name__ for e, _ in CASES])
-async def test_each_error_has_its_status_and_message(aiohttp_client, exc: BaseException, status: int) -> None:  # type: ignore[no-untyped-def]
+async def test_each_error_has_its_status_and_message(aiohttp_client, exc: BaseException, status: int) -> None:
     client: TestClient = await aiohttp_client(raising_app(exc))
     response = await client.get("/api/boom")
     assert response.status == status
@@ -78,7 +78,7 @@ def test_every_table_row_is_reachable() -> None:
 
 async def test_unexpected_errors_are_a_generic_500_with_a_logged_traceback(
     aiohttp_client,
-    caplog: pytest.LogCaptureFixture,  # type: ignore[no-untyped-def]
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     client: TestClient = await aiohttp_client(raising_app(KeyError("secret internals")))
     with caplog.at_level(logging.ERROR, logger="audiofetch.web._middlewares"):
@@ -89,21 +89,21 @@ async def test_unexpected_errors_are_a_generic_500_with_a_logged_traceback(
     assert record.exc_info is not None and record.exc_info[0] is KeyError
 
 
-async def test_unexpected_audiofetch_errors_are_bugs_too(aiohttp_client) -> None:  # type: ignore[no-untyped-def]
+async def test_unexpected_audiofetch_errors_are_bugs_too(aiohttp_client) -> None:
     client: TestClient = await aiohttp_client(raising_app(errors.ZipError("size differs")))
     response = await client.get("/api/boom")
     assert response.status == 500
     assert await response.json() == {"error": GENERIC_MESSAGE}
 
 
-async def test_pages_get_the_same_statuses_as_plain_text(aiohttp_client) -> None:  # type: ignore[no-untyped-def]
+async def test_pages_get_the_same_statuses_as_plain_text(aiohttp_client) -> None:
     client: TestClient = await aiohttp_client(raising_app(errors.NoAudioError("no audio found on the page")))
     response = await client.get("/page")
     assert response.status == 422
     assert await response.text() == "no audio found on the page"
 
 
-async def test_router_errors_are_json_on_api_paths(aiohttp_client) -> None:  # type: ignore[no-untyped-def]
+async def test_router_errors_are_json_on_api_paths(aiohttp_client) -> None:
     client: TestClient = await aiohttp_client(raising_app(ValueError("x")))
     response = await client.get("/api/nothing-here")
     assert response.status == 404

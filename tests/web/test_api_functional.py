@@ -23,11 +23,6 @@ async def app(settings: Settings) -> web.Application:
     return build_app(admin_settings(settings), stand_in=True)
 
 
-@pytest.fixture
-async def client(aiohttp_client, app: web.Application) -> TestClient:  # type: ignore[no-untyped-def]
-    return await aiohttp_client(app)
-
-
 async def submit(client: TestClient, **fields: object) -> tuple[int, dict[str, object]]:
     response = await client.post("/api/download", json={"url": PAGE, **fields}, headers=SAME_ORIGIN)
     body: dict[str, object] = await response.json()
@@ -116,7 +111,7 @@ async def test_status_and_unknown_ids(client: TestClient) -> None:
 
 async def test_job_list_shows_a_visitor_its_own_jobs_and_the_admin_all(
     aiohttp_client, client: TestClient
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     other = await aiohttp_client(client.server)
     _, mine = await submit(client)
     _, theirs = await submit(other, url="http://127.0.0.1:9/other")
@@ -131,7 +126,7 @@ async def test_job_list_shows_a_visitor_its_own_jobs_and_the_admin_all(
     assert await response.json() == {"error": "limit must be a whole number from 0 to 200"}
 
 
-async def test_only_the_owner_or_the_admin_may_change_a_job(aiohttp_client, client: TestClient) -> None:  # type: ignore[no-untyped-def]
+async def test_only_the_owner_or_the_admin_may_change_a_job(aiohttp_client, client: TestClient) -> None:
     _, job = await submit(client)
     stranger = await aiohttp_client(client.server)
     for method, path in (("DELETE", f"/api/jobs/{job['id']}"), ("POST", f"/api/jobs/{job['id']}/cancel")):
@@ -154,7 +149,7 @@ async def test_only_the_owner_or_the_admin_may_change_a_job(aiohttp_client, clie
     assert response.status == 404
 
 
-async def test_the_admin_may_delete_anyone_s_job(aiohttp_client, client: TestClient) -> None:  # type: ignore[no-untyped-def]
+async def test_the_admin_may_delete_anyone_s_job(aiohttp_client, client: TestClient) -> None:
     _, job = await submit(client)
     await client.post(f"/api/jobs/{job['id']}/cancel", headers=SAME_ORIGIN)
     admin = await aiohttp_client(client.server)
@@ -163,7 +158,7 @@ async def test_the_admin_may_delete_anyone_s_job(aiohttp_client, client: TestCli
     assert response.status == 200
 
 
-async def test_server_mode_needs_the_admin(aiohttp_client, client: TestClient) -> None:  # type: ignore[no-untyped-def]
+async def test_server_mode_needs_the_admin(aiohttp_client, client: TestClient) -> None:
     status, _ = await submit(client, mode="server")
     assert status == 401
     token = await login(client)
@@ -230,7 +225,7 @@ async def test_cors_is_off_by_default(client: TestClient) -> None:
     assert "Access-Control-Allow-Origin" not in response.headers
 
 
-async def test_cors_origins_open_the_api_to_named_sites(aiohttp_client, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+async def test_cors_origins_open_the_api_to_named_sites(aiohttp_client, settings: Settings) -> None:
     options = WebOptions(heartbeat=0.2, cors_origins=("https://app.example",))
     client: TestClient = await aiohttp_client(
         build_app(admin_settings(settings), options=options, stand_in=True)

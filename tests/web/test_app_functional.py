@@ -16,7 +16,7 @@ from audiofetch.web import create_app
 from tests.conftest import free_port
 
 
-async def test_home_page_renders_with_stylesheet(aiohttp_client, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+async def test_home_page_renders_with_stylesheet(aiohttp_client, settings: Settings) -> None:
     client: TestClient = await aiohttp_client(create_app(settings))
     response = await client.get("/")
     assert response.status == 200
@@ -29,7 +29,7 @@ async def test_home_page_renders_with_stylesheet(aiohttp_client, settings: Setti
     assert "prefers-color-scheme" in await css.text()
 
 
-async def test_healthz_answers_ok(aiohttp_client, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+async def test_healthz_answers_ok(aiohttp_client, settings: Settings) -> None:
     client: TestClient = await aiohttp_client(create_app(settings))
     response = await client.get("/healthz")
     assert response.status == 200

@@ -24,13 +24,9 @@ async def app(settings: Settings) -> web.Application:
     return build_app(admin_settings(settings), stand_in=True)
 
 
-@pytest.fixture
-async def client(aiohttp_client, app: web.Application) -> TestClient:  # type: ignore[no-untyped-def]
-    return await aiohttp_client(app)
-
-
 def broker(client: TestClient) -> Broker:
-    return client.app[BROKER_KEY]  # type: ignore[index]
+    found: Broker = client.app[BROKER_KEY]
+    return found
 
 
 async def read_frame(response: aiohttp.ClientResponse) -> bytes:
@@ -152,7 +148,7 @@ async def test_websocket_handshake_from_another_site_is_refused(client: TestClie
     assert caught.value.status == 403
 
 
-async def test_websocket_closes_on_an_oversized_message(aiohttp_client, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+async def test_websocket_closes_on_an_oversized_message(aiohttp_client, settings: Settings) -> None:
     client = await aiohttp_client(build_app(admin_settings(settings), stand_in=True))
     async with client.ws_connect("/ws", headers=SAME_ORIGIN) as ws:
         await ws.send_str("x" * 10_000)
@@ -163,7 +159,7 @@ async def test_websocket_closes_on_an_oversized_message(aiohttp_client, settings
 
 async def test_unfiltered_streams_show_a_visitor_only_its_own_jobs(
     aiohttp_client, app: web.Application
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     owner = await aiohttp_client(app)
     stranger = await aiohttp_client(owner.server)
     admin = await aiohttp_client(owner.server)

@@ -26,11 +26,6 @@ PROTECTED = [
 ]
 
 
-@pytest.fixture
-async def client(aiohttp_client, settings: Settings) -> TestClient:  # type: ignore[no-untyped-def]
-    return await aiohttp_client(build_app(admin_settings(settings)))
-
-
 async def me(client: TestClient, **headers: str) -> dict[str, object]:
     response = await client.get("/api/auth/me", headers=headers)
     assert response.status == 200
@@ -52,7 +47,7 @@ async def test_login_sets_httponly_strict_cookie_and_returns_a_bearer_token(clie
     assert await me(client) == {"admin": True, "via": "cookie", "expires_at": body["expires_at"]}
 
 
-async def test_bearer_token_alone_authenticates(aiohttp_client, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+async def test_bearer_token_alone_authenticates(aiohttp_client, settings: Settings) -> None:
     app = build_app(admin_settings(settings))
     first = await aiohttp_client(app)
     token = await login(first)
@@ -121,7 +116,7 @@ async def test_protected_routes_refuse_forged_and_expired_tokens(
     settings: Settings,
     method: str,
     path: str,
-    body: object,  # type: ignore[no-untyped-def]
+    body: object,
 ) -> None:
     clock = FakeClock(1_700_000_000.0)
     app = build_app(admin_settings(settings), clock=clock)
@@ -174,7 +169,7 @@ async def test_tampered_and_foreign_cookies_are_anonymous(client: TestClient) ->
 
 async def test_failed_logins_are_throttled_then_the_right_password_works(
     aiohttp_client,
-    settings: Settings,  # type: ignore[no-untyped-def]
+    settings: Settings,
 ) -> None:
     clock = FakeClock(1000.0)
     app = build_app(admin_settings(settings), throttle=LoginThrottle(clock=clock))
@@ -193,7 +188,7 @@ async def test_failed_logins_are_throttled_then_the_right_password_works(
     assert response.status == 200
 
 
-async def test_the_overall_login_budget_is_shared(aiohttp_client, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+async def test_the_overall_login_budget_is_shared(aiohttp_client, settings: Settings) -> None:
     clock = FakeClock(50.0)
     throttle = LoginThrottle(clock=clock, delay_after=1000, global_burst=2, global_rate=0.25)
     client = await aiohttp_client(build_app(admin_settings(settings), throttle=throttle))
@@ -213,7 +208,7 @@ async def test_the_overall_login_budget_is_shared(aiohttp_client, settings: Sett
 async def test_a_generated_admin_password_is_never_logged_and_works(
     aiohttp_client,
     settings: Settings,
-    caplog: pytest.LogCaptureFixture,  # type: ignore[no-untyped-def]
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     # The banner is printed by ``serve`` once the port is bound (tests/test_first_run.py); the password
     # never reaches a log record, so never the log file in the data folder either.
@@ -241,7 +236,7 @@ async def test_a_start_that_fails_after_generating_the_password_keeps_no_hash(se
     assert not (settings.data_dir / "admin.json").exists()
 
 
-async def test_the_cookie_is_secure_behind_a_tls_proxy(aiohttp_client, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+async def test_the_cookie_is_secure_behind_a_tls_proxy(aiohttp_client, settings: Settings) -> None:
     options = WebOptions(heartbeat=0.2, force_secure_cookie=True)
     client = await aiohttp_client(build_app(admin_settings(settings), options=options))
     response = await client.post("/api/auth/login", json={"password": ADMIN_PASSWORD}, headers=SAME_ORIGIN)

@@ -14,7 +14,7 @@ from tests.web.apikit import build_app
 METHODS = {"get", "post", "put", "patch", "delete"}
 
 
-def routes_of(app) -> set[tuple[str, str]]:  # type: ignore[no-untyped-def]
+def routes_of(app) -> set[tuple[str, str]]:
     found = set()
     for route in app.router.routes():
         path = route.resource.canonical if route.resource is not None else ""
@@ -24,7 +24,7 @@ def routes_of(app) -> set[tuple[str, str]]:  # type: ignore[no-untyped-def]
     return found
 
 
-def documented(document: dict) -> set[tuple[str, str]]:  # type: ignore[type-arg]
+def documented(document: dict) -> set[tuple[str, str]]:
     return {
         (method, path) for path, item in document["paths"].items() for method in item if method in METHODS
     }
@@ -32,7 +32,7 @@ def documented(document: dict) -> set[tuple[str, str]]:  # type: ignore[type-arg
 
 async def test_every_api_route_is_documented_and_every_documented_route_exists(
     aiohttp_client,
-    settings: Settings,  # type: ignore[no-untyped-def]
+    settings: Settings,
 ) -> None:
     app = build_app(settings)
     client: TestClient = await aiohttp_client(app)

@@ -20,7 +20,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from audiofetch.config import Settings
-from tests.web.apikit import ADMIN_PASSWORD, REAL_RUNNER, SAME_ORIGIN, admin_settings, build_app
+from tests.web.apikit import ADMIN_PASSWORD, REAL_RUNNER, SAME_ORIGIN
 from tests.web.upstream import Upstream
 
 HTMX = {**SAME_ORIGIN, "HX-Request": "true"}
@@ -103,11 +103,6 @@ async def origin(aiohttp_server: Any) -> TestServer:
     site.pages["/empty"] = "<!DOCTYPE html><html><body><p>nothing to hear</p></body></html>"
     server: TestServer = await aiohttp_server(site.app())
     return server
-
-
-@pytest.fixture
-async def client(aiohttp_client: Any, settings: Settings) -> TestClient:
-    return await aiohttp_client(build_app(admin_settings(settings)))
 
 
 async def home(client: TestClient, path: str = "/") -> str:
