@@ -122,6 +122,14 @@ def _origins(value: str) -> tuple[str, ...]:
     return tuple(origins)
 
 
+def _notify_url(value: str) -> str:
+    """An http(s) address for the end-of-job webhook (empty: none)."""
+    url = value.strip()
+    if url and (not url.lower().startswith(("http://", "https://")) or len(url) > 2048 or " " in url):
+        raise ValueError(f"{value!r} is not a web address such as https://hooks.example/audiofetch")
+    return url
+
+
 def _base_path(value: str) -> str:
     """A URL path prefix such as ``/audiofetch`` (empty: served at the root)."""
     path = value.strip()
@@ -319,6 +327,15 @@ SETTINGS: tuple[Setting, ...] = (
         "API route, WebSocket, event stream and the cookie carry it. Empty: the root. See docs/deploy.md.",
     ),
     Setting(
+        "notify_url",
+        "AUDIOFETCH_NOTIFY_URL",
+        _notify_url,
+        "",
+        "Webhook for server-mode jobs: when one ends, the job's JSON is POSTed here. The address guard "
+        "applies (private and loopback addresses are refused unless in AUDIOFETCH_ALLOW_NETWORKS). "
+        "Empty: no webhook.",
+    ),
+    Setting(
         "render",
         "AUDIOFETCH_RENDER",
         _render_mode,
@@ -443,6 +460,7 @@ class Settings:
     ready_timeout: float = 900.0
     cors_origins: tuple[str, ...] = ()
     base_path: str = ""
+    notify_url: str = ""
     trusted_proxies: tuple[Network, ...] = ()
     allowed_hosts: tuple[str, ...] = ()
     connections_per_client: int = 24

@@ -73,6 +73,7 @@ from ._model import Job, JobSpec, JobStatus, JobTrack, new_job_id
 from ._relay import ProgressRelay
 from ._sent import SentPages
 from ._store import JobStore
+from ._webhook import JobWebhook
 
 __all__ = ["JobRunner"]
 
@@ -117,6 +118,7 @@ class JobRunner:
         self._submit_lock = asyncio.Lock()
         self._running = asyncio.Semaphore(settings.max_running_jobs)
         self._closing = False
+        self._webhook = JobWebhook(settings, fetcher)  # AUDIOFETCH_NOTIFY_URL, for server-mode jobs
 
     # -- lifetime -------------------------------------------------------------------------------------
 
@@ -150,6 +152,7 @@ class JobRunner:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await self._webhook.close()
         await self._renderer.close()
 
     def render_unavailable(self) -> str | None:
@@ -684,6 +687,7 @@ class JobRunner:
     async def _finish(self, job_id: str, status: JobStatus, *, error: str | None = None) -> Job:
         job = await self._store.update(job_id, status=status, error=error)
         self._broker.publish(JOB_COMPLETED, job_id, job.to_json(), owner=job.spec.client_id)
+        self._webhook.job_ended(job)  # server-mode jobs only, in the background
         self._tracks.pop(job_id, None)
         self._page_tags.pop(job_id, None)
         self._sent.end(job_id)  # the user's cookies end with the job
