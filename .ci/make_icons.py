@@ -37,7 +37,7 @@ def _note(x: float, y: float) -> bool:
     heads = ((10.0, 23.8), (21.0, 21.7))
     if any((x - cx) ** 2 + (y - cy) ** 2 <= 4.0**2 for cx, cy in heads):
         return True
-    if 12.0 <= x <= 14.0 and 8.0 <= y <= 23.8 or 23.0 <= x <= 25.0 and 6.0 <= y <= 21.7:
+    if (12.0 <= x <= 14.0 and 8.0 <= y <= 23.8) or (23.0 <= x <= 25.0 and 6.0 <= y <= 21.7):
         return True
     return _in_quad(x, y, _BEAM)
 
@@ -82,7 +82,12 @@ def png(size: int, rgba_rows: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     header = struct.pack(">IIBBBBB", size, size, 8, 6, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rgba_rows, 9)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rgba_rows, 9))
+        + chunk(b"IEND", b"")
+    )
 
 
 def main() -> None:

@@ -35,7 +35,9 @@ class JobWebhook:
     ``attempts`` tries per job, ``backoff`` seconds before the second (doubled for each next one).
     """
 
-    def __init__(self, settings: Settings, fetcher: Fetcher, *, attempts: int = 3, backoff: float = 2.0) -> None:
+    def __init__(
+        self, settings: Settings, fetcher: Fetcher, *, attempts: int = 3, backoff: float = 2.0
+    ) -> None:
         self._url = settings.notify_url
         self._fetcher = fetcher
         self._attempts = max(1, attempts)

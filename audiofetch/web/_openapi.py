@@ -569,6 +569,97 @@ _PATHS: dict[str, Any] = {
 }
 
 
+# -- API tokens (web/_tokenroutes.py): the admin's routes and the scheme every route accepts ------------
+# One separate block, to be ported as it is into the document generated from the request/response models.
+
+_API_TOKEN_SCHEME = {
+    "type": "http",
+    "scheme": "bearer",
+    "description": (
+        "A long-lived API token (afk_...) the admin made at /admin/tokens: accepted on every API route, "
+        "/api/events and /zip. Kind 'browser': a visitor's rights with its own jobs and job limits; kind "
+        "'admin': the admin's. An unknown or revoked token is answered 401."
+    ),
+}
+_TOKEN_ADMIN: list[dict[str, list[str]]] = [{"apiToken": []}, {"bearer": []}, {"cookie": []}]
+_TOKEN_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+_API_TOKEN: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "name", "kind", "created_at"],
+    "properties": {
+        "id": {"type": "string", "description": "12 hex digits; names the token, is not the token."},
+        "name": {"type": "string"},
+        "kind": {"type": "string", "enum": ["browser", "admin"]},
+        "created_at": {"type": "number", "description": "Unix seconds."},
+    },
+}
+_API_TOKEN_PATHS: dict[str, Any] = {
+    "/api/admin/tokens": {
+        "get": {
+            "summary": "The API tokens, by name (admin); never the tokens themselves.",
+            "security": _TOKEN_ADMIN,
+            "responses": {
+                "200": _json(
+                    "Tokens.",
+                    {"type": "object", "properties": {"tokens": {"type": "array", "items": _API_TOKEN}}},
+                ),
+                "401": _UNAUTHORIZED,
+            },
+        },
+        "post": {
+            "summary": "Make an API token (admin); the answer is the only time it is shown.",
+            "security": _TOKEN_ADMIN,
+            "requestBody": {
+                "required": True,
+                "content": {
+                    JSON: {
+                        "schema": {
+                            "type": "object",
+                            "required": ["name"],
+                            "properties": {
+                                "name": {"type": "string", "minLength": 1, "maxLength": 80},
+                                "kind": {
+                                    "type": "string",
+                                    "enum": ["browser", "admin"],
+                                    "default": "browser",
+                                },
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "201": _json(
+                    "The token.",
+                    {
+                        **_API_TOKEN,
+                        "required": [*_API_TOKEN["required"], "token"],
+                        "properties": {**_API_TOKEN["properties"], "token": {"type": "string"}},
+                    },
+                ),
+                "400": _error("Missing name, unknown kind, or too many tokens."),
+                "401": _UNAUTHORIZED,
+                "403": _CROSS_SITE,
+                "413": _TOO_LARGE,
+            },
+        },
+    },
+    "/api/admin/tokens/{id}": {
+        "delete": {
+            "summary": "Revoke an API token (admin): refused from the next request on.",
+            "security": _TOKEN_ADMIN,
+            "parameters": [_TOKEN_ID],
+            "responses": {
+                "200": _json("Revoked.", {"type": "object"}),
+                "401": _UNAUTHORIZED,
+                "403": _CROSS_SITE,
+                "404": _error("No such token."),
+            },
+        }
+    },
+}
+
+
 # aiohttp's HTTP parser answers a request line or header over 8 KiB itself, before any middleware, so
 # that 400 is plain text; every operation can get it (a long query, id or name).
 _PARSER_400 = {"text/plain": {"schema": {"type": "string"}}}
@@ -593,7 +684,7 @@ def openapi_document() -> dict[str, Any]:
             "version": __version__,
             "description": 'Give it a web page, get every audio track on it. Errors are {"error": "..."}.',
         },
-        "paths": _with_parser_errors(_PATHS),
+        "paths": _with_parser_errors({**_PATHS, **_API_TOKEN_PATHS}),
         "components": {
             "schemas": _SCHEMAS,
             "securitySchemes": {
@@ -603,6 +694,7 @@ def openapi_document() -> dict[str, Any]:
                     "description": "Token from POST /api/auth/login.",
                 },
                 "cookie": {"type": "apiKey", "in": "cookie", "name": "AUDIOFETCH_SESSION"},
+                "apiToken": _API_TOKEN_SCHEME,
                 "extension": {
                     "type": "http",
                     "scheme": "bearer",

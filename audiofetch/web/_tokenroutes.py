@@ -54,7 +54,9 @@ async def api_token_middleware(request: web.Request, handler: Handler) -> web.St
         found = request.app[API_TOKENS_KEY].check(token)
         if found is None:
             raise api_error(
-                web.HTTPUnauthorized, _REFUSED, headers={hdrs.WWW_AUTHENTICATE: 'Bearer error="invalid_token"'}
+                web.HTTPUnauthorized,
+                _REFUSED,
+                headers={hdrs.WWW_AUTHENTICATE: 'Bearer error="invalid_token"'},
             )
         remember_identity(request, Identity(found.client_id, found.admin, "bearer"))
     return await handler(request)

@@ -55,7 +55,9 @@ async def test_a_job_ending_in_a_background_tab_shows_a_notification(
     site: tuple[AlbumSite, str], server: str, browser: Any
 ) -> None:
     album, site_base = site
-    context = await browser.new_context(accept_downloads=True, viewport=DESKTOP, permissions=["notifications"])
+    context = await browser.new_context(
+        accept_downloads=True, viewport=DESKTOP, permissions=["notifications"]
+    )
     await context.add_init_script(RECORD_NOTIFICATIONS)
     page = await context.new_page()
     problems = watch_console(page)

@@ -75,7 +75,10 @@ async def test_the_manifest_is_valid_and_the_page_installable(
         colours = await page.evaluate(
             "() => [...document.querySelectorAll('meta[name=theme-color]')].map(m => [m.media, m.content])"
         )
-        assert [media for media, _ in colours] == ["(prefers-color-scheme: light)", "(prefers-color-scheme: dark)"]
+        assert [media for media, _ in colours] == [
+            "(prefers-color-scheme: light)",
+            "(prefers-color-scheme: dark)",
+        ]
         assert colours[0][1] != colours[1][1]
         assert problems == []
 

@@ -38,7 +38,9 @@ async def client(aiohttp_client: Any, settings: Settings) -> TestClient:
 
 async def make_token(client: TestClient, name: str, kind: str) -> dict[str, Any]:
     admin = await login(client)
-    response = await client.post("/api/admin/tokens", json={"name": name, "kind": kind}, headers=bearer(admin))
+    response = await client.post(
+        "/api/admin/tokens", json={"name": name, "kind": kind}, headers=bearer(admin)
+    )
     assert response.status == 201, await response.text()
     body: dict[str, Any] = await response.json()
     return body
@@ -121,7 +123,9 @@ async def test_an_admin_token_is_the_admin(client: TestClient) -> None:
 
 
 @pytest.mark.skipif(not REAL_RUNNER, reason="needs audiofetch.jobs.JobRunner")
-async def test_create_use_on_download_events_and_zip_then_revoke(client: TestClient, origin: TestServer) -> None:
+async def test_create_use_on_download_events_and_zip_then_revoke(
+    client: TestClient, origin: TestServer
+) -> None:
     made = await make_token(client, "script", "browser")
     admin = await login(client)
     client.session.cookie_jar.clear()
@@ -180,5 +184,7 @@ async def test_the_admin_page_creates_shows_once_and_revokes(client: TestClient)
     )
     assert response.status == 200 and "No API tokens yet" in await response.text()  # after the 303
     assert (await client.get("/api/jobs", headers=bearer(token))).status == 401
-    forged = await client.post("/admin/tokens", data={"name": "x", "csrf_token": "x" * 86}, headers=SAME_ORIGIN)
+    forged = await client.post(
+        "/admin/tokens", data={"name": "x", "csrf_token": "x" * 86}, headers=SAME_ORIGIN
+    )
     assert forged.status == 403
