@@ -4,8 +4,10 @@
   under ``AUDIOFETCH_BASE_PATH``, and a GET ``share_target`` so "Share -> AudioFetch" on a phone opens
   ``/share``. Built per request from the app's router, so every URL carries the base path.
 - ``GET /sw.js``: the service worker from ``static/js/sw.js``, served from the app's own path so its
-  scope is the whole app. It has no fetch handler (installing needs none since Chromium 108/112 and an
-  empty one only slows every request); it opens a job's page when its notification is clicked.
+  scope is the whole app. Installing needs no worker (Chromium 108 on phones, 112 on desktops; the test
+  checks it), so ``notify.js`` registers it only once notifications are switched on: Android's Chrome
+  shows them only through one. No fetch handler (an empty one only slows every request); it opens a
+  job's page when its notification is clicked.
 - ``GET /share?title=&text=&url=``: the shared page's address (from ``url``, or the first web address in
   ``text`` or ``title``: Android shares a link as text) -> 303 to ``/preview?url=...``, the form with the
   address filled in and its preview shown, rendered by the server (no script needed).

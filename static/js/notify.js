@@ -3,7 +3,9 @@
    localStorage. "This browser's jobs" are the ones its pages started (the form, Download again, Retry):
    their ids are remembered in localStorage, which every tab of the browser shares. live.js hands over
    every job event it receives (the "audiofetch:live" DOM event); nothing here opens a connection.
-   A notification's tag is its job's id, so tabs that see the same end show it once. */
+   A notification's tag is its job's id, so tabs that see the same end show it once.
+   The service worker (<meta name="audiofetch-sw">) is registered only once notifications are on: Chromium
+   installs the app without one, and Android's Chrome shows notifications only through one. */
 (function () {
   "use strict";
 
@@ -38,6 +40,15 @@
 
   function enabled() {
     return supported() && Notification.permission === "granted" && read(KEY_ON, "off") === "on";
+  }
+
+  function registerWorker() {
+    var meta = document.querySelector('meta[name="audiofetch-sw"]');
+    if (!meta || !("serviceWorker" in navigator) || !window.isSecureContext) return;
+    var script = meta.getAttribute("content");
+    navigator.serviceWorker.register(script, { scope: script.replace(/sw\.js$/, "") }).catch(function () {
+      /* no worker: notifications still work where pages may show them */
+    });
   }
 
   function mine() {
@@ -129,6 +140,7 @@
     var holder = box.closest("[hidden]");
     if (holder) holder.hidden = false;
     box.checked = enabled();
+    if (box.checked) registerWorker();
     function say(text) {
       if (note) note.textContent = text;
     }
@@ -141,6 +153,7 @@
       Promise.resolve(Notification.requestPermission()).then(function (answer) {
         if (answer === "granted") {
           write(KEY_ON, "on");
+          registerWorker();
           say("You will be notified when the jobs you start here end.");
         } else {
           write(KEY_ON, "off");

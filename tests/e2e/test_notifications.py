@@ -73,6 +73,8 @@ async def test_a_job_ending_in_a_background_tab_shows_a_notification(
 
     await switch.check()
     await wait_until(page, "() => document.getElementById('notify-note').textContent.includes('notified')")
+    # Switched on, the service worker is there (Android shows notifications only through it).
+    await wait_until(page, "() => navigator.serviceWorker.getRegistration().then(r => !!(r && r.active))")
     async with page.expect_download():
         job_id = await _start(page, album_url(site_base, "bg", hold=1))
     cdp = await context.new_cdp_session(page)

@@ -35,9 +35,9 @@ async def profile(tmp_path: Path) -> AsyncIterator[Any]:
 async def installability(page: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """What Chromium says about the page: its manifest (with parse errors) and its installability errors.
 
-    The service worker is registered on ``load``; it is awaited so a missing one would be reported.
+    No service worker is registered until notifications are switched on: installing needs none.
     """
-    await wait_until(page, "() => navigator.serviceWorker.getRegistration().then(r => !!(r && r.active))")
+    assert await page.evaluate("() => navigator.serviceWorker.getRegistration().then(r => !r)")
     cdp = await page.context.new_cdp_session(page)
     manifest = await cdp.send("Page.getAppManifest")
     errors = await cdp.send("Page.getInstallabilityErrors")
