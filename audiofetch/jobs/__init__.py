@@ -63,7 +63,7 @@ if TYPE_CHECKING:
         TrackStatus,
         is_active,
         new_job_id,
-        normalise_url,
+        normalize_url,
     )
     from audiofetch.jobs._runner import JobRunner
     from audiofetch.jobs._store import MIGRATIONS, JobStore, Migration
@@ -101,7 +101,7 @@ _LAZY = {
     "TrackStatus": "_model",
     "is_active": "_model",
     "new_job_id": "_model",
-    "normalise_url": "_model",
+    "normalize_url": "_model",
     "JobRunner": "_runner",
     "MIGRATIONS": "_store",
     "JobStore": "_store",
@@ -167,5 +167,5 @@ __all__ = [
     "format_sse_comment",
     "is_active",
     "new_job_id",
-    "normalise_url",
+    "normalize_url",
 ]
