@@ -37,6 +37,9 @@ from audiofetch.web._paths import local_url
 __all__ = ["API_TOKENS_KEY", "api_token_middleware", "api_tokens_ctx", "setup_api_tokens"]
 
 API_TOKENS_KEY: web.AppKey[ApiTokenStore] = web.AppKey("api_tokens", ApiTokenStore)
+# The requests each token has in progress (event streams, WebSockets, ZIPs), so revoking ends them too.
+# (A request is a mapping, so not hashable: they are kept by id.)
+_IN_PROGRESS: web.AppKey[dict[str, dict[int, web.Request]]] = web.AppKey("api_token_requests", dict)
 _REFUSED = "this API token is unknown or was revoked; ask the admin for a new one"
 
 
@@ -59,7 +62,23 @@ async def api_token_middleware(request: web.Request, handler: Handler) -> web.St
                 headers={hdrs.WWW_AUTHENTICATE: 'Bearer error="invalid_token"'},
             )
         remember_identity(request, Identity(found.client_id, found.admin, "bearer"))
+        running = request.app[_IN_PROGRESS].setdefault(found.id, {})
+        running[id(request)] = request
+        try:
+            return await handler(request)
+        finally:
+            running.pop(id(request), None)
     return await handler(request)
+
+
+async def _revoke(request: web.Request, token_id: str) -> ApiToken | None:
+    """Revoke ``token_id`` and cut the connections of its requests still in progress (a live event
+    stream or a ZIP would otherwise go on with the rights it no longer has); never the asking one."""
+    record = await asyncio.to_thread(request.app[API_TOKENS_KEY].revoke, token_id)
+    for running in request.app[_IN_PROGRESS].pop(token_id, {}).values():
+        if running is not request and running.transport is not None:
+            running.transport.close()
+    return record
 
 
 # -- JSON routes ----------------------------------------------------------------------------------------
@@ -88,9 +107,10 @@ async def create_token(request: web.Request) -> web.Response:
 
 @admin_only
 async def revoke_token(request: web.Request) -> web.Response:
-    """``DELETE /api/admin/tokens/{id}``: refused from the next request on; 404 when unknown."""
+    """``DELETE /api/admin/tokens/{id}``: refused from the next request on, its requests in progress
+    cut; 404 when unknown."""
     token_id = request.match_info["id"]
-    record = await asyncio.to_thread(request.app[API_TOKENS_KEY].revoke, token_id)
+    record = await _revoke(request, token_id)
     if record is None:
         raise api_error(web.HTTPNotFound, f"there is no API token {token_id}")
     return web.json_response({"id": record.id, "revoked": True})
@@ -170,7 +190,7 @@ async def tokens_page_revoke(request: web.Request) -> web.StreamResponse:
     if refused is not None:
         return refused
     await _checked_form(request)
-    await asyncio.to_thread(request.app[API_TOKENS_KEY].revoke, request.match_info["id"])
+    await _revoke(request, request.match_info["id"])
     raise web.HTTPSeeOther(local_url(request, "/admin/tokens"))
 
 
@@ -187,6 +207,7 @@ def setup_api_tokens(app: web.Application, *, services: bool = True) -> None:
     Without ``services`` the store stays empty and in memory (tests of the HTTP layer alone).
     """
     app[API_TOKENS_KEY] = ApiTokenStore()
+    app[_IN_PROGRESS] = {}
     app.middlewares.append(api_token_middleware)
     router = app.router
     router.add_get("/api/admin/tokens", list_tokens, name="api.admin.tokens")

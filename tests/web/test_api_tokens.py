@@ -4,6 +4,7 @@ revoked (refused at once), and a browser-mode token kept out of the admin's rout
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import re
@@ -11,6 +12,7 @@ import stat
 import zipfile
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -147,8 +149,12 @@ async def test_create_use_on_download_events_and_zip_then_revoke(
     with zipfile.ZipFile(io.BytesIO(await response.read())) as archive:
         assert sorted(n for n in archive.namelist() if n.endswith(".mp3")) == ["01 - one.mp3", "02 - two.mp3"]
 
+    live = await client.get(f"/api/events?job={job['id']}", headers=auth)  # open while it is revoked
+    assert live.status == 200
     response = await client.delete(f"/api/admin/tokens/{made['id']}", headers=bearer(admin))
     assert response.status == 200
+    with contextlib.suppress(aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError):
+        await asyncio.wait_for(live.content.read(), 30)  # heartbeats would keep it open forever: it is cut
     refused = [
         await client.post("/api/download", json={"url": page}, headers=auth),
         await client.get(f"/api/events?job={job['id']}", headers=auth),
