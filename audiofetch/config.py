@@ -132,6 +132,14 @@ def _origins(value: str) -> tuple[str, ...]:
     return tuple(origins)
 
 
+def _notify_url(value: str) -> str:
+    """An http(s) address for the end-of-job webhook (empty: none)."""
+    url = value.strip()
+    if url and (not url.lower().startswith(("http://", "https://")) or len(url) > 2048 or " " in url):
+        raise ValueError(f"{value!r} is not a web address such as https://hooks.example/audiofetch")
+    return url
+
+
 def _base_path(value: str) -> str:
     """A URL path prefix such as ``/audiofetch`` (empty: served at the root)."""
     path = value.strip()
@@ -330,6 +338,15 @@ SETTINGS: tuple[Setting, ...] = (
         "API route, WebSocket, event stream and the cookie carry it. Empty: the root. See docs/deploy.md.",
     ),
     Setting(
+        "notify_url",
+        "AUDIOFETCH_NOTIFY_URL",
+        _notify_url,
+        "",
+        "Webhook for server-mode jobs: when one ends, the job's JSON is POSTed here. The address guard "
+        "applies (private and loopback addresses are refused unless in AUDIOFETCH_ALLOW_NETWORKS). "
+        "Empty: no webhook.",
+    ),
+    Setting(
         "render",
         "AUDIOFETCH_RENDER",
         _render_mode,
@@ -472,6 +489,7 @@ class Settings:
     ready_timeout: float = _default("ready_timeout")
     cors_origins: tuple[str, ...] = _default("cors_origins")
     base_path: str = _default("base_path")
+    notify_url: str = _default("notify_url")
     trusted_proxies: tuple[Network, ...] = _default("trusted_proxies")
     allowed_hosts: tuple[str, ...] = _default("allowed_hosts")
     connections_per_client: int = _default("connections_per_client")

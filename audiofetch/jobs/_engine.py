@@ -30,6 +30,7 @@ from ._model import Job, JobStatus, JobTrack
 from ._pipeline import FolderDownload, Run, analyse_page, download_stem, free_path, probe_page
 from ._relay import ProgressRelay
 from ._store import JobStore
+from ._webhook import JobWebhook
 
 __all__ = ["DETAILS_KEPT", "BrowserStream", "JobEngine", "LiveJob", "Memory", "groups", "without_traceback"]
 
@@ -166,6 +167,7 @@ class JobEngine:
         self.memory = Memory(DETAILS_KEPT)  # what the page said, or why its analysis failed
         self.closing = False
         self._running = asyncio.Semaphore(settings.max_running_jobs)
+        self.webhook = JobWebhook(settings, fetcher)  # AUDIOFETCH_NOTIFY_URL, for server-mode jobs
 
     def downloads_dir(self) -> Path:
         """Where server-mode jobs save their folders."""
@@ -326,6 +328,7 @@ class JobEngine:
         """End the job: its status stored and published, its ``LiveJob`` dropped (the one place)."""
         job = await self.store.update(job_id, status=status, error=error)
         self.broker.publish(JOB_COMPLETED, job_id, job.to_json(), owner=job.spec.client_id)
+        self.webhook.job_ended(job)  # server-mode jobs only, in the background
         live = self.live.pop(job_id, None)
         if live is not None:
             live.analysed.set()

@@ -99,6 +99,7 @@ class JobRunner:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await self._engine.webhook.close()
         await self._renderer.close()
 
     def render_unavailable(self) -> str | None:

@@ -14,6 +14,7 @@ from audiofetch.web._pages import setup_pages
 from audiofetch.web._proxy import behind_proxy
 from audiofetch.web._serve import run_server
 from audiofetch.web._services import setup_server
+from audiofetch.web._webapp import setup_webapp
 
 __all__ = ["MAX_BODY_BYTES", "SETTINGS_KEY", "create_app", "serve"]
 
@@ -52,6 +53,7 @@ def _application(settings: Settings) -> web.Application:
         autoescape=jinja2.select_autoescape(default=True),
     )
     setup_pages(app)
+    setup_webapp(app)  # manifest, service worker, share target
     app.router.add_static("/static/", settings.static_dir, name="static", append_version=True)
     setup_server(app)
     return app

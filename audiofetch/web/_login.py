@@ -51,6 +51,7 @@ __all__ = [
     "log_in",
     "log_out",
     "read_body",
+    "remember_identity",
     "require_admin",
     "session_client_id",
     "session_storage",
@@ -156,6 +157,11 @@ async def identify(request: web.Request) -> Identity:
         identity = Identity(_address_client(request), False, "none")
     request[_IDENTITY_KEY] = identity
     return identity
+
+
+def remember_identity(request: web.Request, identity: Identity) -> None:
+    """Decide who ``request`` is before ``identify`` runs: the hook of the API-token middleware."""
+    request[_IDENTITY_KEY] = identity
 
 
 async def session_client_id(request: web.Request) -> str:

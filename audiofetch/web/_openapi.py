@@ -221,11 +221,47 @@ PATHS: dict[str, dict[str, Any]] = {
     "/api/openapi.json": {"get": op("This document.", _json("OpenAPI 3.1.", _OBJECT), {})},
 }  # fmt: skip
 
+# API tokens (web/_tokenroutes.py): made, listed and revoked by the admin; accepted on every route.
+_TOKEN_ADMIN: list[dict[str, list[str]]] = [{"apiToken": []}, *_ADMIN]
+_API_TOKEN = shape(
+    "id name kind created_at:number", "id", "name", "kind", "created_at",
+    id={"type": "string", "description": "12 hex digits; names the token, is not the token."},
+    name={"type": "string"}, kind={"type": "string", "enum": ["browser", "admin"]},
+)  # fmt: skip
+_NEW_TOKEN = {**_API_TOKEN, "required": [*_API_TOKEN["required"], "token"],
+              "properties": {**_API_TOKEN["properties"], "token": {"type": "string"}}}  # fmt: skip
+_TOKEN_BODY = {"required": True, "content": {JSON: {"schema": shape(
+    "name kind", "name", name={"type": "string", "minLength": 1, "maxLength": 80},
+    kind={"type": "string", "enum": ["browser", "admin"], "default": "browser"},
+)}}}  # fmt: skip
+PATHS["/api/admin/tokens"] = {
+    "get": op("The API tokens, by name (admin); never the tokens themselves.",
+              _json("Tokens.", shape("tokens", tokens={"type": "array", "items": _API_TOKEN})),
+              {401: UNAUTHORIZED}, security=_TOKEN_ADMIN),
+    "post": op("Make an API token (admin); the answer is the only time it is shown.",
+               _json("The token.", _NEW_TOKEN),
+               {400: "Missing name, unknown kind, or too many tokens.", 401: UNAUTHORIZED, 403: CROSS_SITE,
+                413: TOO_LARGE}, status=201, body=_TOKEN_BODY, security=_TOKEN_ADMIN),
+}  # fmt: skip
+PATHS["/api/admin/tokens/{id}"] = {"delete": op(
+    "Revoke an API token (admin): refused from the next request on.", _json("Revoked.", _OBJECT),
+    {401: UNAUTHORIZED, 403: CROSS_SITE, 404: "No such token."}, path="id", security=_TOKEN_ADMIN,
+)}  # fmt: skip
+
 
 _DESCRIPTION = 'Give it a web page, get every audio track on it. Errors are {"error": "..."}.'
 _SECURITY_SCHEMES = {
     "bearer": {"type": "http", "scheme": "bearer", "description": "Token from POST /api/auth/login."},
     "cookie": {"type": "apiKey", "in": "cookie", "name": "AUDIOFETCH_SESSION"},
+    "apiToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": (
+            "A long-lived API token (afk_...) the admin made at /admin/tokens, accepted on every API route,"
+            " /api/events and /zip. Kind 'browser': a visitor's rights with its own jobs and limits; kind"
+            " 'admin': the admin's. An unknown or revoked token is answered 401."
+        ),
+    },
     "extension": {
         "type": "http",
         "scheme": "bearer",

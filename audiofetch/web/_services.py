@@ -43,6 +43,7 @@ from audiofetch.web._openapi import setup_openapi
 from audiofetch.web._secrets import ADMIN_FILE, derive_keys, load_or_create_admin, load_or_create_secret
 from audiofetch.web._sent import setup_sent_pages
 from audiofetch.web._throttle import LoginThrottle
+from audiofetch.web._tokenroutes import setup_api_tokens
 
 __all__ = [
     "RUNNER_FACTORY_KEY",
@@ -145,6 +146,7 @@ def setup_server(app: web.Application, *, services: bool = True) -> None:
     """Install the HTTP layer on ``app``: middlewares, auth, API, live events, OpenAPI, services."""
     setup_middlewares(app)
     setup_login(app)
+    setup_api_tokens(app, services=services)  # API tokens: after the session middleware
     setup_api(app)
     setup_sent_pages(app)
     setup_live(app)

@@ -120,6 +120,8 @@
   }
 
   function handle(event) {
+    // Other scripts (notify.js) follow the same events instead of opening a connection of their own.
+    document.dispatchEvent(new CustomEvent("audiofetch:live", { detail: event }));
     if (typeof event.id === "number" && (lastEventId === null || event.id > lastEventId)) {
       lastEventId = event.id;
     }

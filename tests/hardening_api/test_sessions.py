@@ -136,15 +136,20 @@ def admin_operations() -> list[tuple[str, str]]:
         for method, operation in item.items():
             schemes = {name for requirement in operation.get("security", []) for name in requirement}
             if schemes & {"bearer", "cookie"}:
-                found.append((method.upper(), path.replace("{name}", "Album")))
+                found.append(
+                    (method.upper(), path.replace("{name}", "Album").replace("{id}", "0123456789ab"))
+                )
     return found
 
 
-def test_the_document_marks_the_download_folder_routes_as_admin_only() -> None:
+def test_the_document_marks_the_download_folder_and_api_token_routes_as_admin_only() -> None:
     assert sorted(admin_operations()) == [
+        ("DELETE", "/api/admin/tokens/0123456789ab"),
         ("DELETE", "/api/downloads/Album"),
+        ("GET", "/api/admin/tokens"),
         ("GET", "/api/downloads"),
         ("GET", "/api/downloads/Album/zip"),
+        ("POST", "/api/admin/tokens"),
     ]
 
 
@@ -235,7 +240,7 @@ async def test_no_unsafe_operation_accepts_the_admin_s_credentials_from_a_lookal
     created = await client.post("/api/download", json={"url": DEAD_PAGE}, headers=SAME_ORIGIN)
     job_id = (await created.json())["id"]
     operations = unsafe_operations(job_id)
-    assert len(operations) == 9
+    assert len(operations) == 11
     for headers in lookalike_origins(client):
         for method, path in operations:
             for credentials in ({}, bearer(token)):
