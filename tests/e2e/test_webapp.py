@@ -13,7 +13,8 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 
 from tests.e2e.conftest import playwright_api, wait_until, watch_console
-from tests.e2e.harness import CHROMIUM, CHROMIUM_ARGS, AlbumSite, album_url, serve
+from tests.e2e.harness import AlbumSite, album_url, serve
+from tests.kit.browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.e2e
 

@@ -89,5 +89,6 @@ async def test_a_failed_analysis_keeps_its_message_but_not_the_page_or_its_tree(
         assert (await harness.store.get(job.id)).status == "failed"
         assert _analysis_frames() == []
         failure = harness.runner._engine.memory[job.id].failure  # what the runner keeps of the job
+        assert failure is not None
         assert failure.user_message.lower().startswith("no audio found on this page")
         assert failure.__traceback__ is None and failure.__context__ is None and failure.__cause__ is None

@@ -13,7 +13,7 @@ from audiofetch.detect import GivenPage
 from audiofetch.errors import BadRequestError
 from audiofetch.jobs import JobSpec
 from audiofetch.net import JobCookie, JobCookies
-from tests.jobs.test_runner import make_settings, open_harness
+from tests.kit.runner import open_harness, runner_settings
 from tests.web.upstream import payload
 
 
@@ -32,7 +32,7 @@ async def test_a_sent_jobs_cookies_narrow_to_its_tracks_and_end_with_it(
     page = str(server.make_url("/album"))  # never served: the page is the one sent
     given = GivenPage(page, f"<title>Sent</title><audio src='{server.make_url('/a.mp3')}'></audio>")
     sent = JobCookies([JobCookie("s", "v", "127.0.0.1"), JobCookie("t", "w", "tracker.example")])
-    async with open_harness(make_settings(tmp_path)) as harness:
+    async with open_harness(runner_settings(tmp_path)) as harness:
         runner = harness.runner
         job, _ = await runner.submit(JobSpec(page, mode="browser"), given=given, cookies=sent)
         ready = await runner.analyse(job.id)
