@@ -1,7 +1,9 @@
-"""Jobs: the job model, its SQLite store and the event broker the live endpoints adapt.
+"""Jobs: the job model, its stores (SQLite; PostgreSQL for several nodes) and the event broker the live
+endpoints adapt.
 
 Allowed imports: detect, download, tags, extractors, net, zipstream, config, models, errors (and the stdlib;
-only ``_store`` imports ``sqlite3``). Other packages import from here, never from the private modules.
+only ``_store`` imports ``sqlite3``; only the ``_pg*`` modules and ``_leases`` import ``asyncpg``). Other
+packages import from here, never from the private modules.
 
 The model, store, runner, broker and download folders load on first use (``__getattr__``), so
 ``audiofetch get``, which needs only ``_finish``, does not import SQLite and the runner.
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
         TRACK_PROGRESS,
         Broker,
         Event,
+        RelayFn,
         SnapshotFn,
         Subscription,
         format_sse,
@@ -50,6 +53,7 @@ if TYPE_CHECKING:
         list_downloads,
         resolve_folder,
     )
+    from audiofetch.jobs._leases import node_name
     from audiofetch.jobs._lock import LOCK_FILE, DataFolderLock
     from audiofetch.jobs._model import (
         ACTIVE_STATUSES,
@@ -65,8 +69,11 @@ if TYPE_CHECKING:
         new_job_id,
         normalise_url,
     )
+    from audiofetch.jobs._pgevents import PgEventBus
+    from audiofetch.jobs._pgstore import PgJobStore, safe_url
     from audiofetch.jobs._runner import JobRunner
     from audiofetch.jobs._store import MIGRATIONS, JobStore, Migration
+    from audiofetch.jobs._store_api import JobStoreAPI
 
 _LAZY = {
     "BrowserStream": "_browser",
@@ -78,6 +85,12 @@ _LAZY = {
     "JOB_TRACKS": "_events",
     "TRACK_PROGRESS": "_events",
     "Broker": "_events",
+    "RelayFn": "_events",
+    "node_name": "_leases",
+    "PgEventBus": "_pgevents",
+    "PgJobStore": "_pgstore",
+    "safe_url": "_pgstore",
+    "JobStoreAPI": "_store_api",
     "Event": "_events",
     "SnapshotFn": "_events",
     "Subscription": "_events",
@@ -155,6 +168,12 @@ __all__ = [
     "JobSpec",
     "JobStatus",
     "JobStore",
+    "JobStoreAPI",
+    "PgEventBus",
+    "PgJobStore",
+    "RelayFn",
+    "node_name",
+    "safe_url",
     "JobTrack",
     "MIGRATIONS",
     "Migration",

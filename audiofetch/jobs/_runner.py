@@ -69,10 +69,11 @@ from ._finish import (
     playlist_entry,
     stream_prefixes,
 )
+from ._leases import LeaseKeeper, node_name
 from ._model import Job, JobSpec, JobStatus, JobTrack, new_job_id
 from ._relay import ProgressRelay
 from ._sent import SentPages
-from ._store import JobStore
+from ._store_api import JobStoreAPI
 
 __all__ = ["JobRunner"]
 
@@ -87,7 +88,7 @@ class JobRunner:
     def __init__(
         self,
         settings: Settings,
-        store: JobStore,
+        store: JobStoreAPI,
         broker: Broker,
         fetcher: Fetcher,
         *,
@@ -117,6 +118,7 @@ class JobRunner:
         self._submit_lock = asyncio.Lock()
         self._running = asyncio.Semaphore(settings.max_running_jobs)
         self._closing = False
+        self._leases: LeaseKeeper | None = None  # issue 18: a shared store's leases (None: SQLite)
 
     # -- lifetime -------------------------------------------------------------------------------------
 
@@ -125,6 +127,8 @@ class JobRunner:
         return self._settings.data_dir / "downloads"
 
     def _spool_root(self) -> Path:
+        if self._store.shared:  # issue 18: nodes share the data folder; each spools in its own
+            return self._settings.data_dir / "spool" / node_name(self._settings)
         return self._settings.data_dir / "spool"
 
     async def start(self) -> None:
@@ -132,16 +136,41 @@ class JobRunner:
         self.downloads_dir().mkdir(parents=True, exist_ok=True)
         await asyncio.to_thread(shutil.rmtree, self._spool_root(), True)
         for job in await self._store.interrupted():
-            if job.spec.mode == "server":
-                log.info("resuming job %s (%s)", job.id, job.status)
-                self._launch(job.id)
-            else:
-                reason = "the server restarted while this browser download was in progress; start it again"
-                await self._finish(job.id, "failed", error=reason)
+            await self._adopt(job)
+        if self._store.shared:  # issue 18 hook: renew this node's leases, take over lapsed jobs
+            self._leases = LeaseKeeper(
+                self._store, self._settings.lease_seconds / 3, held=lambda: {*self._tasks, *self._streams},
+                lost=self._lost, adopt=self._adopt,
+            )  # fmt: skip
+            self._leases.start()
+
+    async def _adopt(self, job: Job) -> None:
+        """Resume an interrupted server job; fail a browser one (its browser's stream is gone)."""
+        if job.id in self._tasks:  # still running here after a stall: the lease is simply ours again
+            return
+        if job.spec.mode == "server":
+            log.info("resuming job %s (%s)", job.id, job.status)
+            self._launch(job.id)
+        else:
+            reason = "the server restarted while this browser download was in progress; start it again"
+            await self._finish(job.id, "failed", error=reason)
+
+    async def _lost(self, job_id: str) -> None:
+        """Issue 18 hook: the job ended or went to another node; stop it here, keeping its .part files
+        for the node that resumes it."""
+        sink = self._sinks.get(job_id)
+        if sink is not None:
+            sink.keep_partial = True
+        task = self._tasks.get(job_id)
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
     async def close(self) -> None:
         """Stop every job task; running jobs stay marked active so the next start resumes them."""
         self._closing = True
+        if self._leases is not None:
+            await self._leases.close()
         for sink in self._sinks.values():
             sink.keep_partial = True  # .part files stay for the resume after restart
         for stream in list(self._streams.values()):
@@ -382,6 +411,9 @@ class JobRunner:
             raise JobError("this job saves on the server; download its folder from the server downloads")
         if job_id in self._streams:
             raise StreamBusyError("this download is already being received in another window or tab")
+        if job.status == "ready" and job_id not in self._tracks and self._store.shared:
+            # issue 18 hook: analysed on another node; its probes are there, so probe here again
+            job = await self._analyse(job) or job
         if job.status != "ready" or job_id not in self._tracks:
             raise JobError(f"this download can no longer be streamed (it is {job.status}); start it again")
         tracks, probes = self._tracks[job_id]

@@ -20,7 +20,7 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -345,13 +345,24 @@ class JobStore:
                 conn.close()
             self._readers.clear()
 
+    # -- issue 18: the shared-store part of JobStoreAPI (one process holds every job here) ----------
+
+    @property
+    def shared(self) -> bool:
+        """Never: this file belongs to one process."""
+        return False
+
+    async def renew_leases(self, job_ids: Collection[str]) -> frozenset[str]:
+        """Nothing to renew: this process holds every job; returns ``job_ids``."""
+        return frozenset(job_ids)
+
     # -- reads ----------------------------------------------------------------------------------------
 
     async def get(self, job_id: str) -> Job:
         """The job with this id; raises ``JobNotFound``."""
         return await self._read(lambda conn: _load_job(conn, job_id))
 
-    async def list(
+    async def list_jobs(
         self, limit: int = 50, offset: int = 0, *, client_id: str | None = None
     ) -> builtins.list[Job]:
         """Jobs newest first, ``limit`` of them after skipping ``offset``; only ``client_id``'s if given."""

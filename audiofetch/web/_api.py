@@ -158,7 +158,7 @@ async def list_jobs(request: web.Request) -> web.Response:
     identity = await identify(request)
     store = request.app[STORE_KEY]
     owner = None if identity.admin else identity.client_id
-    jobs = await store.list(limit=limit, offset=offset, client_id=owner)
+    jobs = await store.list_jobs(limit=limit, offset=offset, client_id=owner)
     return web.json_response({"jobs": [job.to_json() for job in jobs]})
 
 

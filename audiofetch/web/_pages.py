@@ -126,7 +126,7 @@ async def _visible_jobs(request: web.Request) -> list[Job]:
     """The requester's jobs, newest first (every job for the admin)."""
     identity = await identify(request)
     owner = None if identity.admin else identity.client_id  # by owner in SQL: nobody's jobs crowd out hers
-    return await request.app[STORE_KEY].list(limit=MAX_JOBS_SHOWN, client_id=owner)
+    return await request.app[STORE_KEY].list_jobs(limit=MAX_JOBS_SHOWN, client_id=owner)
 
 
 async def _context(request: web.Request, **extra: Any) -> dict[str, Any]:

@@ -84,9 +84,9 @@ async def test_bad_fields_are_refused_before_reaching_the_writer(store: JobStore
 async def test_list_is_newest_first_with_paging(store: JobStore) -> None:
     created = [await store.create(JobSpec(f"https://example.com/{i}")) for i in range(5)]
     newest_first = [job.id for job in reversed(created)]
-    assert [job.id for job in await store.list()] == newest_first
-    assert [job.id for job in await store.list(limit=2, offset=1)] == newest_first[1:3]
-    assert await store.list(limit=10, offset=5) == []
+    assert [job.id for job in await store.list_jobs()] == newest_first
+    assert [job.id for job in await store.list_jobs(limit=2, offset=1)] == newest_first[1:3]
+    assert await store.list_jobs(limit=10, offset=5) == []
 
 
 async def test_set_tracks_replaces_the_list_and_delete_removes_tracks(store: JobStore, db_path: Path) -> None:
@@ -118,7 +118,7 @@ async def test_create_or_find_active_gives_one_job_to_racing_requests(store: Job
     results = await asyncio.gather(*(store.create_or_find_active(spec) for _ in range(20)))
     assert sum(created for _, created in results) == 1
     assert len({job.id for job, _ in results}) == 1
-    assert len(await store.list()) == 1
+    assert len(await store.list_jobs()) == 1
 
 
 async def test_two_owners_of_one_page_get_two_jobs_and_lists_are_by_owner(store: JobStore) -> None:
@@ -129,15 +129,15 @@ async def test_two_owners_of_one_page_get_two_jobs_and_lists_are_by_owner(store:
     assert mine.id != theirs.id and again.id == mine.id
     for n in range(30):
         await store.create(JobSpec(f"https://example.com/other/{n}", client_id="you"))
-    assert [job.id for job in await store.list(limit=5, client_id="me")] == [mine.id]
-    assert len(await store.list(limit=50, client_id="you")) == 31
-    paged = await store.list(limit=10, offset=30, client_id="you")
+    assert [job.id for job in await store.list_jobs(limit=5, client_id="me")] == [mine.id]
+    assert len(await store.list_jobs(limit=50, client_id="you")) == 31
+    paged = await store.list_jobs(limit=10, offset=30, client_id="you")
     assert [job.id for job in paged] == [theirs.id]
 
 
 async def test_concurrent_creates_from_many_tasks_all_land(store: JobStore) -> None:
     jobs = await asyncio.gather(*(store.create(JobSpec(f"https://example.com/{i}")) for i in range(300)))
-    listed = await store.list(limit=1000)
+    listed = await store.list_jobs(limit=1000)
     assert len(listed) == 300
     assert {job.id for job in listed} == {job.id for job in jobs}
 
@@ -191,12 +191,12 @@ async def test_a_reopened_store_keeps_everything_and_lists_interrupted_jobs(db_p
     done = await store.create(JobSpec("https://example.com/b"))
     await store.update(done.id, status="completed")
     assert await store.interrupted() == []
-    before = await store.list()
+    before = await store.list_jobs()
     await store.close()
 
     reopened = await JobStore.open(db_path)
     try:
-        assert await reopened.list() == before
+        assert await reopened.list_jobs() == before
         interrupted = await reopened.interrupted()
         assert [job.id for job in interrupted] == [running.id]
         assert interrupted[0].tracks[1].bytes_done == 4
@@ -254,7 +254,7 @@ async def test_a_closed_store_refuses_work_and_queued_writes_finish_first(db_pat
     with pytest.raises(JobError, match="closed"):
         await store.get(created[0].id)
     reopened = await JobStore.open(db_path)
-    assert len(await reopened.list(limit=100)) == 50
+    assert len(await reopened.list_jobs(limit=100)) == 50
     await reopened.close()
 
 
