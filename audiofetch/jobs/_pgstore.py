@@ -309,7 +309,8 @@ class PgJobStore:
         key = normalise_url(spec.url) if url_key is None else url_key
         values: Sequence[object] = (
             job.id, spec.url, key, spec.name, spec.mode, spec.plugin, spec.workers,
-            json.dumps(list(spec.prefer)), spec.client_id, selected, spec.tags, spec.render, job.status, job.error, job.title, job.player,
+            json.dumps(list(spec.prefer)), spec.client_id, selected, spec.tags, spec.render, job.status,
+            job.error, job.title, job.player,
             job.created_at, job.updated_at, self.node if leased else None, self.lease_seconds,
         )  # fmt: skip
         await conn.execute(
