@@ -1,0 +1,213 @@
+"""Three AudioFetch nodes on one PostgreSQL behind nginx: take-over after SIGKILL, events across nodes,
+ownership and limits as one node would apply them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+import pytest
+
+from audiofetch.download import WRITE_SIZE
+
+from tests.pg.nodes import ADMIN_PASSWORD, BROWSER, Cluster, Site, running_nodes, serving
+
+pytestmark = pytest.mark.timeout(180)
+
+
+@pytest.fixture
+async def site() -> AsyncIterator[Site]:
+    async with serving(Site.album(count=6, size=3 * 1024 * 1024)) as running:
+        yield running
+
+
+@pytest.fixture
+async def cluster(tmp_path: Path, pg_url: str) -> AsyncIterator[Cluster]:
+    async with running_nodes(tmp_path, pg_url, AUDIOFETCH_MAX_JOBS_PER_CLIENT="3") as nodes:
+        try:
+            yield nodes
+        except BaseException:
+            print(nodes.logs())
+            raise
+
+
+def on(node: int) -> dict[str, str]:
+    return {**BROWSER, "X-Node": str(node)}
+
+
+async def admin_token(session: aiohttp.ClientSession, cluster: Cluster) -> str:
+    async with session.post(f"{cluster.proxy}/api/auth/login", json={"password": ADMIN_PASSWORD}) as response:
+        assert response.status == 200, await response.text()
+        token: str = (await response.json())["token"]
+        return token
+
+
+async def submit(session: aiohttp.ClientSession, cluster: Cluster, node: int, body: dict[str, Any],
+                 token: str | None = None) -> tuple[int, dict[str, Any], str]:  # fmt: skip
+    headers = on(node) | ({"Authorization": f"Bearer {token}"} if token else {})
+    async with session.post(f"{cluster.proxy}/api/download", json=body, headers=headers) as response:
+        return response.status, await response.json(), response.headers.get("X-Upstream", "")
+
+
+async def wait_status(session: aiohttp.ClientSession, cluster: Cluster, job_id: str, node: int,
+                      wanted: set[str]) -> dict[str, Any]:  # fmt: skip
+    while True:
+        async with session.get(f"{cluster.proxy}/api/status/{job_id}", headers=on(node)) as response:
+            job: dict[str, Any] = await response.json()
+        if job["status"] in wanted:
+            return job
+        await asyncio.sleep(0.1)
+
+
+async def lease_and_progress(database: str, job_id: str) -> tuple[str | None, int, int]:
+    conn = await asyncpg.connect(database)
+    try:
+        holder = await conn.fetchval("SELECT lease_node FROM jobs WHERE id = $1", job_id)
+        partial = await conn.fetchval(
+            "SELECT count(*) FROM tracks WHERE job_id = $1 AND status != 'done' AND bytes_done > 0", job_id
+        )
+        done = await conn.fetchval(
+            "SELECT count(*) FROM tracks WHERE job_id = $1 AND status = 'done'", job_id
+        )
+    finally:
+        await conn.close()
+    return holder, partial, done
+
+
+async def test_a_job_whose_node_is_killed_finishes_on_another_node_byte_exact(
+    cluster: Cluster, site: Site
+) -> None:
+    async with aiohttp.ClientSession() as session:
+        token = await admin_token(session, cluster)
+        body = {
+            "url": f"{site.base}/album.html",
+            "mode": "server",
+            "workers": 2,
+            "tags": False,
+            "name": "Album",
+        }
+        status, job, upstream = await submit(session, cluster, 1, body, token)
+        assert status == 202, job
+        assert upstream.endswith(f":{cluster.nodes[0].port}")
+        folder = cluster.data / "downloads" / "Album"
+        while True:  # mid-download: a track partly on disk (the engine writes 1 MiB at a time), not all done
+            holder, _, done = await lease_and_progress(cluster.database, job["id"])
+            parts = (
+                [p for p in folder.glob("*.part") if p.stat().st_size >= WRITE_SIZE]
+                if folder.is_dir()
+                else []
+            )
+            if parts and done < len(site.tracks):
+                break
+            await asyncio.sleep(0.02)
+        victim = cluster.node_by_name(holder or "")
+        victim.kill()
+        survivor = next(n for n in cluster.nodes if n is not victim).number
+        finished = await wait_status(
+            session, cluster, job["id"], survivor, {"completed", "failed", "cancelled"}
+        )
+    assert finished["status"] == "completed", (finished, cluster.logs())
+    assert victim.process.returncode == -9
+    holder, _, done = await lease_and_progress(cluster.database, job["id"])
+    assert holder != victim.name and done == len(site.tracks)
+    for track in finished["tracks"]:
+        name = track["url"].rsplit("/", 1)[1]
+        assert (folder / track["file_name"]).read_bytes() == site.tracks[name], name
+    assert not list(folder.glob("*.part"))
+    assert all(site.full[name] <= 1 for name in site.tracks), site.full  # no track fetched twice whole
+    assert sum(site.ranged.values()) >= 1  # the interrupted track resumed with Range
+
+
+async def read_sse(response: aiohttp.ClientResponse, until: str) -> AsyncIterator[dict[str, Any]]:
+    """The events of an SSE response (data as JSON, with the id), up to and including type ``until``."""
+    event: dict[str, Any] = {}
+    async for raw in response.content:
+        line = raw.decode().rstrip("\r\n")
+        if line.startswith("id: "):
+            event["id"] = int(line[4:])
+        elif line.startswith("data: "):
+            event.update(json.loads(line[6:]))
+        elif not line and "type" in event:
+            yield event
+            if event["type"] == until:
+                return
+            event = {}
+
+
+async def test_sse_on_one_node_follows_a_job_running_on_another_with_replay(
+    cluster: Cluster, site: Site
+) -> None:
+    async with aiohttp.ClientSession() as session:
+        token = await admin_token(session, cluster)
+        body = {"url": f"{site.base}/album.html", "mode": "server", "workers": 2, "tags": False}
+        status, job, _ = await submit(session, cluster, 1, body, token)
+        assert status == 202
+        url = f"{cluster.proxy}/api/events?job={job['id']}"
+        first: list[dict[str, Any]] = []
+        async with session.get(url, headers=on(3)) as response:
+            assert response.headers["X-Upstream"].endswith(f":{cluster.nodes[2].port}")
+            async with contextlib.aclosing(read_sse(response, "job.completed")) as events:
+                async for event in events:
+                    first.append(event)
+                    if event["type"] == "track.progress":
+                        break  # the browser goes away mid-job
+        rest: list[dict[str, Any]] = []
+        replay = on(2) | {"Last-Event-ID": str(first[-1]["id"])}
+        async with session.get(url, headers=replay) as response:  # it comes back on yet another node
+            async with contextlib.aclosing(read_sse(response, "job.completed")) as events:
+                rest = [event async for event in events]
+    ids = [e["id"] for e in first + rest]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)  # replay continues where it stopped, no repeat
+    assert rest[-1]["type"] == "job.completed" and rest[-1]["data"]["status"] == "completed"
+    done = {t["index"] for e in first + rest if e["type"] == "track.progress" for t in e["data"]["tracks"]
+            if t.get("status") == "done"}  # fmt: skip
+    assert done == set(range(1, len(site.tracks) + 1))
+    holder, _, _ = await lease_and_progress(cluster.database, job["id"])
+    assert holder == "node1"  # the job ran on node 1; nodes 3 and 2 only relayed its events
+
+
+async def test_two_browsers_on_different_nodes_get_one_nodes_ownership_rules(
+    cluster: Cluster, site: Site
+) -> None:
+    page = {"url": f"{site.base}/slow/1.html", "mode": "browser"}
+    async with aiohttp.ClientSession() as alice, aiohttp.ClientSession() as bob:
+        status, first, _ = await submit(alice, cluster, 1, page)
+        assert status == 202 and first["duplicate"] is False
+        status, again, _ = await submit(alice, cluster, 2, page)  # same browser, same page, another node
+        assert status == 202 and again["id"] == first["id"] and again["duplicate"] is True
+        status, theirs, _ = await submit(bob, cluster, 3, page)  # another browser: its own job
+        assert status == 202 and theirs["id"] != first["id"] and theirs["duplicate"] is False
+        async with bob.post(f"{cluster.proxy}/api/jobs/{first['id']}/cancel", headers=on(1)) as response:
+            assert response.status == 403  # not bob's job, whichever node he asks
+        for node in (1, 2, 3):
+            async with bob.get(f"{cluster.proxy}/api/jobs", headers=on(node)) as response:
+                assert [j["id"] for j in (await response.json())["jobs"]] == [theirs["id"]]
+        async with alice.post(f"{cluster.proxy}/api/jobs/{first['id']}/cancel", headers=on(3)) as response:
+            assert response.status == 200 and (await response.json())["status"] == "cancelled"
+
+
+async def test_the_per_client_limit_holds_across_nodes_under_simultaneous_requests(
+    cluster: Cluster, site: Site
+) -> None:
+    async with aiohttp.ClientSession() as browser:
+        status, _, _ = await submit(
+            browser, cluster, 1, {"url": f"{site.base}/slow/0.html", "mode": "browser"}
+        )
+        assert status == 202  # the browser has its session (client id) now; one job of its 3
+        results = await asyncio.gather(*(
+            submit(browser, cluster, 1 + n % 3, {"url": f"{site.base}/slow/{n + 1}.html", "mode": "browser"})
+            for n in range(9)
+        ))  # fmt: skip
+        upstreams = {upstream for _, _, upstream in results}
+        async with browser.get(f"{cluster.proxy}/api/jobs", headers=on(2)) as response:
+            listed = (await response.json())["jobs"]
+    statuses = sorted(status for status, _, _ in results)
+    assert statuses == [202, 202] + [429] * 7, results
+    assert len(upstreams) == 3  # the requests really went to all three nodes
+    assert len([j for j in listed if j["status"] in ("queued", "analyzing")]) == 3
