@@ -37,6 +37,11 @@ async def cluster(tmp_path: Path, pg_url: str) -> AsyncIterator[Cluster]:
             raise
 
 
+def browser_session() -> aiohttp.ClientSession:
+    """A client that keeps its cookies like a browser (aiohttp's jar refuses IP-address hosts by default)."""
+    return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+
+
 def on(node: int) -> dict[str, str]:
     return {**BROWSER, "X-Node": str(node)}
 
@@ -176,7 +181,7 @@ async def test_two_browsers_on_different_nodes_get_one_nodes_ownership_rules(
     cluster: Cluster, site: Site
 ) -> None:
     page = {"url": f"{site.base}/slow/1.html", "mode": "browser"}
-    async with aiohttp.ClientSession() as alice, aiohttp.ClientSession() as bob:
+    async with browser_session() as alice, browser_session() as bob:
         status, first, _ = await submit(alice, cluster, 1, page)
         assert status == 202 and first["duplicate"] is False
         status, again, _ = await submit(alice, cluster, 2, page)  # same browser, same page, another node
@@ -195,7 +200,7 @@ async def test_two_browsers_on_different_nodes_get_one_nodes_ownership_rules(
 async def test_the_per_client_limit_holds_across_nodes_under_simultaneous_requests(
     cluster: Cluster, site: Site
 ) -> None:
-    async with aiohttp.ClientSession() as browser:
+    async with browser_session() as browser:
         status, _, _ = await submit(
             browser, cluster, 1, {"url": f"{site.base}/slow/0.html", "mode": "browser"}
         )
