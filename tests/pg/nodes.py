@@ -64,8 +64,8 @@ class Site:
 
     async def _page(self, request: web.Request) -> web.Response:
         links = "".join(f'<li><a href="{name}">{name}</a></li>' for name in self.tracks)
-        return web.Response(text=f"<html><head><title>Album</title></head><body><ul>{links}</ul></body></html>",
-                            content_type="text/html")  # fmt: skip
+        page = f"<html><head><title>Album</title></head><body><ul>{links}</ul></body></html>"
+        return web.Response(text=page, content_type="text/html")
 
     async def _slow_page(self, request: web.Request) -> web.Response:
         await self.release.wait()
@@ -106,7 +106,7 @@ async def serving(site: Site) -> AsyncIterator[Site]:
         await runner.cleanup()
 
 
-# -- nginx and the nodes ---------------------------------------------------------------------------------------
+# -- nginx and the nodes ------------------------------------------------------------------------------------
 
 
 def nginx_conf(work: Path, port: int, nodes: list[int]) -> str:

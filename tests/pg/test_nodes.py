@@ -15,7 +15,6 @@ import asyncpg
 import pytest
 
 from audiofetch.download import WRITE_SIZE
-
 from tests.pg.nodes import ADMIN_PASSWORD, BROWSER, Cluster, Site, running_nodes, serving
 
 pytestmark = pytest.mark.timeout(180)
@@ -164,9 +163,11 @@ async def test_sse_on_one_node_follows_a_job_running_on_another_with_replay(
                         break  # the browser goes away mid-job
         rest: list[dict[str, Any]] = []
         replay = on(2) | {"Last-Event-ID": str(first[-1]["id"])}
-        async with session.get(url, headers=replay) as response:  # it comes back on yet another node
-            async with contextlib.aclosing(read_sse(response, "job.completed")) as events:
-                rest = [event async for event in events]
+        async with (  # it comes back on yet another node
+            session.get(url, headers=replay) as response,
+            contextlib.aclosing(read_sse(response, "job.completed")) as events,
+        ):
+            rest = [event async for event in events]
     ids = [e["id"] for e in first + rest]
     assert ids == sorted(ids) and len(set(ids)) == len(ids)  # replay continues where it stopped, no repeat
     assert rest[-1]["type"] == "job.completed" and rest[-1]["data"]["status"] == "completed"
