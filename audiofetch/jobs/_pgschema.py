@@ -93,7 +93,7 @@ PG_MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         3,
-        "counters: login failures, revoked sessions and per-address claims, shared by every node",
+        "login failures and revoked sessions, counted for every node",
         (
             """CREATE TABLE login_failures (
                 address TEXT NOT NULL,
@@ -104,13 +104,15 @@ PG_MIGRATIONS: tuple[Migration, ...] = (
                 token_id TEXT PRIMARY KEY,
                 expires_at DOUBLE PRECISION NOT NULL
             )""",
-            """CREATE TABLE address_claims (
-                token TEXT PRIMARY KEY,
-                address TEXT NOT NULL,
-                node TEXT NOT NULL,
-                until TIMESTAMPTZ NOT NULL
-            )""",
-            "CREATE INDEX address_claims_by_address ON address_claims (address)",
+        ),
+    ),
+    Migration(
+        4,
+        "jobs.address: who submitted an active job, for the per-address limit on every node; "
+        "cleared when the job ends",
+        (
+            "ALTER TABLE jobs ADD COLUMN address TEXT",
+            f"CREATE INDEX jobs_active_by_address ON jobs (address) WHERE status IN {ACTIVE_SQL}",
         ),
     ),
 )

@@ -199,9 +199,12 @@ class PgJobStore:
         max_active: int | None = None,
         max_per_client: int | None = None,
         shared: bool = True,
+        address: str | None = None,
+        max_per_address: int | None = None,
     ) -> tuple[Job, bool]:
         """As the SQLite store's: duplicates and limits counted in the insert's transaction, under one
-        advisory lock every node takes, so simultaneous requests on different nodes cannot all pass."""
+        advisory lock every node takes, so simultaneous requests on different nodes cannot all pass.
+        ``address`` is kept with the job while it is active, for ``max_per_address`` on every node."""
         job = Job.new(spec, time.time())
         async with self._conn() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", CREATE_LOCK)
@@ -221,7 +224,16 @@ class PgJobStore:
                         f"you already have {max_per_client} jobs running; wait for one to finish",
                         retry_after=10,
                     )
+            if max_per_address is not None and address:
+                from_there = await conn.fetchval(active + " AND address = $1", address)
+                if from_there >= max_per_address:
+                    raise JobLimitError(
+                        f"{from_there} jobs from your address are running; wait for one to finish",
+                        retry_after=10,
+                    )
             await self._insert(conn, job, url_key=None if shared else f"private:{job.id}")
+            if address:
+                await conn.execute("UPDATE jobs SET address = $1 WHERE id = $2", address, job.id)
         return job, True
 
     async def update(self, job_id: str, **fields: object) -> Job:
@@ -238,7 +250,7 @@ class PgJobStore:
             updated = replace(updated, **changes, updated_at=time.time())
             await conn.execute(
                 "UPDATE jobs SET status = $1, error = $2, title = $3, player = $4, name = $5, "
-                f"updated_at = $6, "
+                f"updated_at = $6, address = CASE WHEN $1 IN {ACTIVE_SQL} THEN address END, "
                 f"{lease_sql(7)} WHERE id = $9",
                 updated.status, updated.error, updated.title, updated.player, updated.spec.name,
                 updated.updated_at, self.node, self.lease_seconds, job_id,

@@ -226,6 +226,9 @@ class JobRunner:
                 max_active=self._settings.max_active_jobs,
                 max_per_client=self._settings.max_jobs_per_client,
                 shared=given is None,
+                # issue 18 hook: on a shared store the address is counted over every node's jobs too
+                address=address if self._store.shared else None,
+                max_per_address=self._settings.max_jobs_per_address,
             )
             if created and address:
                 mine.add(job.id)

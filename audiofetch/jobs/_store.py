@@ -417,6 +417,8 @@ class JobStore:
         max_active: int | None = None,
         max_per_client: int | None = None,
         shared: bool = True,
+        address: str | None = None,
+        max_per_address: int | None = None,
     ) -> tuple[Job, bool]:
         """``(new job, True)``, or ``(active job, False)`` when the same client has one for the page and mode.
 
@@ -426,7 +428,8 @@ class JobStore:
         Atomic (it runs in the writer), so two identical requests racing each other get one job, and the
         limits are counted in the same transaction as the insert: simultaneous requests cannot all pass
         the count. Raises ``JobLimitError`` when ``max_active`` jobs (overall) or ``max_per_client`` jobs
-        (of ``spec.client_id``) are active.
+        (of ``spec.client_id``) are active. ``address`` and ``max_per_address`` are for shared stores:
+        with one process the runner counts addresses in memory (an address never reaches this file).
         """
         job = Job.new(spec, time.time())
 

@@ -71,9 +71,12 @@ class JobStoreAPI(Protocol):
         max_active: int | None = None,
         max_per_client: int | None = None,
         shared: bool = True,
+        address: str | None = None,
+        max_per_address: int | None = None,
     ) -> tuple[Job, bool]:
         """``(new job, True)`` or ``(the client's active job for the page, False)``; the limits are
-        counted atomically with the insert (``JobLimitError`` when reached)."""
+        counted atomically with the insert (``JobLimitError`` when reached). A shared store also counts
+        ``max_per_address`` jobs per network ``address`` (one process counts those in memory)."""
         ...
 
     async def update(self, job_id: str, **fields: object) -> Job:

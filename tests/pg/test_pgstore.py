@@ -22,6 +22,7 @@ from audiofetch.jobs import (
     PgJobStore,
     safe_url,
 )
+from audiofetch.jobs._pgschema import PG_MIGRATIONS
 
 
 def tracks(count: int) -> list[JobTrack]:
@@ -116,7 +117,7 @@ async def test_nodes_starting_together_migrate_once(nodes: list[PgJobStore], pg_
         versions = [row[0] for row in await conn.fetch("SELECT version FROM schema_version ORDER BY version")]
     finally:
         await conn.close()
-    assert versions == [1, 2, 3]
+    assert versions == [m.version for m in PG_MIGRATIONS] == [1, 2, 3, 4]
 
 
 async def test_the_client_limit_holds_across_nodes_under_simultaneous_requests(
@@ -133,6 +134,25 @@ async def test_the_client_limit_holds_across_nodes_under_simultaneous_requests(
     assert sum(isinstance(o, tuple) for o in outcomes) == 4
     assert all(isinstance(o, (tuple, JobLimitError)) for o in outcomes)
     assert await nodes[0].count_active("c") == 4
+
+
+async def test_the_address_limit_holds_across_nodes_and_an_ended_job_frees_its_place(
+    nodes: list[PgJobStore],
+) -> None:
+    specs = [JobSpec(f"https://example.com/{i}", client_id=f"c{i}") for i in range(9)]
+    outcomes = await asyncio.gather(
+        *(
+            nodes[i % 3].create_or_find_active(s, address="192.0.2.7", max_per_address=2)
+            for i, s in enumerate(specs)
+        ),
+        return_exceptions=True,
+    )
+    made = [o[0] for o in outcomes if isinstance(o, tuple)]
+    assert len(made) == 2 and sum(isinstance(o, JobLimitError) for o in outcomes) == 7
+    other, _ = await nodes[1].create_or_find_active(specs[8], address="198.51.100.1", max_per_address=2)
+    await nodes[2].update(made[0].id, status="completed")
+    again, created = await nodes[0].create_or_find_active(specs[7], address="192.0.2.7", max_per_address=2)
+    assert created and other.id != again.id
 
 
 async def set_lease(url: str, job_id: str, seconds_from_now: float) -> None:
