@@ -73,7 +73,7 @@ if TYPE_CHECKING:
     from audiofetch.jobs._pgstore import PgJobStore, safe_url
     from audiofetch.jobs._runner import JobRunner
     from audiofetch.jobs._store import MIGRATIONS, JobStore, Migration
-    from audiofetch.jobs._store_api import JobStoreAPI
+    from audiofetch.jobs._store_api import SQLITE_FILE, JobStoreAPI
 
 _LAZY = {
     "BrowserStream": "_browser",
@@ -91,6 +91,7 @@ _LAZY = {
     "PgJobStore": "_pgstore",
     "safe_url": "_pgstore",
     "JobStoreAPI": "_store_api",
+    "SQLITE_FILE": "_store_api",
     "Event": "_events",
     "SnapshotFn": "_events",
     "Subscription": "_events",
@@ -172,6 +173,7 @@ __all__ = [
     "PgEventBus",
     "PgJobStore",
     "RelayFn",
+    "SQLITE_FILE",
     "node_name",
     "safe_url",
     "JobTrack",

@@ -13,7 +13,10 @@ from typing import Protocol
 
 from audiofetch.jobs._model import Job, JobSpec, JobTrack
 
-__all__ = ["JobStoreAPI"]
+__all__ = ["SQLITE_FILE", "JobStoreAPI"]
+
+SQLITE_FILE = "audiofetch.sqlite3"
+"""The embedded store's file in the data folder (the server's, and where ``move-jobs`` reads from)."""
 
 
 class JobStoreAPI(Protocol):

@@ -19,6 +19,7 @@ from aiohttp import web
 from audiofetch.config import Settings
 from audiofetch.errors import JobNotFound
 from audiofetch.jobs import (
+    SQLITE_FILE,
     Broker,
     DataFolderLock,
     JobRunner,
@@ -65,7 +66,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-STORE_FILE = "audiofetch.sqlite3"
+STORE_FILE = SQLITE_FILE
 # Jobs resent to a subscriber without a job filter whose Last-Event-ID is too old to replay.
 SNAPSHOT_JOBS = 100
 

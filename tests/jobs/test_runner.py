@@ -163,7 +163,7 @@ async def test_identical_submissions_give_one_job(site: Any, harness: Harness) -
     second, dup2 = await harness.runner.submit(JobSpec(url.replace("127.0.0.1", "127.0.0.1"), mode="browser"))
     assert (dup1, dup2) == (False, True)
     assert second.id == first.id
-    assert len(await harness.store.list()) == 1
+    assert len(await harness.store.list_jobs()) == 1
 
 
 async def test_a_page_without_audio_fails_with_the_reason(site: Any, harness: Harness) -> None:
@@ -285,7 +285,7 @@ async def test_a_browser_retry_runs_the_same_job_again_with_the_whole_album(
     assert [t.status for t in finished.tracks] == ["done", "done", "done"]
     assert second_name == first_name
     assert sorted(second.values()) == sorted(upstream.tracks[name] for name, _ in SIZES)
-    assert len(await harness.store.list()) == 1  # no second job
+    assert len(await harness.store.list_jobs()) == 1  # no second job
 
     third_name, third = await _read_zip(harness, (await _again_ready(harness, job.id)).id)
     assert (third_name, third) == (second_name, second)  # "Download again": the same ZIP once more
