@@ -69,6 +69,7 @@ if TYPE_CHECKING:
         new_job_id,
         normalise_url,
     )
+    from audiofetch.jobs._pgcounters import Budget, PgCounters, ThrottleState
     from audiofetch.jobs._pgevents import PgEventBus
     from audiofetch.jobs._pgstore import PgJobStore, safe_url
     from audiofetch.jobs._runner import JobRunner
@@ -88,6 +89,9 @@ _LAZY = {
     "RelayFn": "_events",
     "node_name": "_leases",
     "PgEventBus": "_pgevents",
+    "Budget": "_pgcounters",
+    "PgCounters": "_pgcounters",
+    "ThrottleState": "_pgcounters",
     "PgJobStore": "_pgstore",
     "safe_url": "_pgstore",
     "JobStoreAPI": "_store_api",
@@ -170,8 +174,11 @@ __all__ = [
     "JobStatus",
     "JobStore",
     "JobStoreAPI",
+    "Budget",
+    "PgCounters",
     "PgEventBus",
     "PgJobStore",
+    "ThrottleState",
     "RelayFn",
     "SQLITE_FILE",
     "node_name",

@@ -93,13 +93,19 @@ PG_MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         3,
-        "login failures and revoked sessions, counted for every node",
+        "the login throttle's state and revoked sessions, shared by every node",
         (
-            """CREATE TABLE login_failures (
-                address TEXT NOT NULL,
-                at DOUBLE PRECISION NOT NULL
+            """CREATE TABLE login_throttle (
+                client TEXT PRIMARY KEY,
+                failures INTEGER NOT NULL,
+                blocked_until DOUBLE PRECISION NOT NULL,
+                last_attempt DOUBLE PRECISION NOT NULL
             )""",
-            "CREATE INDEX login_failures_by_address ON login_failures (address, at)",
+            """CREATE TABLE login_budget (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                level DOUBLE PRECISION NOT NULL,
+                level_at DOUBLE PRECISION NOT NULL
+            )""",
             """CREATE TABLE revoked_tokens (
                 token_id TEXT PRIMARY KEY,
                 expires_at DOUBLE PRECISION NOT NULL

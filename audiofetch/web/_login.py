@@ -30,7 +30,6 @@ from audiofetch.web._csrf import CSRF_SESSION_KEY, new_csrf_secret
 from audiofetch.web._keys import (
     ADMIN_KEY,
     KEYRING_KEY,
-    LOGIN_THROTTLE_KEY,
     REVOCATIONS_KEY,
     SESSION_COOKIE,
     SESSION_STORAGE_KEY,
@@ -41,6 +40,7 @@ from audiofetch.web._keys import (
 from audiofetch.web._middlewares import api_error, error_response
 from audiofetch.web._paths import base_path
 from audiofetch.web._secrets import needs_rehash, rehash_admin, verify_password
+from audiofetch.web._shared import claim_login, login_succeeded
 from audiofetch.web._throttle import client_key
 
 __all__ = [
@@ -232,9 +232,8 @@ async def login(request: web.Request) -> web.Response:
     if not isinstance(password, str) or not password:
         raise BadRequestError("password is required")
     app = request.app
-    throttle = app[LOGIN_THROTTLE_KEY]
     peer = client_key(request.remote)
-    wait = throttle.claim_attempt(peer)
+    wait = await claim_login(app, peer)  # issue 18: counted in the database when nodes share one
     if wait > 0:
         seconds = max(1, math.ceil(wait))
         return error_response(
@@ -249,7 +248,7 @@ async def login(request: web.Request) -> web.Response:
             app[ADMIN_KEY] = await asyncio.to_thread(rehash_admin, app[SETTINGS_KEY], credentials, password)
     if not right:
         return error_response(401, "wrong password")
-    throttle.record_success(peer)
+    await login_succeeded(app, peer)
     ttl = float(app[SESSION_STORAGE_KEY].max_age or 0)
     now = wall_clock(app)
     token = issue_token(app[KEYRING_KEY].token, ADMIN_SUBJECT, ttl, now)

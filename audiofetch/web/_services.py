@@ -25,6 +25,7 @@ from audiofetch.jobs import (
     JobRunner,
     JobStore,
     JobStoreAPI,
+    PgCounters,
     PgEventBus,
     PgJobStore,
     SnapshotFn,
@@ -53,6 +54,7 @@ from audiofetch.web._middlewares import setup_middlewares
 from audiofetch.web._openapi import setup_openapi
 from audiofetch.web._secrets import ADMIN_FILE, derive_keys, load_or_create_admin, load_or_create_secret
 from audiofetch.web._sent import setup_sent_pages
+from audiofetch.web._shared import share_counters
 from audiofetch.web._throttle import LoginThrottle
 
 __all__ = [
@@ -136,7 +138,7 @@ async def _services(app: web.Application, settings: Settings) -> AsyncIterator[N
             app, keyring.cookie_fernet(), max_age_seconds=settings.access_token_expire_minutes * 60
         )
         async with contextlib.AsyncExitStack() as stack:
-            store, broker = await _open_store(settings, stack)
+            store, broker = await _open_store(app, settings, stack)
             fetcher = await stack.enter_async_context(open_fetcher(settings))
             runner = app.get(RUNNER_FACTORY_KEY, _real_runner)(settings, store, broker, fetcher)
             await runner.start()
@@ -153,9 +155,12 @@ async def _services(app: web.Application, settings: Settings) -> AsyncIterator[N
         raise
 
 
-async def _open_store(settings: Settings, stack: contextlib.AsyncExitStack) -> tuple[JobStoreAPI, Broker]:
-    """The SQLite store and a local broker, or (``AUDIOFETCH_DATABASE_URL``) the PostgreSQL store and a
-    broker whose events go through the database's bus to every node; closed by ``stack``."""
+async def _open_store(
+    app: web.Application, settings: Settings, stack: contextlib.AsyncExitStack
+) -> tuple[JobStoreAPI, Broker]:
+    """The SQLite store and a local broker, or (``AUDIOFETCH_DATABASE_URL``) the PostgreSQL store, a
+    broker whose events go through the database's bus to every node, and the login throttle and revoked
+    sessions counted there too; closed by ``stack``."""
     if not settings.database_url:
         sqlite = await JobStore.open(settings.data_dir / STORE_FILE)
         stack.push_async_callback(sqlite.close)
@@ -170,6 +175,9 @@ async def _open_store(settings: Settings, stack: contextlib.AsyncExitStack) -> t
     broker = Broker(snapshot=snapshot_reader(shared), relay=bus.relay, first_id=bus.last_id + 1)
     stack.callback(broker.close)
     bus.start(broker)
+    counters = PgCounters(shared.pool, url)
+    stack.push_async_callback(counters.close)
+    await share_counters(app, counters)
     return shared, broker
 
 

@@ -217,3 +217,41 @@ async def test_the_per_client_limit_holds_across_nodes_under_simultaneous_reques
     assert statuses == [202, 202] + [429] * 7, results
     assert len(upstreams) == 3  # the requests really went to all three nodes
     assert len([j for j in listed if j["status"] in ("queued", "analyzing")]) == 3
+
+
+async def test_login_failures_and_logouts_count_on_every_node(cluster: Cluster) -> None:
+    login = f"{cluster.proxy}/api/auth/login"
+    async with aiohttp.ClientSession() as session:
+        statuses = []
+        for attempt in range(6):  # the throttle lets 4 failures pass, then delays: spread over the nodes
+            async with session.post(
+                login, json={"password": "wrong"}, headers=on(1 + attempt % 3)
+            ) as response:
+                statuses.append(response.status)
+        assert statuses[:5] == [401] * 5 and statuses[5] == 429  # no node saw more than 2 of them itself
+
+        token = await admin_token_when_allowed(session, cluster)
+        bearer = {"Authorization": f"Bearer {token}"}
+        for node in (1, 2, 3):
+            async with session.get(f"{cluster.proxy}/api/auth/me", headers=on(node) | bearer) as response:
+                assert (await response.json())["admin"] is True
+        async with session.post(f"{cluster.proxy}/api/auth/logout", headers=on(3) | bearer) as response:
+            assert response.status == 200
+        for node in (1, 2):  # the other nodes learn it from the database (NOTIFY), not from node 3's memory
+            while True:
+                async with session.get(f"{cluster.proxy}/api/auth/me", headers=on(node) | bearer) as response:
+                    if (await response.json())["admin"] is False:
+                        break
+                await asyncio.sleep(0.02)
+
+
+async def admin_token_when_allowed(session: aiohttp.ClientSession, cluster: Cluster) -> str:
+    """Log in once the throttle's delay is over (it answers 429 with Retry-After until then)."""
+    while True:
+        login = {"password": ADMIN_PASSWORD}
+        async with session.post(f"{cluster.proxy}/api/auth/login", json=login, headers=on(2)) as response:
+            if response.status == 200:
+                token: str = (await response.json())["token"]
+                return token
+            assert response.status == 429
+        await asyncio.sleep(0.2)
