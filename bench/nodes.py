@@ -55,7 +55,7 @@ async def jobs_per_second(cluster: Cluster, site: Site, count: int) -> float:
 
         ids = set(await asyncio.gather(*(submit(n) for n in range(count))))
         while True:
-            async with session.get(f"{cluster.proxy}/api/jobs?limit=1000", headers=auth) as response:
+            async with session.get(f"{cluster.proxy}/api/jobs?limit=100", headers=auth) as response:
                 jobs = [j for j in (await response.json())["jobs"] if j["id"] in ids]
             if all(j["status"] not in ("queued", "analyzing", "downloading") for j in jobs):
                 break

@@ -3,7 +3,8 @@
 
 So a browser following a job on node A sees the events of node B that runs it, and a ``Last-Event-ID``
 given to any node means the same point. Writes take one advisory transaction lock, so ids become visible
-in order and a reader that reads ``id > last seen`` never skips one. The NOTIFY carries no payload (an
+in order and a reader that reads ``id > last seen`` never skips one (``audiofetch_publish``: one round
+trip). The NOTIFY carries no payload (an
 event can be larger than its 8000-byte limit): it only wakes the readers, which also look every
 ``POLL_SECONDS`` in case a notification was lost with a connection. Old events are pruned after
 ``KEEP_SECONDS``; a browser behind that gets a snapshot, as with one node.
@@ -20,13 +21,13 @@ from typing import Any
 import asyncpg
 
 from audiofetch.jobs._events import Broker, Event
+from audiofetch.jobs._pgschema import EVENTS_CHANNEL
 
 __all__ = ["CHANNEL", "PgEventBus"]
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "audiofetch_events"
-EVENTS_LOCK = 18_0003
+CHANNEL = EVENTS_CHANNEL
 POLL_SECONDS = 2.0
 KEEP_SECONDS = 3600
 READ_BATCH = 1000
@@ -110,12 +111,9 @@ class PgEventBus:
                 return
 
     async def _write(self, batch: list[_Pending]) -> None:
-        async with self._pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", EVENTS_LOCK)
-            await conn.executemany(
-                "INSERT INTO events (type, job_id, data, owner) VALUES ($1, $2, $3, $4)", batch
-            )
-            await conn.execute("SELECT pg_notify($1, '')", CHANNEL)
+        types, job_ids, datas, owners = (list(column) for column in zip(*batch, strict=True))
+        async with self._pool.acquire() as conn:
+            await conn.execute("SELECT audiofetch_publish($1, $2, $3, $4)", types, job_ids, datas, owners)
             self._batches += 1
             if self._batches % PRUNE_EVERY == 0:
                 await conn.execute(

@@ -17,10 +17,13 @@ from audiofetch.errors import JobError
 from audiofetch.jobs._model import ACTIVE_STATUSES, JOB_STATUSES, TRACK_STATUSES
 from audiofetch.jobs._store import Migration
 
-__all__ = ["ACTIVE_SQL", "MIGRATE_LOCK", "PG_MIGRATIONS", "migrate"]
+__all__ = ["ACTIVE_SQL", "EVENTS_CHANNEL", "MIGRATE_LOCK", "PG_MIGRATIONS", "migrate"]
 
 MIGRATE_LOCK = 18_0001
 """Advisory lock key held while migrating (a transaction lock: released with the transaction)."""
+EVENTS_LOCK = 18_0003
+"""Advisory lock key held while events are written: ids become visible in the order they are given."""
+EVENTS_CHANNEL = "audiofetch_events"
 
 
 def sql_set(values: Sequence[str] | frozenset[str]) -> str:
@@ -89,6 +92,15 @@ PG_MIGRATIONS: tuple[Migration, ...] = (
                 data TEXT NOT NULL,
                 at TIMESTAMPTZ NOT NULL DEFAULT now()
             )""",
+            # One round trip per batch: lock (so ids become visible in order), insert, announce.
+            f"""CREATE FUNCTION audiofetch_publish(types TEXT[], job_ids TEXT[], datas TEXT[], owners TEXT[])
+            RETURNS VOID LANGUAGE plpgsql AS $$
+            BEGIN
+                PERFORM pg_advisory_xact_lock({EVENTS_LOCK});
+                INSERT INTO events (type, job_id, data, owner)
+                    SELECT * FROM unnest(types, job_ids, datas, owners);
+                PERFORM pg_notify('{EVENTS_CHANNEL}', '');
+            END $$""",
         ),
     ),
     Migration(

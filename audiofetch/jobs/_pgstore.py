@@ -279,18 +279,18 @@ class PgJobStore:
     async def update_track(self, job_id: str, index: int, **fields: object) -> None:
         """Change one track's fields (progress); the lease stays with whoever holds it."""
         _check_fields(fields, _TRACK_FIELDS)
-        names = list(fields)
-        assignments = ", ".join(f"{name} = ${pos}" for pos, name in enumerate(names, start=3))
-        async with self._conn() as conn, conn.transaction():
-            done = await conn.execute(
-                f"UPDATE tracks SET {assignments} WHERE job_id = $1 AND idx = $2",
-                job_id, index, *fields.values(),
+        assignments = ", ".join(f"{name} = ${pos}" for pos, name in enumerate(fields, start=4))
+        async with self._conn() as conn:  # one statement, one round trip: progress is the busiest write
+            touched = await conn.fetchval(
+                f"WITH changed AS (UPDATE tracks SET {assignments} WHERE job_id = $1 AND idx = $2 "
+                "RETURNING job_id) UPDATE jobs SET updated_at = $3 WHERE id IN (SELECT job_id FROM changed) "
+                "RETURNING 1",
+                job_id, index, time.time(), *fields.values(),
             )  # fmt: skip
-            if done.endswith(" 0"):
+            if touched is None:
                 if await conn.fetchval("SELECT 1 FROM jobs WHERE id = $1", job_id) is None:
                     raise JobNotFound(f"no job with id {job_id!r}")
                 raise JobError(f"job {job_id!r} has no track {index}")
-            await conn.execute("UPDATE jobs SET updated_at = $1 WHERE id = $2", time.time(), job_id)
 
     async def delete(self, job_id: str) -> None:
         """Remove the job and its tracks, whatever its status; raises ``JobNotFound``."""
