@@ -446,50 +446,56 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 
+def _default(name: str) -> Any:
+    """The parsed default of ``SETTINGS``' entry ``name``: ``Settings()`` states none of its own."""
+    setting = next(setting for setting in SETTINGS if setting.name == name)
+    return setting.parse(setting.default)
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """Validated configuration, built once at start and passed explicitly."""
+    """Validated configuration, built once at start and passed explicitly; defaults from ``SETTINGS``."""
 
-    host: str = "127.0.0.1"
-    port: int = 8080
-    data_dir: Path = Path("./data")
-    admin_password: str = ""
-    secret_key: str = ""
-    access_token_expire_minutes: int = 1440
-    workers: int = 5
-    allow_networks: tuple[Network, ...] = ()
-    max_page_bytes: int = 5 * 1024 * 1024
-    max_file_bytes: int = 2 * 1024**3
-    max_job_bytes: int = 20 * 1024**3
-    connect_timeout: float = 10.0
-    read_timeout: float = 30.0
-    file_deadline: float = 3600.0
-    page_deadline: float = 60.0
-    min_free_bytes: int = 100 * 1024 * 1024
-    retries: int = 4
-    log_level: str = "INFO"
-    max_running_jobs: int = 3
-    max_active_jobs: int = 50
-    max_jobs_per_client: int = 5
-    max_jobs_per_address: int = 20
-    ready_timeout: float = 900.0
-    cors_origins: tuple[str, ...] = ()
-    base_path: str = ""
-    trusted_proxies: tuple[Network, ...] = ()
-    allowed_hosts: tuple[str, ...] = ()
-    connections_per_client: int = 24
-    connections_per_job: int = 12
-    connection_wait: float = 20.0
-    probe_deadline: float = 120.0
-    min_rate: int = 1024
-    min_rate_window: float = 60.0
-    spool_lookahead: int = 64 * 1024 * 1024
-    slow_reader_timeout: float = 600.0
-    database_url: str = ""
-    lease_seconds: float = 30.0
-    node_name: str = ""
-    render: str = "auto"
-    render_concurrency: int = 2
+    host: str = _default("host")
+    port: int = _default("port")
+    data_dir: Path = _default("data_dir")  # noqa: RUF009 (a Path is immutable)
+    admin_password: str = _default("admin_password")
+    secret_key: str = _default("secret_key")
+    access_token_expire_minutes: int = _default("access_token_expire_minutes")
+    workers: int = _default("workers")
+    allow_networks: tuple[Network, ...] = _default("allow_networks")
+    max_page_bytes: int = _default("max_page_bytes")
+    max_file_bytes: int = _default("max_file_bytes")
+    max_job_bytes: int = _default("max_job_bytes")
+    connect_timeout: float = _default("connect_timeout")
+    read_timeout: float = _default("read_timeout")
+    file_deadline: float = _default("file_deadline")
+    page_deadline: float = _default("page_deadline")
+    min_free_bytes: int = _default("min_free_bytes")
+    retries: int = _default("retries")
+    log_level: str = _default("log_level")
+    max_running_jobs: int = _default("max_running_jobs")
+    max_active_jobs: int = _default("max_active_jobs")
+    max_jobs_per_client: int = _default("max_jobs_per_client")
+    max_jobs_per_address: int = _default("max_jobs_per_address")
+    ready_timeout: float = _default("ready_timeout")
+    cors_origins: tuple[str, ...] = _default("cors_origins")
+    base_path: str = _default("base_path")
+    trusted_proxies: tuple[Network, ...] = _default("trusted_proxies")
+    allowed_hosts: tuple[str, ...] = _default("allowed_hosts")
+    connections_per_client: int = _default("connections_per_client")
+    connections_per_job: int = _default("connections_per_job")
+    connection_wait: float = _default("connection_wait")
+    probe_deadline: float = _default("probe_deadline")
+    min_rate: int = _default("min_rate")
+    min_rate_window: float = _default("min_rate_window")
+    spool_lookahead: int = _default("spool_lookahead")
+    slow_reader_timeout: float = _default("slow_reader_timeout")
+    database_url: str = _default("database_url")
+    lease_seconds: float = _default("lease_seconds")
+    node_name: str = _default("node_name")
+    render: str = _default("render")
+    render_concurrency: int = _default("render_concurrency")
     templates_dir: Path = REPO_ROOT / "templates"
     static_dir: Path = REPO_ROOT / "static"
 

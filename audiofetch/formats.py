@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 __all__ = [
+    "AUDIO_CODECS",
     "AUDIO_EXTENSIONS",
     "FORMATS",
+    "HLS_MIME",
     "PLAYLIST_EXTENSIONS",
     "AudioFormat",
     "from_content_type",
@@ -62,6 +64,9 @@ _BY_EXT: dict[str, AudioFormat] = {
 }  # fmt: skip
 AUDIO_EXTENSIONS: frozenset[str] = frozenset(_BY_EXT)
 PLAYLIST_EXTENSIONS: frozenset[str] = frozenset({"m3u", "m3u8", "pls", "xspf"})
+HLS_MIME = "application/vnd.apple.mpegurl"  # what a whole HLS stream found as one track is typed
+# Codec prefixes of an HLS variant's CODECS that are audio: AAC/MP3 (mp4a), AC-3, E-AC-3, Opus, FLAC, ALAC.
+AUDIO_CODECS = ("mp4a", "ac-3", "ec-3", "opus", "flac", "alac")
 
 
 def url_extension(url: str) -> str:

@@ -6,6 +6,9 @@ and script bodies, so we build a forgiving tree from the token stream ourselves:
 amortised (an end tag with no open element of that name is dropped in O(1) via a per-name counter; one
 that matches pops each element at most once), nesting is capped, and traversal is iterative. Misnested
 markup gives a slightly different tree than a browser's, never an exception or a hang.
+
+``html5lib._tokenizer`` is private, so ``setup.cfg`` pins html5lib to the releases tested here
+(``tests/test_htmldom.py`` checks the pieces used) and a missing module says so at import.
 """
 
 from __future__ import annotations
@@ -15,8 +18,12 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 
-from html5lib._tokenizer import HTMLTokenizer
 from html5lib.constants import tokenTypes
+
+try:
+    from html5lib._tokenizer import HTMLTokenizer
+except ImportError as exc:  # a release without the private module: say which pin to keep
+    raise ImportError("htmldom reads html5lib._tokenizer: install the html5lib setup.cfg pins") from exc
 
 __all__ = ["MAX_DEPTH", "Node", "decode_html", "parse_html"]
 
@@ -81,16 +88,18 @@ class Node:
                 return node
         return None
 
-    def text(self) -> str:
-        """All descendant text, concatenated in document order."""
+    def text(self, skip: Callable[[Node], bool] | None = None) -> str:
+        """All descendant text in document order; a descendant ``skip`` picks counts as one space."""
         parts: list[str] = []
         stack: list[Node | str] = [self]
         while stack:
             item = stack.pop()
             if isinstance(item, str):
                 parts.append(item)
-            else:
+            elif item is self or skip is None or not skip(item):
                 stack.extend(reversed(item.children))
+            else:
+                parts.append(" ")
         return "".join(parts)
 
     def ancestors(self) -> Iterator[Node]:

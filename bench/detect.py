@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import json
 import mimetypes
 import os
@@ -34,7 +33,7 @@ from aiohttp import web
 from audiofetch.config import Settings, parse_networks
 from audiofetch.detect import detect, detect_page, normalize_url
 from audiofetch.errors import AudioFetchError
-from audiofetch.extractors import EXTRACTOR_MODULES, Extractor, ExtractorTest
+from audiofetch.extractors import EXTRACTOR_MODULES, ExtractorTest, extractor_class
 from audiofetch.net import open_fetcher
 from audiofetch.page import make_page
 
@@ -145,20 +144,23 @@ class Server:
 # --- 1. speed and linearity ------------------------------------------------------------------------
 
 
-async def _inspect_seconds(url: str) -> tuple[float, int, str]:
-    """Wall time of ``audiofetch inspect --json URL``, its track count and any error line."""
+async def inspect_seconds(url: str, *options: str) -> tuple[float, int, str]:
+    """Wall time of ``audiofetch inspect --json [options] URL``, its track count and its notes or error
+    line (60 characters at most); the count is -1 when the command failed."""
     exe = VENV_BIN / "audiofetch"
     command = [str(exe)] if exe.exists() else [sys.executable, "-m", "audiofetch"]
     started = time.perf_counter()
     process = await asyncio.create_subprocess_exec(
-        *command, "inspect", "--json", "--allow-network", "127.0.0.0/8", url,
+        *command, "inspect", "--json", *options, "--allow-network", "127.0.0.0/8", url,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     out, err = await process.communicate()
     elapsed = time.perf_counter() - started
     if process.returncode != 0:
-        return elapsed, -1, err.decode(errors="replace").strip().splitlines()[-1:][0] if err else "failed"
-    return elapsed, len(json.loads(out).get("tracks", [])), ""
+        lines = err.decode(errors="replace").strip().splitlines()
+        return elapsed, -1, (lines[-1] if lines else "failed")[:60]
+    data = json.loads(out)
+    return elapsed, len(data.get("tracks", [])), "; ".join(data.get("notes", []))[:60]
 
 
 async def _detect_seconds(url: str) -> tuple[float, int, str]:
@@ -172,10 +174,10 @@ async def _detect_seconds(url: str) -> tuple[float, int, str]:
 async def speed(server: Server, sizes: list[float], runs: int) -> None:
     print(f"1. Detection speed on a generated archive page (best of {runs} runs)")
     probe = server.url("/html5_audio/album.html")
-    measure = _inspect_seconds
+    measure = inspect_seconds
     column = "inspect (CLI)"
-    if (await _inspect_seconds(probe))[1] < 0:
-        print(f"   audiofetch inspect is not usable yet ({(await _inspect_seconds(probe))[2]});")
+    if (await inspect_seconds(probe))[1] < 0:
+        print(f"   audiofetch inspect is not usable yet ({(await inspect_seconds(probe))[2]});")
         print("   the last column times detect() in-process instead (local fetch included).")
         measure, column = _detect_seconds, "detect()"
     print(f"{'size':>8} {'tracks':>7} {'parse+extract':>14} {'per MiB':>9} {column:>14} {'found':>6}")
@@ -210,14 +212,12 @@ async def speed(server: Server, sizes: list[float], runs: int) -> None:
 def _cases() -> Iterator[tuple[str, ExtractorTest]]:
     for module_name in EXTRACTOR_MODULES:
         try:
-            module = importlib.import_module(module_name)
+            extractor = extractor_class(module_name)
         except Exception as exc:
             print(f"   (cannot import {module_name}: {exc})")
             continue
-        for value in vars(module).values():
-            if isinstance(value, type) and issubclass(value, Extractor) and value.__module__ == module_name:
-                for case in value.TESTS:
-                    yield value.name, case
+        for case in extractor.TESTS:
+            yield extractor.name, case
 
 
 def _urls_in(data: Any) -> set[str]:

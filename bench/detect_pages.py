@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import statistics
 import sys
 import time
@@ -25,20 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from detect import PAGES, Server, _cases  # noqa: E402 (the sibling benchmark's server and cases)
+from detect import PAGES, Server, _cases, inspect_seconds  # noqa: E402 (the sibling benchmark's)
 
-from tests.realpages import inline_playlist_page, long_feed, minified_bundle  # noqa: E402
-
-VENV_BIN = Path(sys.executable).parent
-
-
-def _ternary_library(variables: int) -> str:
-    """A minified library's worst shape for an evaluator: each variable a chain of conditionals."""
-    parts = ['a0="/x"']
-    for i in range(1, variables):
-        p = f"a{i - 1}"
-        parts.append(f"a{i}=t{i}?{p}:u{i}?{p}+'1':v{i}?{p}+'2':w{i}?{p}:x{i}?{p}:{p}")
-    return "var " + ",".join(parts) + ";new Plyr('#player');"
+from tests.realpages import inline_playlist_page, long_feed, minified_bundle, ternary_chain  # noqa: E402
 
 
 def _generated() -> dict[str, tuple[bytes, int]]:
@@ -47,7 +35,8 @@ def _generated() -> dict[str, tuple[bytes, int]]:
     feed, episodes = long_feed(720)
     demo = (
         "<!DOCTYPE html><html><head><title>Player demo</title>"
-        f"<script>{minified_bundle(380_000)}</script><script>{_ternary_library(2000)}</script></head>"
+        f"<script>{minified_bundle(380_000)}</script>"
+        f"<script>{ternary_chain(2000)}new Plyr('#player');</script></head>"
         "<body><h2>Demo track</h2><audio id='player' src='/media/demo.mp3'></audio></body></html>"
     )
     return {
@@ -55,24 +44,6 @@ def _generated() -> dict[str, tuple[bytes, int]]:
         "/generated/feed-720.rss": (feed.encode(), len(episodes)),
         "/generated/player-demo.html": (demo.encode(), 1),
     }
-
-
-async def _inspect(url: str) -> tuple[float, int, str]:
-    exe = VENV_BIN / "audiofetch"
-    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "audiofetch"]
-    started = time.perf_counter()
-    process = await asyncio.create_subprocess_exec(
-        *command, "inspect", "--json", "--render", "never", "--allow-network", "127.0.0.0/8", url,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    out, err = await process.communicate()
-    elapsed = time.perf_counter() - started
-    if process.returncode != 0:
-        lines = err.decode(errors="replace").strip().splitlines()
-        return elapsed, -1, (lines[-1] if lines else "failed")[:60]
-    data = json.loads(out)
-    notes = "; ".join(data.get("notes", []))[:60]
-    return elapsed, len(data.get("tracks", [])), notes
 
 
 async def _startup() -> float:
@@ -100,7 +71,7 @@ async def main() -> None:
     try:
         print(f"{'page':48} {'best':>7} {'tracks':>9}  note")
         for path, expected in pages:
-            runs = [await _inspect(server.url(path)) for _ in range(args.runs)]
+            runs = [await inspect_seconds(server.url(path), "--render", "never") for _ in range(args.runs)]
             best = min(run[0] for run in runs)
             found, note = runs[0][1], runs[0][2]
             times[path] = best

@@ -4,7 +4,8 @@
   literals, object literals, strings with brackets) of about ``size`` bytes;
 - ``inline_playlist_page(entries, bundle_bytes)``: a music site's page with ``var playlist = [...]``
   beside that bundle, and the (url, title) list a listener would hear;
-- ``long_feed(items)``: a podcast feed of ``items`` episodes and its (url, title) list.
+- ``long_feed(items)``: a podcast feed of ``items`` episodes and its (url, title) list;
+- ``ternary_chain(n)``: ``n`` variables, each a chain of conditionals over the one before it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,15 @@ import json
 import random
 
 ORIGIN = "http://127.0.0.1:8000"
+
+
+def ternary_chain(n: int) -> str:
+    """A minified library's shape: each variable a chain of conditionals over the one before it."""
+    parts = ['a0="/x"']
+    for i in range(1, n):
+        p = f"a{i - 1}"
+        parts.append(f"a{i}=t{i}?{p}:u{i}?{p}+'1':v{i}?{p}+'2':w{i}?{p}:x{i}?{p}:{p}")
+    return "var " + ",".join(parts) + ";"
 
 
 def minified_bundle(size: int, seed: int = 3) -> str:

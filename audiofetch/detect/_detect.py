@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import TypeVar
 
 from audiofetch.config import Settings
@@ -13,16 +14,18 @@ from audiofetch.extractors import Extractor, WorkBudget
 from audiofetch.models import Detection, Page
 from audiofetch.page import make_page, script_urls
 
-from ._fetch import Document, PageFetcher, fetch_document, fetch_scripts, with_scripts
-from ._merge import choose_extractors, merge, run_extractors
+from ._fetch import PageFetcher, fetch_document, fetch_scripts, with_scripts
+from ._merge import Finding, choose_extractors, merge, run_extractors
 
 __all__ = [
     "CANCEL_GRACE",
     "DETECT_BUDGET",
     "detect",
     "detect_with_page",
+    "found",
     "looked_for",
     "no_audio",
+    "read_page",
     "run_within",
     "too_slow",
 ]
@@ -66,9 +69,7 @@ async def detect(
     _, detection = await detect_with_page(
         fetcher, url, settings=settings, plugin=plugin, prefer=prefer, budget=budget
     )
-    if not detection.tracks and not detection.skipped:
-        raise no_audio(detection)
-    return detection
+    return found(detection)
 
 
 def no_audio(detection: Detection) -> ParseError | NoAudioError:
@@ -77,6 +78,13 @@ def no_audio(detection: Detection) -> ParseError | NoAudioError:
     if detection.notes:
         return ParseError(f"no audio found before detection stopped ({detection.notes[0]})")
     return NoAudioError(looked_for=detection.looked_for)
+
+
+def found(detection: Detection) -> Detection:
+    """``detection`` when it holds a track or a stream; otherwise ``no_audio`` is raised."""
+    if not detection.tracks and not detection.skipped:
+        raise no_audio(detection)
+    return detection
 
 
 async def run_within(work: WorkBudget, seconds: float, budget: float, job: Callable[[], _T]) -> _T:
@@ -115,26 +123,43 @@ async def detect_with_page(
     document = await fetch_document(
         fetcher, url, max_bytes=settings.max_page_bytes, deadline=settings.page_deadline
     )
+    build = partial(
+        make_page, document.url, document.body, content_type=document.content_type, headers=document.headers
+    )
+    return await read_page(fetcher, build, extractors, settings=settings, prefer=prefer, budget=budget)
+
+
+async def read_page(
+    fetcher: PageFetcher,
+    build: Callable[[], Page],
+    extractors: Sequence[Extractor],
+    *,
+    settings: Settings,
+    prefer: Sequence[str],
+    budget: float,
+    seen: Extractor | None = None,
+) -> tuple[Page, Detection]:
+    """The steps after the document is in hand, shared by ``detect`` and ``detect_given``: ``build()``
+    parses it, its scripts are fetched, the extractors (``seen`` last and lowest) run and merge."""
     started = time.monotonic()
     try:
         # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancellation that arrives
         # as the thread finishes, which would leave a cancelled job running.
         async with asyncio.timeout(budget):
-            page, urls = await asyncio.to_thread(_build, document)
+            page, urls = await asyncio.to_thread(_build, build)
     except TimeoutError as exc:
         raise too_slow(budget) from exc
     left = budget - (time.monotonic() - started)
     scripts = await fetch_scripts(fetcher, page.url, urls, max_bytes=settings.max_page_bytes)
     # The scripts' network time is not the page's: the clock restarts with what parsing left over.
     work = WorkBudget()
-    return await run_within(work, left, budget, lambda: _analyse(page, scripts, extractors, work, prefer))
+    job = partial(_analyse, page, scripts, extractors, work, prefer, seen)
+    return await run_within(work, left, budget, job)
 
 
-def _build(document: Document) -> tuple[Page, list[str]]:
+def _build(build: Callable[[], Page]) -> tuple[Page, list[str]]:
     """Worker thread: the parsed Page and the URLs of its external scripts."""
-    page = make_page(
-        document.url, document.body, content_type=document.content_type, headers=document.headers
-    )
+    page = build()
     return page, script_urls(page)
 
 
@@ -144,8 +169,12 @@ def _analyse(
     extractors: Sequence[Extractor],
     work: WorkBudget,
     prefer: Sequence[str],
+    seen: Extractor | None,
 ) -> tuple[Page, Detection]:
     """Worker thread: the fetched scripts put in place, every extractor run within ``work``, merged."""
     page = with_scripts(page, scripts)
     run = run_extractors(page, extractors, budget=work)
-    return page, merge(page, run.findings, prefer, run.notes)
+    findings = list(run.findings)
+    if seen is not None:
+        findings.append(Finding.of(seen, len(extractors), seen.extract(page), seen.skipped(page)))
+    return page, merge(page, findings, prefer, run.notes)

@@ -11,30 +11,27 @@ Nothing here reaches a track: every URL meets the address guard when it is downl
 
 from __future__ import annotations
 
-import asyncio
 import posixpath
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from urllib.parse import unquote, urlsplit
 
 from audiofetch.config import Settings
-from audiofetch.errors import NoAudioError, TooLargeError
-from audiofetch.extractors import Extractor, WorkBudget
-from audiofetch.formats import from_url, url_extension
+from audiofetch.errors import TooLargeError
+from audiofetch.extractors import Extractor
+from audiofetch.formats import HLS_MIME, from_url, url_extension
 from audiofetch.models import Detection, Page, SkippedStream, Track
-from audiofetch.page import make_page, script_urls
+from audiofetch.page import make_page
 
-from ._detect import DETECT_BUDGET, no_audio, run_within, too_slow
-from ._fetch import PageFetcher, fetch_scripts, with_scripts
-from ._merge import Finding, choose_extractors, merge, run_extractors
+from ._detect import DETECT_BUDGET, found, read_page
+from ._fetch import PageFetcher
+from ._merge import choose_extractors
 
 __all__ = ["MAX_MEDIA_URLS", "GivenPage", "detect_given"]
 
 MAX_MEDIA_URLS = 500
 _HLS_EXTENSIONS = frozenset({"m3u8"})
 _DASH_EXTENSIONS = frozenset({"mpd"})
-_HLS_MIME = "application/vnd.apple.mpegurl"
 _DASH_REASON = "DASH manifest (.mpd): not supported yet"
 
 
@@ -71,7 +68,7 @@ class _SeenMedia(Extractor):
             ext = url_extension(url)
             if ext in _DASH_EXTENSIONS:
                 continue
-            mime = _HLS_MIME if ext in _HLS_EXTENSIONS else None
+            mime = HLS_MIME if ext in _HLS_EXTENSIONS else None
             if mime is None and (found := from_url(url)) is not None:
                 mime = found.mime
             stem = posixpath.splitext(unquote(posixpath.basename(urlsplit(url).path)))[0].strip()
@@ -138,33 +135,14 @@ async def detect_given(
             f"the page sent is larger than the {settings.max_page_bytes} byte page limit", url=given.url
         )
     seen = _SeenMedia(_media_urls(given.media_urls))
-    started = time.monotonic()
-    try:
-        async with asyncio.timeout(budget):
-            page = await asyncio.to_thread(
-                make_page, given.url, body, content_type="text/html; charset=utf-8"
-            )
-    except TimeoutError as exc:
-        raise too_slow(budget) from exc
-    if page.title is None and given.title:
-        page = _titled(page, given.title)
-    left = budget - (time.monotonic() - started)
-    scripts = await fetch_scripts(fetcher, page.url, script_urls(page), max_bytes=settings.max_page_bytes)
-    work = WorkBudget()
 
-    def analyse() -> Detection:
-        ready = with_scripts(page, scripts)
-        run = run_extractors(ready, extractors, budget=work)
-        extra = Finding.of(seen, len(extractors), seen.extract(ready), seen.skipped(ready))
-        return merge(ready, [*run.findings, extra], prefer, run.notes)
+    def build() -> Page:
+        page = make_page(given.url, body, content_type="text/html; charset=utf-8")
+        if page.title is None and given.title:
+            page = replace(page, title=" ".join(given.title.split())[:300] or None)
+        return page
 
-    detection = await run_within(work, left, budget, analyse)
-    if not detection.tracks and not detection.skipped and detection.notes:
-        raise no_audio(detection)
-    if not detection.tracks and not detection.skipped:
-        raise NoAudioError(looked_for=detection.looked_for)
-    return detection
-
-
-def _titled(page: Page, title: str) -> Page:
-    return replace(page, title=" ".join(title.split())[:300] or None)
+    _, detection = await read_page(
+        fetcher, build, extractors, settings=settings, prefer=prefer, budget=budget, seen=seen
+    )
+    return found(detection)

@@ -11,8 +11,9 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
+from audiofetch.formats import AUDIO_CODECS
+
 __all__ = [
-    "AUDIO_CODECS",
     "ByteRange",
     "InitSection",
     "MasterPlaylist",
@@ -27,8 +28,6 @@ __all__ = [
     "parse_playlist",
 ]
 
-# Codec prefixes of CODECS that are audio: AAC/MP3 (mp4a), AC-3, E-AC-3, Opus, FLAC, ALAC.
-AUDIO_CODECS = ("mp4a", "ac-3", "ec-3", "opus", "flac", "alac")
 _ATTRIBUTE = re.compile(r'\s*([A-Z0-9-]+)\s*=\s*("[^"]*"|[^,]*)\s*(?:,|$)', re.IGNORECASE)
 
 

@@ -68,23 +68,26 @@ EXTRACTOR_MODULES: tuple[str, ...] = (
 )
 
 
+def extractor_class(module_name: str) -> type[Extractor]:
+    """The one ``Extractor`` subclass ``module_name`` defines (RuntimeError when it defines none or more)."""
+    module = importlib.import_module(module_name)
+    classes = [
+        value
+        for value in vars(module).values()
+        if isinstance(value, type)
+        and issubclass(value, Extractor)
+        and value is not Extractor
+        and value.__module__ == module_name
+    ]
+    if len(classes) != 1:
+        raise RuntimeError(f"{module_name} must define exactly one Extractor subclass")
+    return classes[0]
+
+
 @cache
 def all_extractors() -> tuple[Extractor, ...]:
     """One instance of every registered extractor, in registry order."""
-    found: list[Extractor] = []
-    for module_name in EXTRACTOR_MODULES:
-        module = importlib.import_module(module_name)
-        classes = [
-            value
-            for value in vars(module).values()
-            if isinstance(value, type)
-            and issubclass(value, Extractor)
-            and value is not Extractor
-            and value.__module__ == module_name
-        ]
-        if len(classes) != 1:
-            raise RuntimeError(f"{module_name} must define exactly one Extractor subclass")
-        found.append(classes[0]())
+    found = [extractor_class(module_name)() for module_name in EXTRACTOR_MODULES]
     names = [e.name for e in found]
     if len(set(names)) != len(names) or "" in names:
         raise RuntimeError(f"extractor names must be unique and non-empty: {names}")

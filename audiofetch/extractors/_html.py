@@ -143,17 +143,7 @@ def _is_badge(node: Node) -> bool:
 
 def text_without_badges(node: Node) -> str:
     """The node's text, leaving out duration/size badges (``<span class="duration">3:12</span>``)."""
-    parts: list[str] = []
-    stack: list[Node | str] = [node]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            parts.append(item)
-        elif item is node or not _is_badge(item):
-            stack.extend(reversed(item.children))
-        else:
-            parts.append(" ")
-    return "".join(parts)
+    return node.text(skip=_is_badge)
 
 
 def link_title(node: Node) -> str | None:

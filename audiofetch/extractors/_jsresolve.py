@@ -12,18 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from audiofetch.extractors._budget import current_budget
-from audiofetch.extractors._jsliteral import (
-    MAX_DEPTH,
-    Choice,
-    Concat,
-    JsValue,
-    Opaque,
-    Ref,
-    choice,
-    fold,
-    is_primitive,
-)
+from audiofetch.extractors._jscursor import MAX_DEPTH
 from audiofetch.extractors._jsscan import find_assignments
+from audiofetch.extractors._jsvalue import Choice, Concat, JsValue, Opaque, Ref, choice, fold, is_primitive
 
 __all__ = ["Resolver", "resolve", "string_variables", "strings_of"]
 

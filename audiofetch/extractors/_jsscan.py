@@ -20,19 +20,9 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from audiofetch.extractors._jsliteral import (
-    CLOSERS,
-    CONTINUE,
-    EOF,
-    REGEX_BEFORE,
-    Call,
-    Choice,
-    Concat,
-    JsValue,
-    Opaque,
-    Reader,
-    skip_regex,
-)
+from audiofetch.extractors._jscursor import CLOSERS, CONTINUE, EOF, REGEX_BEFORE, skip_regex
+from audiofetch.extractors._jsliteral import Reader
+from audiofetch.extractors._jsvalue import Call, Choice, Concat, JsValue, Opaque
 
 __all__ = [
     "code_and_mask",

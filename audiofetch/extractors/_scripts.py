@@ -31,6 +31,7 @@ __all__ = [
     "bind",
     "calls",
     "fill",
+    "first_per_url",
     "item_templates",
     "mentions",
     "options_of",
@@ -200,6 +201,15 @@ def skipped_streams(page: Page, refs: Iterable[str], reason: str | None = None) 
         if url and why and all(seen.url != url for seen in out):
             out.append(SkippedStream(url, why))
     return out
+
+
+def first_per_url(tracks: Iterable[Track | None]) -> list[Track]:
+    """The tracks in order, leaving out the ``None``s and a later track at an address already listed."""
+    kept: dict[str, Track] = {}
+    for track in tracks:
+        if track is not None:
+            kept.setdefault(track.url, track)
+    return list(kept.values())
 
 
 def track(

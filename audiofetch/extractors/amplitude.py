@@ -55,7 +55,7 @@ class AmplitudeExtractor(Extractor):
         return _scripts.mentions(page, "Amplitude.init", "amplitude")
 
     def extract(self, page: Page) -> list[Track]:
-        tracks: list[Track] = []
+        tracks: list[Track | None] = []
         for song in _songs(page):
             if song.get("live") is True:
                 continue
@@ -69,9 +69,8 @@ class AmplitudeExtractor(Extractor):
                 artwork=_scripts.text_field(song, "cover_art_url"),
                 audio_only=True,
             )
-            if found and all(found.url != seen.url for seen in tracks):
-                tracks.append(found)
-        return tracks
+            tracks.append(found)
+        return _scripts.first_per_url(tracks)
 
     def skipped(self, page: Page) -> list[SkippedStream]:
         out: list[SkippedStream] = []

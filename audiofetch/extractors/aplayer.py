@@ -45,7 +45,7 @@ class APlayerExtractor(Extractor):
         return has_tag or _scripts.mentions(page, "APlayer", "aplayer")
 
     def extract(self, page: Page) -> list[Track]:
-        tracks: list[Track] = []
+        tracks: list[Track | None] = []
         for call in _scripts.calls(page, r"\bnew\s+APlayer\b"):
             for song in _songs(call.args[0] if call.args else None):
                 title = _scripts.text_field(song, "name", "title")
@@ -55,8 +55,7 @@ class APlayerExtractor(Extractor):
                 found = _scripts.track(
                     page, urls, self.name, title=title, artist=artist, artwork=cover, audio_only=True
                 )
-                if found and all(found.url != seen.url for seen in tracks):
-                    tracks.append(found)
+                tracks.append(found)
         if page.root is not None:
             for node in page.root.find_all("meting-js"):
                 if _html.in_code_sample(node) or not node.get("url"):
@@ -72,6 +71,5 @@ class APlayerExtractor(Extractor):
                     artwork=node.get("cover"),
                     audio_only=True,
                 )
-                if found and all(found.url != seen.url for seen in tracks):
-                    tracks.append(found)
-        return tracks
+                tracks.append(found)
+        return _scripts.first_per_url(tracks)

@@ -99,13 +99,12 @@ class HowlerExtractor(Extractor):
         return out
 
     def extract(self, page: Page) -> list[Track]:
-        tracks: list[Track] = []
+        tracks: list[Track | None] = []
         for item, urls, live in self._sounds(page):
             title = _scripts.text_field(item, "title", "name")
             found = None if live else _scripts.track(page, urls, self.name, title=title, audio_only=True)
-            if found and all(found.url != seen.url for seen in tracks):
-                tracks.append(found)
-        return tracks
+            tracks.append(found)
+        return _scripts.first_per_url(tracks)
 
     def skipped(self, page: Page) -> list[SkippedStream]:
         out: list[SkippedStream] = []

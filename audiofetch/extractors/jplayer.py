@@ -70,7 +70,7 @@ class JPlayerExtractor(Extractor):
 
     def extract(self, page: Page) -> list[Track]:
         supplied = _supplied(page)
-        tracks: list[Track] = []
+        tracks: list[Track | None] = []
         for media in _media_list(page):
             if not any(key in media for key in _AUDIO_KEYS):
                 continue  # video only (m4v, ogv, webmv) or a stream
@@ -81,9 +81,8 @@ class JPlayerExtractor(Extractor):
             found = _scripts.track(
                 page, urls, self.name, title=title, artist=artist, artwork=poster, audio_only=True
             )
-            if found and all(found.url != seen.url for seen in tracks):
-                tracks.append(found)
-        return tracks
+            tracks.append(found)
+        return _scripts.first_per_url(tracks)
 
     def skipped(self, page: Page) -> list[SkippedStream]:
         out: list[SkippedStream] = []

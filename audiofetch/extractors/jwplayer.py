@@ -66,16 +66,15 @@ class JWPlayerExtractor(Extractor):
         return _scripts.mentions(page, "jwplayer")
 
     def extract(self, page: Page) -> list[Track]:
-        tracks: list[Track] = []
+        tracks: list[Track | None] = []
         for item in _items(page):
             refs, typed = _refs(item)
             title = _scripts.text_field(item, "title")
             found = _scripts.track(page, refs, self.name, title=title)
             if found is None and typed:
                 found = _scripts.track(page, typed, self.name, title=title, audio_only=True)
-            if found and all(found.url != seen.url for seen in tracks):
-                tracks.append(found)
-        return tracks
+            tracks.append(found)
+        return _scripts.first_per_url(tracks)
 
     def skipped(self, page: Page) -> list[SkippedStream]:
         return _scripts.skipped_streams(page, [ref for item in _items(page) for ref in _refs(item)[0]])

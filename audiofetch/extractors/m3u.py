@@ -22,23 +22,23 @@ from audiofetch.extractors._structured import (
     split_artist_title,
 )
 from audiofetch.extractors.base import Expected, Extractor, ExtractorTest
-from audiofetch.formats import from_url, url_extension
+from audiofetch.formats import AUDIO_CODECS, HLS_MIME, from_url, url_extension
 from audiofetch.models import Page, SkippedStream, Track
 
-__all__ = ["M3uExtractor"]
+__all__ = ["HLS_MIME", "M3uExtractor"]
 
 _M3U_TYPES = ("mpegurl", "x-mpegurl", "vnd.apple.mpegurl")
 _NOT_AUDIO = frozenset(("mp4", "m4v", "mkv", "mov", "avi", "wmv", "flv", "webm", "jpg", "png", "html"))
 _PLAYLISTS = frozenset(("m3u", "pls", "xspf", "asx"))
 LIVE_HLS = "live HLS stream"
 HLS_VIDEO = "HLS video stream (no audio-only rendition)"
-HLS_MIME = "application/vnd.apple.mpegurl"
 LIVE_ENTRY = "live radio stream (#EXTINF:-1)"
 # A master playlist has audio when a variant is audio-only (CODECS all audio, or neither CODECS nor
-# RESOLUTION) or an audio rendition has its own URI: the download engine's rule, restated (no import).
+# RESOLUTION) or an audio rendition has its own URI: the download engine's rule, on the text.
 _AUDIO_VARIANT = re.compile(
-    r'^#EXT-X-STREAM-INF:(?:(?!.*(?:CODECS|RESOLUTION)=)|.*CODECS="(?:\s*(?:mp4a|ac-3|ec-3|opus|flac|alac)'
-    r'[^,"]*,?)+")',
+    r'^#EXT-X-STREAM-INF:(?:(?!.*(?:CODECS|RESOLUTION)=)|.*CODECS="(?:\s*(?:'
+    + "|".join(map(re.escape, AUDIO_CODECS))
+    + r')[^,"]*,?)+")',
     re.IGNORECASE | re.MULTILINE,
 )
 _AUDIO_RENDITION = re.compile(r"^#EXT-X-MEDIA:(?=.*TYPE=AUDIO)(?=.*URI=)", re.IGNORECASE | re.MULTILINE)

@@ -62,12 +62,7 @@ class PlyrExtractor(Extractor):
     def extract(self, page: Page) -> list[Track]:
         if not self.detects(page):
             return []
-        found = [*self._markup(page), *self._sources(page), *self._playlists(page)]
-        tracks: list[Track] = []
-        for track in found:
-            if all(track.url != seen.url for seen in tracks):
-                tracks.append(track)
-        return tracks
+        return _scripts.first_per_url([*self._markup(page), *self._sources(page), *self._playlists(page)])
 
     def _markup(self, page: Page) -> list[Track]:
         """``<audio>`` elements that Plyr enhances, titled by ``data-plyr-config``'s title."""

@@ -30,7 +30,7 @@ class PodloveExtractor(Extractor):
         return _scripts.mentions(page, "podlovePlayer", "podlove")
 
     def extract(self, page: Page) -> list[Track]:
-        tracks: list[Track] = []
+        tracks: list[Track | None] = []
         for call in _scripts.calls(page, r"\bpodlovePlayer\b"):
             episode = call.args[1] if len(call.args) > 1 else None
             audio = episode.get("audio") if isinstance(episode, dict) else None
@@ -52,6 +52,5 @@ class PodloveExtractor(Extractor):
                 artwork=_scripts.text_field(episode, "poster"),
                 audio_only=True,
             )
-            if found and all(found.url != seen.url for seen in tracks):
-                tracks.append(found)
-        return tracks
+            tracks.append(found)
+        return _scripts.first_per_url(tracks)

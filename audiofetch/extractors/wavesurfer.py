@@ -44,11 +44,10 @@ class WaveSurferExtractor(Extractor):
         pattern = r"\bWaveSurfer\s*\.\s*create\b" + (
             rf"|(?<![\w$.])(?:{loads})\s*\.\s*load\b" if loads else ""
         )
-        tracks: list[Track] = []
+        tracks: list[Track | None] = []
         for call in _scripts.calls(page, pattern):
             first = call.args[0] if call.args else None
             ref = first.get("url") if isinstance(first, dict) else first
             track = _scripts.track(page, [ref], self.name, audio_only=True) if isinstance(ref, str) else None
-            if track and all(track.url != seen.url for seen in tracks):
-                tracks.append(track)
-        return tracks
+            tracks.append(track)
+        return _scripts.first_per_url(tracks)

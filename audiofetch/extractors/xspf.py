@@ -29,9 +29,13 @@ __all__ = ["XspfExtractor"]
 _ROOT = re.compile(r"<(?:[\w.-]+:)?playlist\b")  # a namespace prefix is allowed: <x:playlist
 
 
+def _is_xspf(page: Page) -> bool:
+    return page.root is None and bool(XML_START.match(page.text)) and bool(_ROOT.search(page.text[:4096]))
+
+
 def _locations(page: Page) -> list[tuple[list[tuple[str, str]], dict[str, str | None]]]:
     """Per track: its (ref, absolute URL) locations and text fields."""
-    if page.root is not None or not XML_START.match(page.text) or not _ROOT.search(page.text[:4096]):
+    if not _is_xspf(page):
         return []
     root = parse_xml(page.text)
     if root is None or local_name(root.tag) != "playlist":
@@ -72,8 +76,7 @@ class XspfExtractor(Extractor):
     )
 
     def detects(self, page: Page) -> bool:
-        head = page.text[:4096]
-        return page.root is None and bool(XML_START.match(page.text)) and bool(_ROOT.search(head))
+        return _is_xspf(page)
 
     def extract(self, page: Page) -> list[Track]:
         tracks: dict[str, Track] = {}

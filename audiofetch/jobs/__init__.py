@@ -67,7 +67,7 @@ if TYPE_CHECKING:
         TrackStatus,
         is_active,
         new_job_id,
-        normalise_url,
+        normalize_url,
     )
     from audiofetch.jobs._pgcounters import Budget, PgCounters, ThrottleState
     from audiofetch.jobs._pgevents import PgEventBus
@@ -119,7 +119,7 @@ _LAZY = {
     "TrackStatus": "_model",
     "is_active": "_model",
     "new_job_id": "_model",
-    "normalise_url": "_model",
+    "normalize_url": "_model",
     "JobRunner": "_runner",
     "MIGRATIONS": "_store",
     "JobStore": "_store",
@@ -195,5 +195,5 @@ __all__ = [
     "format_sse_comment",
     "is_active",
     "new_job_id",
-    "normalise_url",
+    "normalize_url",
 ]

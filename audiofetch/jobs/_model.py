@@ -26,7 +26,7 @@ __all__ = [
     "TrackStatus",
     "is_active",
     "new_job_id",
-    "normalise_url",
+    "normalize_url",  # detect's key for tracks is also the one for pages (duplicate control)
 ]
 
 JobMode = Literal["browser", "server"]
@@ -47,15 +47,6 @@ def is_active(status: str) -> bool:
 def new_job_id() -> str:
     """An unguessable URL-safe id (128 random bits); knowing it is what grants access to a job."""
     return secrets.token_urlsafe(16)
-
-
-def normalise_url(url: str) -> str:
-    """The form under which two requests count as the same page for duplicate control.
-
-    The same key detection uses for tracks (``audiofetch.detect.normalize_url``): case of scheme and host,
-    default ports, percent-encoding differences, WordPress's ``?_=N`` and the fragment do not count.
-    """
-    return normalize_url(url)
 
 
 @dataclass(frozen=True, slots=True)

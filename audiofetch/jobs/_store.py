@@ -33,7 +33,7 @@ from audiofetch.jobs._model import (
     Job,
     JobSpec,
     JobTrack,
-    normalise_url,
+    normalize_url,
 )
 
 __all__ = ["JobStore", "MIGRATIONS", "Migration"]
@@ -375,8 +375,8 @@ class JobStore:
         return await self._read(lambda conn: _load_jobs(conn, mine, (client_id, limit, offset)))
 
     async def find_active(self, url: str, mode: str, *, client_id: str) -> Job | None:
-        """``client_id``'s oldest active job for the same page (by ``normalise_url``) and mode, if any."""
-        params = (normalise_url(url), mode, client_id)
+        """``client_id``'s oldest active job for the same page (by ``normalize_url``) and mode, if any."""
+        params = (normalize_url(url), mode, client_id)
         jobs = await self._read(lambda conn: _load_jobs(conn, _FIND_ACTIVE, params))
         return jobs[0] if jobs else None
 
@@ -434,7 +434,7 @@ class JobStore:
         job = Job.new(spec, time.time())
 
         def apply(conn: sqlite3.Connection) -> tuple[Job, bool]:
-            key = (normalise_url(spec.url), spec.mode, spec.client_id)
+            key = (normalize_url(spec.url), spec.mode, spec.client_id)
             found = _load_jobs(conn, _FIND_ACTIVE, key) if shared else []
             if found:
                 return found[0], False
@@ -516,7 +516,7 @@ class JobStore:
     def _insert(self, conn: sqlite3.Connection, job: Job, *, url_key: str | None = None) -> None:
         spec = job.spec
         selected = None if spec.selected is None else json.dumps(list(spec.selected))
-        key = normalise_url(spec.url) if url_key is None else url_key
+        key = normalize_url(spec.url) if url_key is None else url_key
         values: tuple[object, ...] = (job.id, spec.url, key, spec.name, spec.mode)
         values += (spec.plugin, spec.workers, json.dumps(list(spec.prefer)), spec.client_id, selected)
         values += (int(spec.tags), spec.render)

@@ -25,7 +25,7 @@ HOST, SCHEME = "127.0.0.1:8080", "http"
         ("safari-web-extension://" + FIREFOX.split("//")[1], None),
     ],
 )
-def test_extension_origins_normalise_or_are_refused(text: str, expected: str | None) -> None:
+def test_extension_origins_normalize_or_are_refused(text: str, expected: str | None) -> None:
     assert normalize_origin(text) == expected
 
 

@@ -12,17 +12,9 @@ from audiofetch.extractors import Extractor, OutOfWork, WorkBudget, all_extracto
 from audiofetch.extractors._jsresolve import Resolver
 from audiofetch.extractors._scripts import page_variables
 from audiofetch.page import make_page
+from tests.realpages import ternary_chain
 
 URL = "http://127.0.0.1:8000/demo/index.html"
-
-
-def ternary_chain(n: int) -> str:
-    """A minified library's shape: each variable a chain of conditionals over the one before it."""
-    parts = ['a0="/x"']
-    for i in range(1, n):
-        p = f"a{i - 1}"
-        parts.append(f"a{i}=t{i}?{p}:u{i}?{p}+'1':v{i}?{p}+'2':w{i}?{p}:x{i}?{p}:{p}")
-    return "var " + ",".join(parts) + ";"
 
 
 def diamond(n: int) -> str:
@@ -83,7 +75,7 @@ def test_a_pathological_script_does_not_hide_the_page_s_tracks(shape: str) -> No
     assert detection.notes == ()
 
 
-def test_the_old_exponential_chain_resolves_with_memoised_lookups() -> None:
+def test_the_old_exponential_chain_resolves_with_memoized_lookups() -> None:
     env = {"a0": "/x"}
     script_vars = page_variables(page_with(ternary_chain(300)))
     assert script_vars["a299"].options[0] == "/x"  # type: ignore[union-attr]

@@ -252,7 +252,7 @@ async def test_audio_served_under_a_program_extension_is_saved_as_audio(
 
 
 @pytest.mark.parametrize("path", ["/payload.exe", "/payload.sh", "/payload.bat", "/payload.scr"])
-async def test_unrecognised_bytes_never_keep_a_program_extension(
+async def test_unrecognized_bytes_never_keep_a_program_extension(
     aiohttp_server: Any, settings: Settings, tmp_path: Path, path: str
 ) -> None:
     server = await aiohttp_server(

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from audiofetch.jobs import Job, JobSpec, JobStatus, JobTrack, is_active, new_job_id, normalise_url
+from audiofetch.jobs import Job, JobSpec, JobStatus, JobTrack, is_active, new_job_id, normalize_url
 from audiofetch.models import Track
 
 
@@ -116,5 +116,5 @@ def test_job_track_from_a_detected_track() -> None:
         ("https://example.com/a%2Cb?_=3", "https://example.com/a,b"),
     ],
 )
-def test_normalise_url_makes_equal_pages_compare_equal(given: str, key: str) -> None:
-    assert normalise_url(given) == key
+def test_normalize_url_makes_equal_pages_compare_equal(given: str, key: str) -> None:
+    assert normalize_url(given) == key
