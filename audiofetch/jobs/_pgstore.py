@@ -21,7 +21,7 @@ import asyncpg
 
 from audiofetch.errors import JobError, JobLimitError, JobNotFound
 from audiofetch.jobs._leases import claim_lapsed, lease_sql, renew
-from audiofetch.jobs._model import Job, JobSpec, JobTrack, normalise_url
+from audiofetch.jobs._model import Job, JobSpec, JobTrack, normalize_url
 from audiofetch.jobs._pgschema import ACTIVE_SQL, migrate
 from audiofetch.jobs._store import _JOB_FIELDS, _TRACK_FIELDS, _check_fields
 
@@ -148,9 +148,9 @@ class PgJobStore:
             return await _load_jobs(conn, mine, limit, offset, client_id)
 
     async def find_active(self, url: str, mode: str, *, client_id: str) -> Job | None:
-        """``client_id``'s oldest active job for the same page (by ``normalise_url``) and mode, if any."""
+        """``client_id``'s oldest active job for the same page (by ``normalize_url``) and mode, if any."""
         async with self._conn() as conn:
-            jobs = await _load_jobs(conn, _FIND_ACTIVE, normalise_url(url), mode, client_id)
+            jobs = await _load_jobs(conn, _FIND_ACTIVE, normalize_url(url), mode, client_id)
         return jobs[0] if jobs else None
 
     async def count_active(self, client_id: str | None = None) -> int:
@@ -210,7 +210,7 @@ class PgJobStore:
             await conn.execute("SELECT pg_advisory_xact_lock($1)", CREATE_LOCK)
             if shared:
                 found = await _load_jobs(
-                    conn, _FIND_ACTIVE, normalise_url(spec.url), spec.mode, spec.client_id
+                    conn, _FIND_ACTIVE, normalize_url(spec.url), spec.mode, spec.client_id
                 )
                 if found:
                     return found[0], False
@@ -318,7 +318,7 @@ class PgJobStore:
     ) -> None:
         spec = job.spec
         selected = None if spec.selected is None else json.dumps(list(spec.selected))
-        key = normalise_url(spec.url) if url_key is None else url_key
+        key = normalize_url(spec.url) if url_key is None else url_key
         values: Sequence[object] = (
             job.id, spec.url, key, spec.name, spec.mode, spec.plugin, spec.workers,
             json.dumps(list(spec.prefer)), spec.client_id, selected, spec.tags, spec.render, job.status,
