@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import json
+import zipfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -255,3 +257,27 @@ async def admin_token_when_allowed(session: aiohttp.ClientSession, cluster: Clus
                 return token
             assert response.status == 429
         await asyncio.sleep(0.2)
+
+
+async def test_a_browser_job_analysed_on_one_node_streams_its_zip_from_another(
+    cluster: Cluster, site: Site
+) -> None:
+    async with browser_session() as browser:
+        page = {"url": f"{site.base}/album.html", "mode": "browser", "tags": False}
+        status, job, _ = await submit(browser, cluster, 1, page)
+        assert status == 202
+        ready = await wait_status(browser, cluster, job["id"], 1, {"ready", "failed"})
+        assert ready["status"] == "ready", ready
+        async with browser.get(f"{cluster.proxy}/api/stream/{job['id']}", headers=on(2)) as response:
+            assert response.status == 200, await response.text()
+            assert response.headers["X-Upstream"].endswith(f":{cluster.nodes[1].port}")
+            body = await response.read()
+        finished = await wait_status(browser, cluster, job["id"], 3, {"completed", "failed"})
+    assert finished["status"] == "completed", finished
+    with zipfile.ZipFile(io.BytesIO(body)) as archive:
+        audio = {
+            info.filename: archive.read(info) for info in archive.infolist() if info.filename.endswith(".mp3")
+        }
+    assert sorted(audio.values()) == sorted(site.tracks.values())  # every track, byte-exact
+    holder, _, _ = await lease_and_progress(cluster.database, job["id"])
+    assert holder == "node2"  # the node that streamed it took the job over from the one that analysed it
