@@ -77,6 +77,15 @@ async def renew(conn: asyncpg.Connection, node: str, seconds: float, job_ids: li
     return frozenset(row["id"] for row in rows)
 
 
+async def release(conn: asyncpg.Connection, node: str, job_id: str) -> None:
+    """Drop ``node``'s lease on ``job_id`` (if it still holds it): the job is anyone's to claim."""
+    await conn.execute(
+        "UPDATE jobs SET lease_node = NULL, lease_until = NULL WHERE id = $1 AND lease_node = $2",
+        job_id,
+        node,
+    )
+
+
 class LeaseKeeper:
     """The runner's side: every ``interval`` seconds renew what runs here, stop what was lost, and adopt
     what other nodes left behind. A store failure is logged and tried again at the next round."""
@@ -89,10 +98,16 @@ class LeaseKeeper:
         held: Callable[[], Collection[str]],
         lost: Callable[[str], Awaitable[None]],
         adopt: Callable[[Job], Awaitable[None]],
+        busy: Callable[[], bool] = lambda: False,
     ) -> None:
         self._store, self._interval = store, interval
-        self._held, self._lost, self._adopt = held, lost, adopt
+        self._held, self._lost, self._adopt, self._busy = held, lost, adopt, busy
         self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Look now rather than at the next round (this node has room again)."""
+        self._wake.set()
 
     def start(self) -> None:
         """Begin the rounds (the first after one interval: start-up already adopted what it found)."""
@@ -113,13 +128,18 @@ class LeaseKeeper:
         for job_id in sorted(mine - kept):
             log.info("job %s is no longer held here (ended or taken over elsewhere): stopping it", job_id)
             await self._lost(job_id)
+        if self._busy():  # no room here: leave waiting and orphaned jobs to a node that has some
+            return
         for job in await self._store.interrupted():
-            log.info("taking over job %s (%s) from a node that stopped renewing it", job.id, job.status)
+            log.info("taking job %s (%s): no node holds it", job.id, job.status)
             await self._adopt(job)
 
     async def _rounds(self) -> None:
         while True:
-            await asyncio.sleep(self._interval)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._interval):
+                    await self._wake.wait()
+            self._wake.clear()
             try:
                 await self.round()
             except Exception:

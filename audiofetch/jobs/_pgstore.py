@@ -20,7 +20,7 @@ from typing import Any
 import asyncpg
 
 from audiofetch.errors import JobError, JobLimitError, JobNotFound
-from audiofetch.jobs._leases import claim_lapsed, lease_sql, renew
+from audiofetch.jobs._leases import claim_lapsed, lease_sql, release, renew
 from audiofetch.jobs._model import Job, JobSpec, JobTrack, normalize_url
 from audiofetch.jobs._pgschema import ACTIVE_SQL, migrate
 from audiofetch.jobs._store import _JOB_FIELDS, _TRACK_FIELDS, _check_fields
@@ -182,6 +182,11 @@ class PgJobStore:
             return frozenset()
         async with self._conn() as conn:
             return await renew(conn, self.node, self.lease_seconds, list(job_ids))
+
+    async def release_lease(self, job_id: str) -> None:
+        """Let go of an active job this node holds but has no room to run: the next node to look takes it."""
+        async with self._conn() as conn:
+            await release(conn, self.node, job_id)
 
     # -- writes ---------------------------------------------------------------------------------------
 

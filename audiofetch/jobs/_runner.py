@@ -140,7 +140,7 @@ class JobRunner:
         if self._store.shared:  # issue 18 hook: renew this node's leases, take over lapsed jobs
             self._leases = LeaseKeeper(
                 self._store, self._settings.lease_seconds / 3, held=lambda: {*self._tasks, *self._streams},
-                lost=self._lost, adopt=self._adopt,
+                lost=self._lost, adopt=self._adopt, busy=self._running.locked,
             )  # fmt: skip
             self._leases.start()
 
@@ -489,8 +489,16 @@ class JobRunner:
             if job.spec.mode == "browser":
                 await self._expire_if_unclaimed(job_id)
             else:
-                async with self._running:
-                    await self._download_to_folder(job)
+                if self._leases is not None and self._running.locked():
+                    # issue 18 hook: no room here; a node with room claims it (FOR UPDATE SKIP LOCKED)
+                    await self._store.release_lease(job_id)
+                    return
+                try:
+                    async with self._running:
+                        await self._download_to_folder(job)
+                finally:
+                    if self._leases is not None:
+                        self._leases.wake()  # room again: take a job waiting for one
         except asyncio.CancelledError:
             raise
         except Exception as exc:

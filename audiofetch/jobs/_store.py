@@ -356,6 +356,9 @@ class JobStore:
         """Nothing to renew: this process holds every job; returns ``job_ids``."""
         return frozenset(job_ids)
 
+    async def release_lease(self, job_id: str) -> None:
+        """Nothing to release: no other process could take the job."""
+
     # -- reads ----------------------------------------------------------------------------------------
 
     async def get(self, job_id: str) -> Job:

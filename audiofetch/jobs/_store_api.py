@@ -63,6 +63,11 @@ class JobStoreAPI(Protocol):
         ended or were taken over elsewhere: their local work must stop)."""
         ...
 
+    async def release_lease(self, job_id: str) -> None:
+        """Give up this process's hold on an active job so that another node with room takes it (a shared
+        store; nothing to do with one process)."""
+        ...
+
     async def create(self, spec: JobSpec) -> Job:
         """Store a new queued job for ``spec`` and return it."""
         ...

@@ -281,3 +281,27 @@ async def test_a_browser_job_analysed_on_one_node_streams_its_zip_from_another(
     assert sorted(audio.values()) == sorted(site.tracks.values())  # every track, byte-exact
     holder, _, _ = await lease_and_progress(cluster.database, job["id"])
     assert holder == "node2"  # the node that streamed it took the job over from the one that analysed it
+
+
+async def test_jobs_a_busy_node_accepted_are_claimed_by_nodes_with_room(tmp_path: Path, pg_url: str) -> None:
+    async with (
+        serving(Site.album(count=2, size=2 * 1024 * 1024)) as site,
+        running_nodes(tmp_path, pg_url, AUDIOFETCH_MAX_RUNNING_JOBS="1") as cluster,
+        aiohttp.ClientSession() as session,
+    ):
+        token = await admin_token(session, cluster)
+        jobs = []
+        for n in range(3):  # all sent to node 1, which runs one at a time
+            body = {"url": f"{site.base}/album.html?n={n}", "mode": "server", "tags": False, "name": f"A{n}"}
+            status, job, _ = await submit(session, cluster, 1, body, token)
+            assert status == 202
+            jobs.append(job)
+        finished = [await wait_status(session, cluster, j["id"], 2, {"completed", "failed"}) for j in jobs]
+        assert [j["status"] for j in finished] == ["completed"] * 3
+        holders = {(await lease_and_progress(cluster.database, j["id"]))[0] for j in jobs}
+        for n, job in enumerate(finished):
+            for track in job["tracks"]:
+                saved = cluster.data / "downloads" / f"A{n}" / track["file_name"]
+                assert saved.read_bytes() == site.tracks[track["url"].rsplit("/", 1)[1]]
+    assert len(holders) >= 2, holders  # node 1 kept one; nodes with room took the others
+    assert all(count == 3 for count in site.full.values()), site.full  # each track fetched once per job
