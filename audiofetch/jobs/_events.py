@@ -5,7 +5,8 @@ Publishing never waits: it fills each subscriber's bounded queue synchronously. 
 moved to the tail so ids keep increasing); every other event is kept; a subscriber whose queue still
 overflows is closed with ``closed_reason`` set, after it drains what it already holds, and may reconnect
 with its last event id. Ids come from one increasing sequence that starts at the current time in
-microseconds, so ids of an earlier process are always older than this one's buffer.
+microseconds, so ids of an earlier process are always older than this one's buffer. With several nodes
+(``relay``: the PostgreSQL bus) the bus numbers every event once for all nodes instead.
 """
 
 from __future__ import annotations
@@ -46,9 +47,9 @@ JOB_DELETED = "job.deleted"
 JOB_SNAPSHOT = "job.snapshot"
 
 SnapshotFn = Callable[[str | None], Awaitable[Iterable[tuple[str, Mapping[str, Any]]]]]
+"""Given the subscriber's job filter (None: all jobs), return ``(job_id, state)`` pairs to resend."""
 RelayFn = Callable[[str, str, dict[str, Any], str | None], None]
 """Hands ``(type, job_id, data, owner)`` to a bus that numbers it and brings it back through ``deliver``."""
-"""Given the subscriber's job filter (None: all jobs), return ``(job_id, state)`` pairs to resend."""
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _SEP = "\r\n"
