@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Collection
 from typing import TYPE_CHECKING
 
 from audiofetch.config import Settings
+from audiofetch.jobs._events import JOB_COMPLETED, Subscription
 from audiofetch.jobs._model import Job
 from audiofetch.jobs._pgschema import ACTIVE_SQL
 from audiofetch.jobs._store_api import JobStoreAPI
@@ -99,10 +100,12 @@ class LeaseKeeper:
         lost: Callable[[str], Awaitable[None]],
         adopt: Callable[[Job], Awaitable[None]],
         busy: Callable[[], bool] = lambda: False,
+        events: Subscription | None = None,
     ) -> None:
         self._store, self._interval = store, interval
         self._held, self._lost, self._adopt, self._busy = held, lost, adopt, busy
-        self._task: asyncio.Task[None] | None = None
+        self._events = events
+        self._tasks: list[asyncio.Task[None]] = []
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -110,16 +113,26 @@ class LeaseKeeper:
         self._wake.set()
 
     def start(self) -> None:
-        """Begin the rounds (the first after one interval: start-up already adopted what it found)."""
-        self._task = asyncio.create_task(self._rounds(), name="job-leases")
+        """Begin the rounds (the first after one interval: start-up already adopted what it found), and
+        look at once when ``events`` says a job held here ended elsewhere (cancelled on another node)."""
+        self._tasks = [asyncio.create_task(self._rounds(), name="job-leases")]
+        if self._events is not None:
+            self._tasks.append(asyncio.create_task(self._watch(self._events), name="job-leases-events"))
 
     async def close(self) -> None:
         """Stop the rounds; leases then lapse on their own unless the jobs end first."""
-        if self._task is not None:
-            self._task.cancel()
+        if self._events is not None:
+            self._events.close()
+        for task in self._tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+                await task
+        self._tasks = []
+
+    async def _watch(self, events: Subscription) -> None:
+        async for event in events:
+            if event.type == JOB_COMPLETED and event.job_id in self._held():
+                self.wake()
 
     async def round(self) -> None:
         """One renewal and take-over pass."""

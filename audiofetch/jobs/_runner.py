@@ -141,6 +141,7 @@ class JobRunner:
             self._leases = LeaseKeeper(
                 self._store, self._settings.lease_seconds / 3, held=lambda: {*self._tasks, *self._streams},
                 lost=self._lost, adopt=self._adopt, busy=self._running.locked,
+                events=self._broker.subscribe(),  # a job of ours cancelled on another node: stop it now
             )  # fmt: skip
             self._leases.start()
 

@@ -43,6 +43,7 @@ class Site:
     base: str = ""
     full: Counter[str] = field(default_factory=Counter)
     ranged: Counter[str] = field(default_factory=Counter)
+    sent_whole: Counter[str] = field(default_factory=Counter)  # transfers that reached the file's end
     release: asyncio.Event = field(default_factory=asyncio.Event)
 
     @classmethod
@@ -89,6 +90,7 @@ class Site:
             await response.write(data[offset : offset + self.chunk])
             await asyncio.sleep(self.pause)
         await response.write_eof()
+        self.sent_whole[name] += 1
         return response
 
 

@@ -305,3 +305,30 @@ async def test_jobs_a_busy_node_accepted_are_claimed_by_nodes_with_room(tmp_path
                 assert saved.read_bytes() == site.tracks[track["url"].rsplit("/", 1)[1]]
     assert len(holders) >= 2, holders  # node 1 kept one; nodes with room took the others
     assert all(count == 3 for count in site.full.values()), site.full  # each track fetched once per job
+
+
+async def test_a_job_cancelled_on_another_node_stops_downloading_where_it_runs(
+    tmp_path: Path, pg_url: str
+) -> None:
+    async with (
+        serving(Site.album(count=6, size=3 * 1024 * 1024)) as site,
+        running_nodes(tmp_path, pg_url, AUDIOFETCH_LEASE_SECONDS="60") as cluster,  # renewals 20 s apart
+        aiohttp.ClientSession() as session,
+    ):
+        token = await admin_token(session, cluster)
+        body = {"url": f"{site.base}/album.html", "mode": "server", "workers": 2, "tags": False}
+        status, job, _ = await submit(session, cluster, 1, body, token)
+        assert status == 202
+        while not sum(site.full.values()):  # node 1 is downloading
+            await asyncio.sleep(0.02)
+        bearer = on(2) | {"Authorization": f"Bearer {token}"}
+        async with session.post(f"{cluster.proxy}/api/jobs/{job['id']}/cancel", headers=bearer) as response:
+            assert response.status == 200 and (await response.json())["status"] == "cancelled"
+        while True:  # node 1 learns it from the event bus, not at its next lease renewal
+            holder, _, _ = await lease_and_progress(cluster.database, job["id"])
+            log = cluster.nodes[0].log.read_text()
+            if "is no longer held here" in log:
+                break
+            await asyncio.sleep(0.05)
+    assert sum(site.sent_whole.values()) < len(site.tracks)  # it stopped before fetching the whole album
+    assert holder == "node2"
