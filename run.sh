@@ -87,7 +87,7 @@ case "$cmd" in
     shift
     ensure_venv
     pip_install "test,dev"
-    apt_install unzip p7zip-full libarchive-tools lame flac vorbis-tools opus-tools chromium nginx-light
+    apt_install unzip p7zip-full libarchive-tools lame flac vorbis-tools opus-tools chromium nginx-light postgresql
     set +e
     "$VENV/bin/python" -m pytest "$@"
     status=$?

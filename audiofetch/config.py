@@ -174,6 +174,13 @@ def _path(value: str) -> Path:
     return Path(value).expanduser()
 
 
+def _database_url(value: str) -> str:
+    url = value.strip()
+    if url and not url.startswith(("postgresql://", "postgres://")):
+        raise ValueError("must be empty (the SQLite store) or a postgresql:// address")
+    return url
+
+
 def _log_level(value: str) -> str:
     level = value.strip().upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
@@ -432,6 +439,31 @@ SETTINGS: tuple[Setting, ...] = (
         "are always allowed); past it downloads pause until the browser catches up.",
     ),
     Setting(
+        "database_url",
+        "AUDIOFETCH_DATABASE_URL",
+        _database_url,
+        "",
+        "Job store. Empty: the embedded SQLite file in the data folder (one server). "
+        "postgresql://user:password@host/db: a PostgreSQL store shared by several AudioFetch nodes, "
+        "which then share events, limits, logins and server-mode work; see docs/deploy.md.",
+    ),
+    Setting(
+        "lease_seconds",
+        "AUDIOFETCH_LEASE_SECONDS",
+        _positive_float,
+        "30",
+        "With PostgreSQL: how long a node's hold on a job lasts unless renewed; a job of a node silent "
+        "for longer is taken over (resumed) by another node.",
+    ),
+    Setting(
+        "node_name",
+        "AUDIOFETCH_NODE_NAME",
+        _text,
+        "",
+        "With PostgreSQL: this node's name in job leases and its spool folder. Empty: host name and "
+        "process id.",
+    ),
+    Setting(
         "slow_reader_timeout",
         "AUDIOFETCH_SLOW_READER_TIMEOUT",
         _positive_float,
@@ -500,6 +532,9 @@ class Settings:
     min_rate_window: float = _default("min_rate_window")
     spool_lookahead: int = _default("spool_lookahead")
     slow_reader_timeout: float = _default("slow_reader_timeout")
+    database_url: str = _default("database_url")
+    lease_seconds: float = _default("lease_seconds")
+    node_name: str = _default("node_name")
     render: str = _default("render")
     render_concurrency: int = _default("render_concurrency")
     templates_dir: Path = REPO_ROOT / "templates"

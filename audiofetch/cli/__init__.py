@@ -129,6 +129,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_network_options(serve)
 
     commands.add_parser("extractors", help="list the extractors, in the order they are tried")
+
+    move = commands.add_parser(
+        "move-jobs", help="copy a single server's jobs (SQLite) into PostgreSQL, for several nodes"
+    )
+    move.add_argument("--data-dir", help="the single server's data folder (stop that server first)")
+    move.add_argument("--to", dest="database_url", metavar="URL", help=_setting_help("database_url"))
     return parser
 
 
@@ -136,7 +142,7 @@ def _settings_for(args: argparse.Namespace) -> Settings:
     overrides: dict[str, str | None] = {}
     if getattr(args, "allow_network", None):
         overrides["allow_networks"] = ",".join(args.allow_network)
-    for name in ("host", "port", "data_dir", "workers", "render"):
+    for name in ("host", "port", "data_dir", "workers", "render", "database_url"):
         overrides[name] = getattr(args, name, None)
     return load_settings(overrides=overrides)
 
@@ -267,11 +273,20 @@ def _run_extractors(args: argparse.Namespace, settings: Settings) -> int:
     return OK
 
 
+def _run_move_jobs(args: argparse.Namespace, settings: Settings) -> int:
+    from audiofetch.cli._move import describe, move_jobs
+
+    report = asyncio.run(move_jobs(settings.data_dir, settings.database_url))
+    print(describe(report, settings.database_url))
+    return OK
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "get": _run_get,
     "inspect": _run_inspect,
     "serve": _run_serve,
     "extractors": _run_extractors,
+    "move-jobs": _run_move_jobs,
 }
 
 

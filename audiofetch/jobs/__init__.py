@@ -1,8 +1,9 @@
-"""Jobs: the job model, its SQLite store and the event broker the live endpoints adapt.
+"""Jobs: the job model, its stores (SQLite; PostgreSQL for several nodes) and the event broker the live
+endpoints adapt.
 
 Allowed imports: detect, download, tags, extractors, net, zipstream, config, models, errors (and the stdlib;
-only ``_store`` and its ``_sqlite_*`` modules import ``sqlite3``). Other packages import from here, never
-from the private modules.
+only ``_store`` and its ``_sqlite_*`` modules import ``sqlite3``; only the ``_pg*`` modules and ``_leases``
+import ``asyncpg``). Other packages import from here, never from the private modules.
 
 The pipeline (``_pipeline``: analyse, probe, download, tag) is run by ``JobRunner`` and ``audiofetch get``.
 Every name loads on first use (``__getattr__``), so ``get``, which needs only the pipeline, imports
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
         TRACK_PROGRESS,
         Broker,
         Event,
+        RelayFn,
         SnapshotFn,
         Subscription,
     )
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
         folder_entries,
         list_downloads,
     )
+    from audiofetch.jobs._leases import node_name
     from audiofetch.jobs._lock import DataFolderLock
     from audiofetch.jobs._model import (
         ACTIVE_STATUSES,
@@ -49,6 +52,9 @@ if TYPE_CHECKING:
         new_job_id,
         normalize_url,
     )
+    from audiofetch.jobs._pgcounters import Budget, PgCounters, ThrottleState
+    from audiofetch.jobs._pgevents import PgEventBus
+    from audiofetch.jobs._pgstore import PgJobStore, safe_url
     from audiofetch.jobs._pipeline import (
         FolderDownload,
         Run,
@@ -60,6 +66,7 @@ if TYPE_CHECKING:
     )
     from audiofetch.jobs._runner import JobRunner
     from audiofetch.jobs._store import MIGRATIONS, JobStore, Migration
+    from audiofetch.jobs._store_api import SQLITE_FILE, JobStoreAPI
 
 _LAZY = {  # each name and the module it loads from
     name: module
@@ -67,7 +74,7 @@ _LAZY = {  # each name and the module it loads from
         "_finish": "PageTags",
         "_events": (
             "JOB_COMPLETED JOB_CREATED JOB_DELETED JOB_SNAPSHOT JOB_STATUS TRACK_PROGRESS Broker "
-            "Event EVENT_TYPES SnapshotFn Subscription"
+            "Event EVENT_TYPES RelayFn SnapshotFn Subscription"
         ),
         "_lock": "DataFolderLock",
         "_folders": "delete_download folder_entries list_downloads",
@@ -76,7 +83,12 @@ _LAZY = {  # each name and the module it loads from
             "TrackStatus is_active new_job_id normalize_url"
         ),
         "_pipeline": "FolderDownload Run analyse_page download_stem free_path probe_page zip_download",
+        "_leases": "node_name",
+        "_pgcounters": "Budget PgCounters ThrottleState",
+        "_pgevents": "PgEventBus",
+        "_pgstore": "PgJobStore safe_url",
         "_runner": "JobRunner",
+        "_store_api": "JobStoreAPI SQLITE_FILE",
         "_store": "MIGRATIONS JobStore Migration",
     }.items()
     for name in names.split()
@@ -122,6 +134,16 @@ __all__ = [
     "JobSpec",
     "JobStatus",
     "JobStore",
+    "JobStoreAPI",
+    "Budget",
+    "PgCounters",
+    "PgEventBus",
+    "PgJobStore",
+    "ThrottleState",
+    "RelayFn",
+    "SQLITE_FILE",
+    "node_name",
+    "safe_url",
     "JobTrack",
     "MIGRATIONS",
     "Migration",

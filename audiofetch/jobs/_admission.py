@@ -10,7 +10,7 @@ from audiofetch.config import Settings
 from audiofetch.errors import JobLimitError
 
 from ._model import Job, JobSpec
-from ._store import JobStore
+from ._store_api import JobStoreAPI
 
 __all__ = ["Admission"]
 
@@ -18,7 +18,7 @@ __all__ = ["Admission"]
 class Admission:
     """The limits of ``settings``, for the jobs of ``store``; see the module docstring."""
 
-    def __init__(self, settings: Settings, store: JobStore) -> None:
+    def __init__(self, settings: Settings, store: JobStoreAPI) -> None:
         self._settings, self._store = settings, store
         self._lock = asyncio.Lock()
         self._by_address: dict[str, set[str]] = {}  # address -> its running jobs and previews
@@ -40,6 +40,9 @@ class Admission:
                 max_active=self._settings.max_active_jobs,
                 max_per_client=self._settings.max_jobs_per_client,
                 shared=shared,
+                # issue 18: on a shared store the address is counted over every node's jobs too
+                address=address if self._store.shared else None,
+                max_per_address=self._settings.max_jobs_per_address,
             )
             if created and address:
                 self._by_address.setdefault(address, set()).add(job.id)

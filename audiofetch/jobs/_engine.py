@@ -29,7 +29,7 @@ from ._finish import PageTags
 from ._model import Job, JobStatus, JobTrack
 from ._pipeline import FolderDownload, Run, analyse_page, download_stem, free_path, probe_page
 from ._relay import ProgressRelay
-from ._store import JobStore
+from ._store_api import JobStoreAPI
 from ._webhook import JobWebhook
 
 __all__ = ["DETAILS_KEPT", "BrowserStream", "JobEngine", "LiveJob", "Memory", "groups", "without_traceback"]
@@ -155,7 +155,7 @@ class JobEngine:
     def __init__(
         self,
         settings: Settings,
-        store: JobStore,
+        store: JobStoreAPI,
         broker: Broker,
         fetcher: Fetcher,
         renderer: Renderer,
@@ -167,6 +167,7 @@ class JobEngine:
         self.memory = Memory(DETAILS_KEPT)  # what the page said, or why its analysis failed
         self.closing = False
         self._running = asyncio.Semaphore(settings.max_running_jobs)
+        self.on_room: Callable[[], None] | None = None  # issue 18: wakes the lease keeper
         self.webhook = JobWebhook(settings, fetcher)  # AUDIOFETCH_NOTIFY_URL, for server-mode jobs
 
     def downloads_dir(self) -> Path:
@@ -199,9 +200,17 @@ class JobEngine:
             live.analysed.set()
             if job.spec.mode == "browser":
                 await self._expire_if_unclaimed(live)
+            elif self.store.shared and self._running.locked():
+                # issue 18: no room here; a node with room claims it (FOR UPDATE SKIP LOCKED)
+                await self.store.release_lease(live.id)
+                self.let_go(live.id)
             else:
-                async with self._running:
-                    await self._download_to_folder(job, live)
+                try:
+                    async with self._running:
+                        await self._download_to_folder(job, live)
+                finally:
+                    if self.on_room is not None:
+                        self.on_room()  # issue 18: room again, take a job waiting for one
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -325,10 +334,27 @@ class JobEngine:
         return job
 
     async def finish(self, job_id: str, status: JobStatus, *, error: str | None = None) -> Job:
-        """End the job: its status stored and published, its ``LiveJob`` dropped (the one place)."""
+        """End the job: its status stored and published, its ``LiveJob`` dropped (``let_go``)."""
         job = await self.store.update(job_id, status=status, error=error)
         self.broker.publish(JOB_COMPLETED, job_id, job.to_json(), owner=job.spec.client_id)
         self.webhook.job_ended(job)  # server-mode jobs only, in the background
+        self.let_go(job_id)
+        return job
+
+    async def adopt_ready(self, job: Job) -> Job | None:
+        """Issue 18: a ready browser job analysed on another node (its probes are there): analyse and
+        probe it again here, for the stream about to open; None when that failed."""
+        live = self.live[job.id] = LiveJob(job.id, None)
+        analysed = await self._analyse(job, live)
+        live.analysed.set()
+        return analysed
+
+    def busy(self) -> bool:
+        """Whether every run slot for server jobs is taken."""
+        return self._running.locked()
+
+    def let_go(self, job_id: str) -> None:
+        """Drop the job's ``LiveJob`` (the one place): at its end, or when another node took it over."""
         live = self.live.pop(job_id, None)
         if live is not None:
             live.analysed.set()
@@ -336,7 +362,6 @@ class JobEngine:
                 self.admission.release(live.address, job_id)
             if live.task is not None and live.task is not asyncio.current_task():
                 live.task.cancel()  # a finished browser job's task no longer waits for its stream
-        return job
 
 
 def _with_probe(track: JobTrack, found: Probe | None) -> JobTrack:

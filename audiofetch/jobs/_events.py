@@ -5,7 +5,8 @@ Publishing never waits: it fills each subscriber's bounded queue synchronously. 
 moved to the tail so ids keep increasing); every other event is kept; a subscriber whose queue still
 overflows is closed with ``closed_reason`` set, after it drains what it already holds, and may reconnect
 with its last event id. Ids come from one increasing sequence that starts at the current time in
-microseconds, so ids of an earlier process are always older than this one's buffer.
+microseconds, so ids of an earlier process are always older than this one's buffer. With several nodes
+(``relay``: the PostgreSQL bus) the bus numbers every event once for all nodes instead.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ __all__ = [
     "JOB_SNAPSHOT",
     "JOB_STATUS",
     "JOB_TRACKS",
+    "RelayFn",
     "SnapshotFn",
     "Subscription",
     "TRACK_PROGRESS",
@@ -45,6 +47,8 @@ EVENT_TYPES = (JOB_CREATED, JOB_STATUS, JOB_TRACKS, TRACK_PROGRESS, JOB_COMPLETE
 
 SnapshotFn = Callable[[str | None], Awaitable[Iterable[tuple[str, Mapping[str, Any]]]]]
 """Given the subscriber's job filter (None: all jobs), return ``(job_id, state)`` pairs to resend."""
+RelayFn = Callable[[str, str, dict[str, Any], str | None], None]
+"""Hands ``(type, job_id, data, owner)`` to a bus that numbers it and brings it back through ``deliver``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +215,9 @@ class Broker:
     ``snapshot`` serves subscribers whose Last-Event-ID is older than the buffer (None: they just get
     live events). ``progress_rate`` caps ``track.progress`` events per job per second. ``queue_size``
     bounds each subscriber's queue; ``buffer_size`` the replay buffer. Call from the event loop only.
+
+    With ``relay`` (several nodes on one database) events are not sent here directly: they go to the bus,
+    which numbers each once for all nodes and hands it back to every node's broker through ``deliver``.
     """
 
     def __init__(
@@ -221,8 +228,10 @@ class Broker:
         queue_size: int = 256,
         progress_rate: float = 4.0,
         first_id: int | None = None,
+        relay: RelayFn | None = None,
     ) -> None:
         self._snapshot = snapshot
+        self._relay = relay
         self._buffer: deque[Event] = deque(maxlen=buffer_size)
         self._queue_size = queue_size
         self._interval = 1.0 / progress_rate
@@ -325,14 +334,28 @@ class Broker:
         throttle.next_at = now + self._interval
         self._emit(TRACK_PROGRESS, job_id, {"tracks": tracks})
 
+    def deliver(self, event: Event) -> None:
+        """An event numbered by the bus (from any node): buffer it and send it to the subscribers."""
+        if event.owner is not None and event.type != JOB_DELETED:
+            self._owners[event.job_id] = event.owner
+        self._last_id = max(self._last_id, event.id)
+        self._send(event)
+
     def _emit(self, type: str, job_id: str, data: dict[str, Any]) -> Event:
+        owner = self._owners.get(job_id)
+        if self._relay is not None:
+            self._relay(type, job_id, data, owner)
+            return Event(self._last_id, type, job_id, data, owner=owner)  # its number comes with delivery
         self._last_id += 1
-        event = Event(self._last_id, type, job_id, data, owner=self._owners.get(job_id))
+        event = Event(self._last_id, type, job_id, data, owner=owner)
+        self._send(event)
+        return event
+
+    def _send(self, event: Event) -> None:
         self._buffer.append(event)
         for subscription in list(self._subscribers):
-            if subscription.job_id in (None, job_id) and not subscription._offer(event):
+            if subscription.job_id in (None, event.job_id) and not subscription._offer(event):
                 subscription.close(f"too slow: more than {self._queue_size} events waiting")
-        return event
 
     def _forget(self, subscription: Subscription) -> None:
         self._subscribers.pop(subscription, None)

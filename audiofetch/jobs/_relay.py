@@ -16,7 +16,7 @@ from typing import Any
 from audiofetch.download import ProgressEvent, TrackProgress
 
 from ._events import Broker
-from ._store import JobStore
+from ._store_api import JobStoreAPI
 
 __all__ = ["ProgressRelay"]
 
@@ -27,7 +27,7 @@ _FINAL = ("done", "failed", "skipped")
 class ProgressRelay:
     """Per-job bridge from ``TrackProgress`` events to the store and the broker."""
 
-    def __init__(self, store: JobStore, broker: Broker, job_id: str) -> None:
+    def __init__(self, store: JobStoreAPI, broker: Broker, job_id: str) -> None:
         self._store, self._broker, self._job_id = store, broker, job_id
         self._pending: dict[int, TrackProgress] = {}
         # A track's end is published once it is in the store: a page reloading the job on that event

@@ -40,10 +40,11 @@ from audiofetch.render import Renderer, detect_rendered
 from ._admission import Admission
 from ._engine import BrowserStream, JobEngine, groups, without_traceback
 from ._events import JOB_CREATED, JOB_DELETED, Broker
+from ._leases import LeaseKeeper, node_name
 from ._model import Job, JobSpec, new_job_id
 from ._pipeline import download_stem, zip_download
 from ._relay import ProgressRelay
-from ._store import JobStore
+from ._store_api import JobStoreAPI
 
 __all__ = ["JobRunner"]
 
@@ -56,7 +57,7 @@ class JobRunner:
     def __init__(
         self,
         settings: Settings,
-        store: JobStore,
+        store: JobStoreAPI,
         broker: Broker,
         fetcher: Fetcher,
         *,
@@ -67,6 +68,9 @@ class JobRunner:
         self._admission = Admission(settings, store)
         self._engine = JobEngine(settings, store, broker, fetcher, self._renderer, self._admission)
         self._spool = settings.data_dir / "spool"  # what browser-mode ZIPs hold for their readers
+        if store.shared:  # issue 18: nodes share the data folder; each spools in its own
+            self._spool = self._spool / node_name(settings)
+        self._leases: LeaseKeeper | None = None  # issue 18: a shared store's leases (None: SQLite)
 
     # -- lifetime -------------------------------------------------------------------------------------
 
@@ -79,16 +83,45 @@ class JobRunner:
         self.downloads_dir().mkdir(parents=True, exist_ok=True)
         await asyncio.to_thread(shutil.rmtree, self._spool, True)
         for job in await self._store.interrupted():
-            if job.spec.mode == "server":
-                log.info("resuming job %s (%s)", job.id, job.status)
-                self._engine.launch(job.id)
-            else:
-                reason = "the server restarted while this browser download was in progress; start it again"
-                await self._engine.finish(job.id, "failed", error=reason)
+            await self._adopt(job)
+        if self._store.shared:  # issue 18 hook: renew this node's leases, take over lapsed jobs
+            self._leases = LeaseKeeper(
+                self._store, self._settings.lease_seconds / 3, held=lambda: set(self._engine.live),
+                lost=self._lost, adopt=self._adopt, busy=self._engine.busy,
+                events=self._broker.subscribe(),  # a job of ours cancelled on another node: stop it now
+            )  # fmt: skip
+            self._engine.on_room = self._leases.wake
+            self._leases.start()
+
+    async def _adopt(self, job: Job) -> None:
+        """Resume an interrupted server job; fail a browser one (its browser's stream is gone)."""
+        if job.id in self._engine.live:  # still running here after a stall: the lease is simply ours again
+            return
+        if job.spec.mode == "server":
+            log.info("resuming job %s (%s)", job.id, job.status)
+            self._engine.launch(job.id)
+        else:
+            reason = "the server restarted while this browser download was in progress; start it again"
+            await self._engine.finish(job.id, "failed", error=reason)
+
+    async def _lost(self, job_id: str) -> None:
+        """Issue 18 hook: the job ended or went to another node; stop it here, keeping its .part files
+        for the node that resumes it."""
+        live = self._engine.live.get(job_id)
+        if live is None:
+            return
+        if live.folder is not None:
+            live.folder.sink.keep_partial = True
+        task = live.task
+        self._engine.let_go(job_id)  # cancels the task
+        if task is not None:
+            await asyncio.gather(task, return_exceptions=True)
 
     async def close(self) -> None:
         """Stop every job task; running jobs stay marked active so the next start resumes them."""
         self._engine.closing = True
+        if self._leases is not None:
+            await self._leases.close()
         lives = list(self._engine.live.values())
         for live in lives:
             if live.folder is not None:
@@ -276,6 +309,10 @@ class JobRunner:
         live = self._engine.live.get(job_id)
         if live is not None and live.stream is not None:
             raise StreamBusyError("this download is already being received in another window or tab")
+        if job.status == "ready" and live is None and self._store.shared:
+            # issue 18 hook: analysed on another node; its probes are there, so probe here again
+            job = await self._engine.adopt_ready(job) or job
+            live = self._engine.live.get(job_id)
         if job.status != "ready" or live is None or live.ready is None:
             raise JobError(f"this download can no longer be streamed (it is {job.status}); start it again")
         ready = live.ready

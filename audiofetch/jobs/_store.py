@@ -11,7 +11,7 @@ import os
 import secrets
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -72,6 +72,20 @@ class JobStore:
         """Finish every write already queued, stop the writer and close all connections. Idempotent."""
         await self._db.close()
 
+    # -- issue 18: the shared-store part of JobStoreAPI (one process holds every job here) ----------
+
+    @property
+    def shared(self) -> bool:
+        """Never: this file belongs to one process."""
+        return False
+
+    async def renew_leases(self, job_ids: Collection[str]) -> frozenset[str]:
+        """Nothing to renew: this process holds every job; returns ``job_ids``."""
+        return frozenset(job_ids)
+
+    async def release_lease(self, job_id: str) -> None:
+        """Nothing to release: no other process could take the job."""
+
     # -- reads ----------------------------------------------------------------------------------------
 
     async def get(self, job_id: str) -> Job:
@@ -131,6 +145,8 @@ class JobStore:
         max_active: int | None = None,
         max_per_client: int | None = None,
         shared: bool = True,
+        address: str | None = None,
+        max_per_address: int | None = None,
     ) -> tuple[Job, bool]:
         """``(new job, True)``, or ``(active job, False)`` when the same client has one for the page and mode.
 
@@ -140,7 +156,8 @@ class JobStore:
         Atomic (it runs in the writer), so two identical requests racing each other get one job, and the
         limits are counted in the same transaction as the insert: simultaneous requests cannot all pass
         the count. Raises ``JobLimitError`` when ``max_active`` jobs (overall) or ``max_per_client`` jobs
-        (of ``spec.client_id``) are active.
+        (of ``spec.client_id``) are active. ``address`` and ``max_per_address`` are for shared stores:
+        with one process the runner counts addresses in memory (an address never reaches this file).
         """
         job = Job.new(spec, time.time())
 

@@ -15,6 +15,7 @@ import logging
 import math
 import secrets
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -139,6 +140,9 @@ class RevocationList:
         self._expiry_by_id: dict[str, float] = {}
         self._not_before = -math.inf
         self._lock = threading.Lock()
+        # Issue 18: told of each revocation made here (token id, its expiry; None, the time: all before),
+        # so other nodes learn it; called from the thread ``revoke`` runs in.
+        self.on_revoke: Callable[[str | None, float], None] | None = None
 
     @classmethod
     def load(cls, path: Path, now: float, *, max_entries: int = 10_000) -> RevocationList:
@@ -188,6 +192,8 @@ class RevocationList:
                 self._not_before = max(self._not_before, now)
             self._expiry_by_id[claims.token_id] = claims.expires_at
             self._save()
+        if self.on_revoke is not None:
+            self.on_revoke(claims.token_id, claims.expires_at)
 
     def revoke_all(self, now: float) -> None:
         """Refuse every token issued before ``now`` (log out everywhere), and persist the list."""
@@ -195,6 +201,15 @@ class RevocationList:
             self._not_before = max(self._not_before, now)
             self._drop_expired(now)
             self._save()
+        if self.on_revoke is not None:
+            self.on_revoke(None, now)
+
+    def merge(self, revoked: Mapping[str, float], not_before: float | None) -> None:
+        """Adopt revocations made on other nodes (in memory: each node's file is its own cache)."""
+        with self._lock:
+            self._expiry_by_id.update(revoked)
+            if not_before is not None:
+                self._not_before = max(self._not_before, not_before)
 
     def _drop_expired(self, now: float) -> None:
         for token_id in [i for i, expiry in self._expiry_by_id.items() if expiry <= now]:

@@ -18,7 +18,7 @@ from aiohttp_session import AbstractStorage
 
 from audiofetch.config import Settings
 from audiofetch.detect import GivenPage
-from audiofetch.jobs import Broker, Job, JobSpec, JobStore
+from audiofetch.jobs import Broker, Job, JobSpec, JobStoreAPI
 from audiofetch.models import Detection
 from audiofetch.net import JobCookies
 from audiofetch.web._auth import RevocationList
@@ -134,7 +134,7 @@ class WebOptions:
 SESSION_COOKIE = "AUDIOFETCH_SESSION"
 
 SETTINGS_KEY: web.AppKey[Settings] = web.AppKey("settings", Settings)
-STORE_KEY: web.AppKey[JobStore] = web.AppKey("store", JobStore)
+STORE_KEY: web.AppKey[JobStoreAPI] = web.AppKey("store")
 BROKER_KEY: web.AppKey[Broker] = web.AppKey("broker", Broker)
 RUNNER_KEY: web.AppKey[Runner] = web.AppKey("runner", Runner)
 KEYRING_KEY: web.AppKey[KeyRing] = web.AppKey("keyring", KeyRing)

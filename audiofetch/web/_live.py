@@ -18,7 +18,7 @@ from collections.abc import AsyncGenerator
 from aiohttp import WSMsgType, web
 
 from audiofetch.errors import JobNotFound
-from audiofetch.jobs import JOB_CREATED, Event, JobStore, Subscription
+from audiofetch.jobs import JOB_CREATED, Event, JobStoreAPI, Subscription
 from audiofetch.web._contract import EVENTS_QUERY
 from audiofetch.web._keys import BROKER_KEY, STORE_KEY, web_options
 from audiofetch.web._login import identify
@@ -85,7 +85,7 @@ class _Visibility:
     """Which jobs an unfiltered subscriber may see: its own, or all for admin. The owner comes with the
     event when the broker knows it; otherwise the job is looked up, once per job and subscriber."""
 
-    def __init__(self, store: JobStore, client_id: str | None) -> None:
+    def __init__(self, store: JobStoreAPI, client_id: str | None) -> None:
         self._store = store
         self._client_id = client_id
         self._owners: dict[str, bool] = {}

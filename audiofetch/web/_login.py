@@ -30,7 +30,6 @@ from audiofetch.web._csrf import CSRF_SESSION_KEY, new_csrf_secret
 from audiofetch.web._keys import (
     ADMIN_KEY,
     KEYRING_KEY,
-    LOGIN_THROTTLE_KEY,
     REVOCATIONS_KEY,
     SESSION_COOKIE,
     SESSION_STORAGE_KEY,
@@ -40,6 +39,7 @@ from audiofetch.web._keys import (
 )
 from audiofetch.web._paths import base_path
 from audiofetch.web._secrets import needs_rehash, rehash_admin, verify_password
+from audiofetch.web._shared import claim_login, login_succeeded
 from audiofetch.web._throttle import client_key
 
 __all__ = [
@@ -226,9 +226,8 @@ async def log_in(request: web.Request, password: str) -> tuple[str, float]:
     """Check the admin password behind the throttle; set the session cookie and return a bearer token
     and its expiry. ``WrongPassword`` (401) or ``LoginThrottled`` (429) otherwise."""
     app = request.app
-    throttle = app[LOGIN_THROTTLE_KEY]
     peer = client_key(request.remote)
-    wait = throttle.claim_attempt(peer)
+    wait = await claim_login(app, peer)  # issue 18: counted in the database when nodes share one
     if wait > 0:
         raise LoginThrottled(max(1, math.ceil(wait)))
     async with app[_VERIFY_LOCK_KEY]:
@@ -238,7 +237,7 @@ async def log_in(request: web.Request, password: str) -> tuple[str, float]:
             app[ADMIN_KEY] = await asyncio.to_thread(rehash_admin, app[SETTINGS_KEY], credentials, password)
     if not right:
         raise WrongPassword()
-    throttle.record_success(peer)
+    await login_succeeded(app, peer)
     ttl = float(app[SESSION_STORAGE_KEY].max_age or 0)
     now = wall_clock(app)
     token = issue_token(app[KEYRING_KEY].token, ADMIN_SUBJECT, ttl, now)

@@ -18,7 +18,19 @@ from aiohttp import web
 
 from audiofetch.config import Settings
 from audiofetch.errors import JobNotFound
-from audiofetch.jobs import Broker, DataFolderLock, JobRunner, JobStore, SnapshotFn
+from audiofetch.jobs import (
+    SQLITE_FILE,
+    Broker,
+    DataFolderLock,
+    JobRunner,
+    JobStore,
+    JobStoreAPI,
+    PgCounters,
+    PgEventBus,
+    PgJobStore,
+    SnapshotFn,
+    node_name,
+)
 from audiofetch.net import Fetcher, open_fetcher
 from audiofetch.web._api import setup_api
 from audiofetch.web._auth import REVOKED_FILE, RevocationList
@@ -42,6 +54,7 @@ from audiofetch.web._middlewares import setup_middlewares
 from audiofetch.web._openapi import setup_openapi
 from audiofetch.web._secrets import ADMIN_FILE, derive_keys, load_or_create_admin, load_or_create_secret
 from audiofetch.web._sent import setup_sent_pages
+from audiofetch.web._shared import share_counters
 from audiofetch.web._throttle import LoginThrottle
 from audiofetch.web._tokenroutes import setup_api_tokens
 
@@ -56,7 +69,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-STORE_FILE = "audiofetch.sqlite3"
+STORE_FILE = SQLITE_FILE
 # Jobs resent to a subscriber without a job filter whose Last-Event-ID is too old to replay.
 SNAPSHOT_JOBS = 100
 
@@ -66,7 +79,7 @@ def options_from_settings(settings: Settings) -> WebOptions:
     return WebOptions(cors_origins=settings.cors_origins)
 
 
-def snapshot_reader(store: JobStore) -> SnapshotFn:
+def snapshot_reader(store: JobStoreAPI) -> SnapshotFn:
     """The Broker's snapshot function: the current state of one job, or of the latest jobs."""
 
     async def snapshot(job_id: str | None) -> list[tuple[str, Mapping[str, Any]]]:
@@ -81,18 +94,22 @@ def snapshot_reader(store: JobStore) -> SnapshotFn:
     return snapshot
 
 
-RunnerFactory = Callable[[Settings, JobStore, Broker, Fetcher], Runner]
+RunnerFactory = Callable[[Settings, JobStoreAPI, Broker, Fetcher], Runner]
 # Tests of the HTTP layer alone may build another runner; the server always uses jobs.JobRunner.
 RUNNER_FACTORY_KEY: web.AppKey[RunnerFactory] = web.AppKey("runner_factory")
 
 
-def _real_runner(settings: Settings, store: JobStore, broker: Broker, fetcher: Fetcher) -> Runner:
+def _real_runner(settings: Settings, store: JobStoreAPI, broker: Broker, fetcher: Fetcher) -> Runner:
     return JobRunner(settings, store, broker, fetcher)
 
 
 async def services_ctx(app: web.Application) -> AsyncIterator[None]:
     """Open store, broker, fetcher, runner and keys for ``app``; close them in reverse order."""
     settings = app[SETTINGS_KEY]
+    if settings.database_url:  # several nodes share the data folder (downloads); the database coordinates
+        async for _ in _services(app, settings):
+            yield
+        return
     lock = DataFolderLock(settings.data_dir)  # one server per data folder; refuses a read-only one too
     await asyncio.to_thread(lock.acquire)
     try:
@@ -122,10 +139,7 @@ async def _services(app: web.Application, settings: Settings) -> AsyncIterator[N
             app, keyring.cookie_fernet(), max_age_seconds=settings.access_token_expire_minutes * 60
         )
         async with contextlib.AsyncExitStack() as stack:
-            store = await JobStore.open(settings.data_dir / STORE_FILE)
-            stack.push_async_callback(store.close)
-            broker = Broker(snapshot=snapshot_reader(store))
-            stack.callback(broker.close)
+            store, broker = await _open_store(app, settings, stack)
             fetcher = await stack.enter_async_context(open_fetcher(settings))
             runner = app.get(RUNNER_FACTORY_KEY, _real_runner)(settings, store, broker, fetcher)
             await runner.start()
@@ -140,6 +154,32 @@ async def _services(app: web.Application, settings: Settings) -> AsyncIterator[N
             # Never shown: a start that failed must not keep a password nobody has seen.
             (settings.data_dir / ADMIN_FILE).unlink(missing_ok=True)
         raise
+
+
+async def _open_store(
+    app: web.Application, settings: Settings, stack: contextlib.AsyncExitStack
+) -> tuple[JobStoreAPI, Broker]:
+    """The SQLite store and a local broker, or (``AUDIOFETCH_DATABASE_URL``) the PostgreSQL store, a
+    broker whose events go through the database's bus to every node, and the login throttle and revoked
+    sessions counted there too; closed by ``stack``."""
+    if not settings.database_url:
+        sqlite = await JobStore.open(settings.data_dir / STORE_FILE)
+        stack.push_async_callback(sqlite.close)
+        broker = Broker(snapshot=snapshot_reader(sqlite))
+        stack.callback(broker.close)
+        return sqlite, broker
+    url = settings.database_url
+    shared = await PgJobStore.open(url, node=node_name(settings), lease_seconds=settings.lease_seconds)
+    stack.push_async_callback(shared.close)
+    bus = await PgEventBus.open(shared.pool, url)
+    stack.push_async_callback(bus.close)
+    broker = Broker(snapshot=snapshot_reader(shared), relay=bus.relay, first_id=bus.last_id + 1)
+    stack.callback(broker.close)
+    bus.start(broker)
+    counters = PgCounters(shared.pool, url)
+    stack.push_async_callback(counters.close)
+    await share_counters(app, counters)
+    return shared, broker
 
 
 def setup_server(app: web.Application, *, services: bool = True) -> None:

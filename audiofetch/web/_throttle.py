@@ -82,6 +82,33 @@ class LoginThrottle:
         self._level = 0.0
         self._level_at = clock()
 
+    # -- issue 18: the same policy over state kept elsewhere (several nodes: in the database) ------------
+
+    def blank(self, now: float) -> LoginThrottle:
+        """A throttle with this one's limits, no state, and a clock stopped at ``now``."""
+        copy = LoginThrottle(
+            clock=lambda: now, delay_after=self._delay_after, base_delay=self._base_delay,
+            max_delay=self._max_delay, forget_after=self._forget_after, global_burst=self._global_burst,
+            global_rate=self._global_rate, max_clients=self._max_clients,
+        )  # fmt: skip
+        return copy
+
+    def load(
+        self, client: str, state: tuple[int, float, float] | None, budget: tuple[float, float] | None
+    ) -> None:
+        """Take ``client``'s state ``(failures, blocked_until, last_attempt)`` and the budget's
+        ``(level, level_at)``."""
+        if state is not None:
+            self._clients[client] = _ClientState(*state)
+        if budget is not None:
+            self._level, self._level_at = budget
+
+    def state(self, client: str) -> tuple[tuple[int, float, float] | None, tuple[float, float]]:
+        """``client``'s state (None: nothing to remember) and the budget, as ``load`` takes them."""
+        found = self._clients.get(client)
+        mine = None if found is None else (found.failures, found.blocked_until, found.last_attempt)
+        return mine, (self._level, self._level_at)
+
     def retry_after(self, client: str) -> float:
         """Seconds ``client`` must wait before its next attempt is checked (0.0: it may try now)."""
         now = self._clock()
