@@ -16,6 +16,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from audiofetch.jobs._engine import BrowserStream
     from audiofetch.jobs._events import (
         EVENT_TYPES,
         JOB_COMPLETED,
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     )
     from audiofetch.jobs._finish import PageTags
     from audiofetch.jobs._folders import (
+        DownloadFolder,
         delete_download,
         folder_entries,
         list_downloads,
@@ -77,7 +79,8 @@ _LAZY = {  # each name and the module it loads from
             "Event EVENT_TYPES RelayFn SnapshotFn Subscription"
         ),
         "_lock": "DataFolderLock",
-        "_folders": "delete_download folder_entries list_downloads",
+        "_engine": "BrowserStream",
+        "_folders": "DownloadFolder delete_download folder_entries list_downloads",
         "_model": (
             "ACTIVE_STATUSES JOB_STATUSES TRACK_STATUSES Job JobMode JobSpec JobStatus JobTrack "
             "TrackStatus is_active new_job_id normalize_url"
@@ -106,6 +109,8 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "BrowserStream",
+    "DownloadFolder",
     "PageTags",
     "DataFolderLock",
     "JobRunner",
