@@ -17,7 +17,6 @@ from collections.abc import AsyncIterator
 import aiohttp_jinja2
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
-from aiohttp_session import get_session
 
 from audiofetch.errors import BadRequestError
 from audiofetch.web._apitokens import (
@@ -28,8 +27,8 @@ from audiofetch.web._apitokens import (
     token_kind,
     token_name,
 )
-from audiofetch.web._csrf import CSRF_FIELD, CSRF_SESSION_KEY, check_csrf, csrf_token_for, new_csrf_secret
-from audiofetch.web._keys import KEYRING_KEY, SETTINGS_KEY, wall_clock
+from audiofetch.web._forms import FormError, csrf_token, error_page, read_form
+from audiofetch.web._keys import SETTINGS_KEY, wall_clock
 from audiofetch.web._login import Identity, identify, read_body, remember_identity, require_admin
 from audiofetch.web._middlewares import api_error
 from audiofetch.web._paths import local_url
@@ -119,34 +118,12 @@ async def revoke_token(request: web.Request) -> web.Response:
 # -- the admin page -------------------------------------------------------------------------------------
 
 
-async def _csrf_token(request: web.Request) -> str:
-    session = await get_session(request)
-    secret = session.get(CSRF_SESSION_KEY)
-    if not isinstance(secret, str) or not secret:
-        secret = new_csrf_secret()
-        session[CSRF_SESSION_KEY] = secret
-    return csrf_token_for(request.app[KEYRING_KEY].csrf, secret)
-
-
-async def _checked_form(request: web.Request) -> dict[str, str]:
-    """The posted fields after the CSRF check (403 page when the form is stale or forged)."""
-    try:
-        posted = await request.post()
-    except ValueError as exc:
-        raise BadRequestError("the form could not be read; reload the page and try again") from exc
-    form = {key: value for key, value in posted.items() if isinstance(value, str)}
-    session = await get_session(request)
-    if not check_csrf(request.app[KEYRING_KEY].csrf, session.get(CSRF_SESSION_KEY), form.get(CSRF_FIELD)):
-        raise web.HTTPForbidden(text="this form has expired; reload the page and try again")
-    return form
-
-
 async def _page(
     request: web.Request, *, status: int = 200, created: tuple[ApiToken, str] | None = None, error: str = ""
 ) -> web.Response:
     context = {
         "admin": True,
-        "csrf_token": await _csrf_token(request),
+        "csrf_token": await csrf_token(request),
         "tokens": request.app[API_TOKENS_KEY].list(),
         "created": created[0] if created else None,
         "created_secret": created[1] if created else "",
@@ -158,12 +135,7 @@ async def _page(
 async def _admin_or_page(request: web.Request) -> web.Response | None:
     if (await identify(request)).admin:
         return None
-    context = {
-        "admin": False,
-        "csrf_token": await _csrf_token(request),
-        "message": "Only the admin manages API tokens: log in as admin first.",
-    }
-    return aiohttp_jinja2.render_template("error.html", request, context, status=401)
+    return await error_page(request, "Only the admin manages API tokens: log in as admin first.", 401)
 
 
 async def tokens_page(request: web.Request) -> web.Response:
@@ -176,7 +148,10 @@ async def tokens_page_create(request: web.Request) -> web.Response:
     refused = await _admin_or_page(request)
     if refused is not None:
         return refused
-    form = await _checked_form(request)
+    try:
+        form = await read_form(request)
+    except FormError as exc:
+        return await error_page(request, exc.message, exc.status)
     try:
         created = await _create(request, form.get("name"), form.get("kind"))
     except BadRequestError as exc:
@@ -189,7 +164,10 @@ async def tokens_page_revoke(request: web.Request) -> web.StreamResponse:
     refused = await _admin_or_page(request)
     if refused is not None:
         return refused
-    await _checked_form(request)
+    try:
+        await read_form(request)
+    except FormError as exc:
+        return await error_page(request, exc.message, exc.status)
     await _revoke(request, request.match_info["id"])
     raise web.HTTPSeeOther(local_url(request, "/admin/tokens"))
 
