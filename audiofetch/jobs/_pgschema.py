@@ -16,6 +16,7 @@ import asyncpg
 from audiofetch.errors import JobError
 from audiofetch.jobs._model import ACTIVE_STATUSES, JOB_STATUSES, TRACK_STATUSES
 from audiofetch.jobs._store import Migration
+from audiofetch.jobs._store_api import sql_set
 
 __all__ = ["ACTIVE_SQL", "EVENTS_CHANNEL", "MIGRATE_LOCK", "PG_MIGRATIONS", "migrate"]
 
@@ -24,11 +25,6 @@ MIGRATE_LOCK = 18_0001
 EVENTS_LOCK = 18_0003
 """Advisory lock key held while events are written: ids become visible in the order they are given."""
 EVENTS_CHANNEL = "audiofetch_events"
-
-
-def sql_set(values: Sequence[str] | frozenset[str]) -> str:
-    """A constant SQL list of status names (they are our own, never user input)."""
-    return "(" + ", ".join(f"'{value}'" for value in sorted(values)) + ")"
 
 
 ACTIVE_SQL = sql_set(ACTIVE_STATUSES)

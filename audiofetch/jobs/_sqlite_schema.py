@@ -21,6 +21,7 @@ from audiofetch.jobs._model import (
     JobTrack,
     normalize_url,
 )
+from audiofetch.jobs._store_api import sql_set
 
 __all__ = [
     "ACTIVE",
@@ -42,11 +43,7 @@ __all__ = [
 ]
 
 
-def _sql_set(values: Iterable[str]) -> str:
-    return "(" + ", ".join(f"'{value}'" for value in sorted(values)) + ")"
-
-
-ACTIVE = _sql_set(ACTIVE_STATUSES)
+ACTIVE = sql_set(ACTIVE_STATUSES)
 _JOB_COLUMNS = (
     "id, url, name, mode, plugin, workers, prefer, client_id, selected, tags, render, status, error, title, "
     "player, created_at, updated_at"
@@ -90,7 +87,7 @@ MIGRATIONS: tuple[Migration, ...] = (
                 prefer TEXT NOT NULL DEFAULT '[]',
                 client_id TEXT NOT NULL DEFAULT '',
                 selected TEXT,
-                status TEXT NOT NULL CHECK (status IN {_sql_set(JOB_STATUSES)}),
+                status TEXT NOT NULL CHECK (status IN {sql_set(JOB_STATUSES)}),
                 error TEXT,
                 title TEXT,
                 player TEXT,
@@ -106,7 +103,7 @@ MIGRATIONS: tuple[Migration, ...] = (
                 idx INTEGER NOT NULL,
                 url TEXT NOT NULL,
                 title TEXT,
-                status TEXT NOT NULL CHECK (status IN {_sql_set(TRACK_STATUSES)}),
+                status TEXT NOT NULL CHECK (status IN {sql_set(TRACK_STATUSES)}),
                 bytes_done INTEGER NOT NULL DEFAULT 0,
                 size INTEGER,
                 file_name TEXT,

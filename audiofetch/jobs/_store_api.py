@@ -13,9 +13,16 @@ from typing import Protocol
 
 from audiofetch.jobs._model import Job, JobSpec, JobTrack
 
-__all__ = ["SQLITE_FILE", "JobStoreAPI"]
+__all__ = ["SQLITE_FILE", "JobStoreAPI", "sql_set"]
 
 SQLITE_FILE = "audiofetch.sqlite3"
+
+
+def sql_set(values: Iterable[str]) -> str:
+    """A constant SQL list of status names for either store's schema (our own words, never user input)."""
+    return "(" + ", ".join(f"'{value}'" for value in sorted(values)) + ")"
+
+
 """The embedded store's file in the data folder (the server's, and where ``move-jobs`` reads from)."""
 
 
