@@ -106,12 +106,15 @@ class ApiTokenStore:
     """The API tokens, in memory and (when ``path`` is given) in a 0600 JSON file.
 
     ``create`` and ``revoke`` write the file synchronously (a few KB): call them through
-    ``asyncio.to_thread``. ``check`` only reads memory and is safe on the event loop.
+    ``asyncio.to_thread``. Several nodes on one data folder share the file: every use first compares
+    the file's identity (one ``stat``) with what was read last and reads it again when another node
+    changed it, so a token made or revoked on any node counts on every node at once.
     """
 
     def __init__(self, path: Path | None = None) -> None:
         self._path = path
         self._tokens: dict[str, ApiToken] = {}
+        self._seen: tuple[int, int, int] | None = None  # (inode, size, mtime) of the file last read
         self._lock = threading.Lock()
 
     @classmethod
@@ -119,8 +122,29 @@ class ApiTokenStore:
         """The tokens saved in ``path``; none when it is missing. A damaged file loads no token (every
         saved token is refused, the safe side) and is logged; the next change rewrites it."""
         store = cls(path)
+        store._refresh()
+        return store
+
+    def _refresh(self) -> None:
+        """Read the file again when it is not the one read last (changed by this or another node)."""
+        if self._path is None:
+            return
         try:
-            body = json.loads(path.read_text(encoding="utf-8"))
+            info = self._path.stat()
+        except FileNotFoundError:
+            self._tokens, self._seen = {}, None
+            return
+        except OSError as exc:
+            log.error("cannot read %s (%s): no API token is valid for now", self._path, exc)
+            self._tokens, self._seen = {}, None
+            return
+        seen = (info.st_ino, info.st_size, info.st_mtime_ns)
+        if seen == self._seen:
+            return
+        self._seen = seen
+        tokens: dict[str, ApiToken] = {}
+        try:
+            body = json.loads(self._path.read_text(encoding="utf-8"))
             for entry in body["tokens"]:
                 token = ApiToken(
                     id=str(entry["id"]),
@@ -130,16 +154,19 @@ class ApiTokenStore:
                     digest=str(entry["digest"]),
                 )
                 if _ID.fullmatch(token.id):
-                    store._tokens[token.id] = token
+                    tokens[token.id] = token
         except FileNotFoundError:
-            pass
+            tokens = {}
         except (OSError, ValueError, TypeError, KeyError, BadRequestError) as exc:
-            log.error("cannot read %s (%s): no API token is valid until the admin makes new ones", path, exc)
-            store._tokens.clear()
-        return store
+            log.error(
+                "cannot read %s (%s): no API token is valid until the admin makes new ones", self._path, exc
+            )
+            tokens = {}
+        self._tokens = tokens
 
     def list(self) -> list[ApiToken]:
         """Every token, oldest first."""
+        self._refresh()
         return sorted(self._tokens.values(), key=lambda token: (token.created_at, token.id))
 
     def create(self, name: str, kind: TokenKind, now: float) -> tuple[ApiToken, str]:
@@ -148,6 +175,7 @@ class ApiTokenStore:
         ``BadRequestError`` past ``MAX_TOKENS`` tokens (revoke some first).
         """
         with self._lock:
+            self._refresh()
             if len(self._tokens) >= MAX_TOKENS:
                 raise BadRequestError(f"there are already {MAX_TOKENS} API tokens; revoke unused ones first")
             token_id = secrets.token_hex(6)
@@ -163,6 +191,7 @@ class ApiTokenStore:
     def revoke(self, token_id: str) -> ApiToken | None:
         """Refuse this token from now on; the record it had, or None when there was none."""
         with self._lock:
+            self._refresh()
             record = self._tokens.pop(token_id, None)
             if record is not None:
                 self._save()
@@ -177,6 +206,7 @@ class ApiTokenStore:
         token_id, _, secret = presented[len(API_TOKEN_PREFIX) :].partition("_")
         if not _ID.fullmatch(token_id) or not _SECRET.fullmatch(secret):
             return None
+        self._refresh()
         record = self._tokens.get(token_id)
         if record is None or not hmac.compare_digest(record.digest, _digest(presented)):
             return None
@@ -191,5 +221,7 @@ class ApiTokenStore:
         }
         try:
             write_private_file(self._path, json.dumps(body).encode("utf-8"), replace=True)
+            info = self._path.stat()
+            self._seen = (info.st_ino, info.st_size, info.st_mtime_ns)
         except OSError as exc:
             log.error("cannot save %s (%s); the change holds until restart only", self._path, exc)

@@ -194,3 +194,17 @@ async def test_the_admin_page_creates_shows_once_and_revokes(client: TestClient)
         "/admin/tokens", data={"name": "x", "csrf_token": "x" * 86}, headers=SAME_ORIGIN
     )
     assert forged.status == 403
+
+
+def test_nodes_sharing_the_data_folder_see_each_others_tokens_and_revocations(tmp_path: Any) -> None:
+    """Two stores on one file stand for two nodes on one data folder: a token made on one works on the
+    other at once, and a revocation on the other refuses it on the first at once."""
+    path = tmp_path / TOKENS_FILE
+    first, second = ApiTokenStore.load(path), ApiTokenStore.load(path)
+    record, secret = first.create("script", "browser", 1.0)
+    found = second.check(secret)
+    assert found is not None and found.id == record.id
+    assert [token.id for token in second.list()] == [record.id]
+    assert second.revoke(record.id) is not None
+    assert first.check(secret) is None
+    assert first.list() == []
