@@ -68,16 +68,10 @@ async def test_browser_mode_streams_an_exact_zip(site: Any, harness: Harness) ->
     ready = await harness.runner.analyse(job.id)
     assert ready.status == "ready"
     assert [t.size for t in ready.tracks] == [size for _, size in SIZES]
-    stream = await harness.runner.open_stream(job.id)
+    body, stream = await read_zip(harness.runner, job.id)
     assert stream.filename == "Harbour Songs.zip"
-    body = bytearray()
-    try:
-        async for chunk in zip_stream(stream.entries):
-            body += chunk
-    finally:
-        await stream.close()
     assert stream.length == len(body)
-    with zipfile.ZipFile(io.BytesIO(bytes(body))) as archive:
+    with zipfile.ZipFile(io.BytesIO(body)) as archive:
         assert archive.testzip() is None
         for index, (name, _) in enumerate(SIZES, start=1):
             assert archive.read(f"{index:02d} - {name}") == upstream.tracks[name]
